@@ -1,0 +1,88 @@
+package attach
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"nucleus/internal/launch"
+	"nucleus/state"
+)
+
+// Sentinel errors, the same values as package state's, so callers of attach
+// need not import state to test for them.
+var (
+	// ErrNotRunning: the container is stopped, or its process is gone.
+	ErrNotRunning = state.ErrNotRunning
+	// ErrStale: the state's PID now names another process (start ticks differ).
+	ErrStale = state.ErrStale
+	// ErrPermission: the caller is neither root nor the container's creator.
+	ErrPermission = state.ErrPermission
+	// ErrUnsupported: the target cannot be entered this way (a gVisor
+	// sandbox, a binary built without cgo).
+	ErrUnsupported = state.ErrUnsupported
+)
+
+// Attach runs cmd inside the container st and returns its exit code, or 128
+// plus the signal number when a signal killed it. Without WithStdio the
+// command shares the caller's stdin, stdout and stderr.
+func Attach(st *state.ContainerState, cmd []string, opts ...Option) (int, error) {
+	return AttachContext(context.Background(), st, cmd, opts...)
+}
+
+// AttachContext is Attach with a context: when ctx ends before the command,
+// the command's whole process group is killed and reaped, and the error
+// wraps ctx.Err().
+func AttachContext(ctx context.Context, st *state.ContainerState, cmd []string, opts ...Option) (int, error) {
+	p, err := Start(ctx, st, cmd, opts...)
+	if err != nil {
+		return -1, err
+	}
+	return p.Wait()
+}
+
+// Process is a command started by Start.
+type Process struct {
+	ctx context.Context
+	p   *launch.Process
+}
+
+// Start runs cmd inside the container st and returns once it has been
+// executed. Call Wait to reap it. Cancelling ctx kills its process group.
+func Start(ctx context.Context, st *state.ContainerState, cmd []string, opts ...Option) (*Process, error) {
+	req := &launch.Request{Target: st, Command: cmd,
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+	for _, o := range opts {
+		o(req)
+	}
+	p, err := launch.Start(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("attach: %w", err)
+	}
+	return &Process{ctx: ctx, p: p}, nil
+}
+
+// Pid returns the command's PID in the caller's PID namespace.
+func (p *Process) Pid() int { return p.p.Pid() }
+
+// Signal sends sig to the command. It goes through a pidfd, so it can never
+// reach another process that reused the PID.
+func (p *Process) Signal(sig os.Signal) error { return p.p.Signal(sig) }
+
+// Console returns the caller's end of the pseudo-terminal given WithTTY,
+// for resizing it; nil otherwise. It is closed by Wait.
+func (p *Process) Console() *os.File { return p.p.Console() }
+
+// Wait waits for the command to exit and returns its exit code (128+signal
+// when killed). When the context of Start ended first, the error wraps the
+// context's error.
+func (p *Process) Wait() (int, error) {
+	code, err := p.p.Wait()
+	if err != nil {
+		return code, fmt.Errorf("attach: %w", err)
+	}
+	if p.p.Canceled() {
+		return code, fmt.Errorf("attach: %w", context.Cause(p.ctx))
+	}
+	return code, nil
+}

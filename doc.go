@@ -1,0 +1,39 @@
+// Package nucleus is a library that runs commands inside running Linux
+// containers and health-probes them from inside, safely enough to point at a
+// hostile container and cheaply enough to do it all day.
+//
+// # Packages
+//
+//   - nucleus/attach runs a command inside a container: attach.Attach(st, cmd).
+//   - nucleus/probe runs exec, TCP and HTTP probes with kubelet's semantics,
+//     and a Monitor for many containers.
+//   - nucleus/state describes a container: nucleus state files, any PID.
+//   - nucleus/harden is the hardening applied before execve, and its policy.
+//   - nucleus/nsenter is the C constructor that joins the namespaces.
+//
+// # The model
+//
+// To run a command in a container, nucleus re-executes the calling program
+// from a sealed in-memory copy of itself (never from the file on disk,
+// CVE-2019-5736). In that child a C constructor joins the container's
+// namespaces before the Go runtime starts — the kernel refuses a user
+// namespace to a multi-threaded process, and the Go runtime is multi-threaded
+// from its first instruction — then forks into the container's PID namespace.
+// The grandchild's Go runtime starts inside the container, hardens the one
+// thread that will call execve, and executes the command. The caller waits on
+// a pidfd and gets the exit code.
+//
+// # The bootstrap rule for embedders
+//
+// A program that imports nucleus/attach or nucleus/probe must be built with
+// cgo (CGO_ENABLED=1, the default where a C compiler is present). Nothing
+// has to be called from main: the child's entrypoint is dispatched while the
+// packages initialise, before main runs. Programs that already call
+// reexec.Init() from github.com/moby/sys/reexec keep doing so.
+//
+// Keep package initialisation of the embedding program cheap and free of
+// side effects: the packages initialised before nucleus/internal/launch run
+// again in every child, inside the container (before hardening). A binary
+// built with CGO_ENABLED=0 refuses to attach with ErrUnsupported rather than
+// run anything on the host.
+package nucleus

@@ -1,0 +1,229 @@
+package harden
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	seccomp "github.com/elastic/go-seccomp-bpf"
+	ll "github.com/landlock-lsm/go-landlock/landlock/syscall"
+	"kernel.org/pub/linux/libs/security/libcap/cap"
+)
+
+// Policy is what a caller asks for (attach.WithPolicy, probe.WithPolicy).
+// The zero value is the safe default: no capabilities, DefaultSeccompPolicy,
+// DefaultLandlockRules, Landlock required. It is turned into a Program by
+// Compile in the parent process; the child only applies the Program.
+type Policy struct {
+	// Capabilities to keep in the bounding, permitted and effective sets;
+	// every other capability is dropped from all five sets. Default none.
+	// Kept capabilities survive execve only for uid 0: for any other uid
+	// the kernel grants an exec'd program no capabilities without file
+	// capabilities or ambient ones, and under no_new_privs file
+	// capabilities are ignored and ambient ones are cleared (see Apply).
+	Capabilities []cap.Value
+
+	// Seccomp is the go-seccomp-bpf policy to install; nil means
+	// DefaultSeccompPolicy. Whatever the policy says, system calls of a
+	// non-native architecture (an i386 int $0x80 from an x86_64 process)
+	// are denied, and the policy must allow execve, since the filter is
+	// installed before the command is executed.
+	Seccomp *seccomp.Policy
+
+	// Landlock lists the file hierarchies the command may use, resolved
+	// inside the container's mount namespace when Apply runs; nil means
+	// DefaultLandlockRules. Every file system right the running kernel's
+	// Landlock ABI can restrict is restricted, so what is not granted here
+	// is denied. An empty, non-nil list is refused: it would deny
+	// executing anything at all.
+	Landlock []PathRule
+
+	// LandlockBestEffort tolerates a kernel without Landlock (not built
+	// in, or disabled at boot): Apply then skips that step and the caller
+	// should log it. Nothing else is best-effort: seccomp, capabilities and
+	// a kernel that rejects the ruleset are always errors.
+	LandlockBestEffort bool
+}
+
+// PathRule grants Access to the file hierarchy at Path (a directory and
+// everything beneath it, or a single file). A Path that does not exist
+// inside the container when Apply runs is skipped.
+type PathRule struct {
+	Path   string `json:"path"`
+	Access Access `json:"access"`
+}
+
+// Access is a set of file system rights of a PathRule; each right stands for
+// a group of Landlock access rights (LANDLOCK_ACCESS_FS_*), listed at the
+// constants. Read never implies Exec: executing needs Read|Exec (Landlock
+// checks both when execve opens the file). In JSON an Access is a string
+// such as "read,exec".
+type Access uint32
+
+// The rights an Access is made of.
+const (
+	// List allows listing directories (READ_DIR), but not reading files.
+	List Access = 1 << iota
+	// Read allows reading files and listing directories (READ_FILE,
+	// READ_DIR).
+	Read
+	// Write allows writing and truncating files, and creating, removing,
+	// renaming and linking files, directories, symlinks, FIFOs and sockets
+	// beneath a directory (WRITE_FILE, TRUNCATE, MAKE_REG, MAKE_DIR,
+	// MAKE_SYM, MAKE_FIFO, MAKE_SOCK, REMOVE_FILE, REMOVE_DIR, REFER). It
+	// never allows creating device nodes (MAKE_CHAR, MAKE_BLOCK). On a
+	// single file only writing and truncating apply.
+	Write
+	// Exec allows executing files (EXECUTE), together with Read.
+	Exec
+	// Ioctl allows ioctl(2) on device files opened beneath Path
+	// (IOCTL_DEV, Landlock ABI 5): terminals need it.
+	Ioctl
+	// UnixConnect allows connecting to named UNIX sockets beneath Path
+	// (RESOLVE_UNIX, Landlock ABI 9; older kernels do not restrict it).
+	UnixConnect
+
+	accessAll = List | Read | Write | Exec | Ioctl | UnixConnect
+)
+
+// Convenient combinations.
+const (
+	ReadExec  = Read | Exec
+	ReadWrite = Read | Write
+)
+
+var accessNames = []struct {
+	a    Access
+	name string
+}{
+	{List, "list"}, {Read, "read"}, {Write, "write"}, {Exec, "exec"}, {Ioctl, "ioctl"}, {UnixConnect, "unix"},
+}
+
+// String returns the rights as a comma-separated list, e.g. "read,exec".
+func (a Access) String() string {
+	if a == 0 {
+		return ""
+	}
+	var parts []string
+	for _, n := range accessNames {
+		if a&n.a != 0 {
+			parts = append(parts, n.name)
+			a &^= n.a
+		}
+	}
+	if a != 0 {
+		parts = append(parts, "0x"+strconv.FormatUint(uint64(a), 16))
+	}
+	return strings.Join(parts, ",")
+}
+
+// MarshalText encodes the rights as String does; unknown bits are an error.
+func (a Access) MarshalText() ([]byte, error) {
+	if a&^accessAll != 0 {
+		return nil, fmt.Errorf("harden: unknown access bits %#x", uint32(a&^accessAll))
+	}
+	return []byte(a.String()), nil
+}
+
+// UnmarshalText parses a comma-separated list of right names
+// ("list", "read", "write", "exec", "ioctl", "unix").
+func (a *Access) UnmarshalText(b []byte) error {
+	var v Access
+	for _, f := range strings.Split(string(b), ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		found := false
+		for _, n := range accessNames {
+			if n.name == f {
+				v |= n.a
+				found = true
+				break
+			}
+		}
+		if !found {
+			return fmt.Errorf("harden: unknown access right %q", f)
+		}
+	}
+	*a = v
+	return nil
+}
+
+// Landlock file system rights, from go-landlock's constants.
+const (
+	llWriteTree = ll.AccessFSWriteFile | ll.AccessFSTruncate |
+		ll.AccessFSRemoveDir | ll.AccessFSRemoveFile |
+		ll.AccessFSMakeDir | ll.AccessFSMakeReg | ll.AccessFSMakeSym |
+		ll.AccessFSMakeSock | ll.AccessFSMakeFifo | ll.AccessFSRefer
+
+	// llFileRights are the rights that apply to a single (non-directory)
+	// file; landlock_add_rule rejects any other right on one (EINVAL).
+	llFileRights = ll.AccessFSExecute | ll.AccessFSWriteFile | ll.AccessFSReadFile |
+		ll.AccessFSTruncate | ll.AccessFSIoctlDev
+)
+
+// landlockRights maps an Access to Landlock file system access rights.
+func landlockRights(a Access) uint64 {
+	var r uint64
+	if a&List != 0 {
+		r |= ll.AccessFSReadDir
+	}
+	if a&Read != 0 {
+		r |= ll.AccessFSReadFile | ll.AccessFSReadDir
+	}
+	if a&Write != 0 {
+		r |= llWriteTree
+	}
+	if a&Exec != 0 {
+		r |= ll.AccessFSExecute
+	}
+	if a&Ioctl != 0 {
+		r |= ll.AccessFSIoctlDev
+	}
+	if a&UnixConnect != 0 {
+		r |= ll.AccessFSResolveUnix
+	}
+	return r
+}
+
+// DefaultLandlockRules returns the default file system policy (a new slice
+// on every call):
+//
+//   - "/" may only be listed; a Landlock rule covers the whole hierarchy,
+//     so every directory may be listed, but no file outside the rules below
+//     may be read, written or executed;
+//   - /bin, /sbin, /usr, /lib, /lib32, /lib64, /libx32: read and execute;
+//   - /etc, /proc, /dev: read only, no execute;
+//   - /tmp, /dev/shm: read and write, no execute (a file dropped there
+//     cannot be run);
+//   - /dev/null, /dev/zero, /dev/full: read and write, because shells
+//     redirect to them (">/dev/null" opens for writing, with O_TRUNC);
+//   - /dev/tty, /dev/ptmx, /dev/pts: read, write and ioctl, so that a shell
+//     can use its controlling terminal.
+//
+// Anything else, e.g. /home, /root, /var, /run, is denied. Paths missing in
+// the container are skipped when the rules are applied.
+func DefaultLandlockRules() []PathRule {
+	return []PathRule{
+		{"/", List},
+		{"/bin", ReadExec},
+		{"/sbin", ReadExec},
+		{"/usr", ReadExec},
+		{"/lib", ReadExec},
+		{"/lib32", ReadExec},
+		{"/lib64", ReadExec},
+		{"/libx32", ReadExec},
+		{"/etc", Read},
+		{"/proc", Read},
+		{"/dev", Read},
+		{"/tmp", ReadWrite},
+		{"/dev/shm", ReadWrite},
+		{"/dev/null", ReadWrite},
+		{"/dev/zero", ReadWrite},
+		{"/dev/full", ReadWrite},
+		{"/dev/tty", ReadWrite | Ioctl},
+		{"/dev/ptmx", ReadWrite | Ioctl},
+		{"/dev/pts", ReadWrite | Ioctl},
+	}
+}

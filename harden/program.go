@@ -1,0 +1,390 @@
+package harden
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	seccomp "github.com/elastic/go-seccomp-bpf"
+	"github.com/elastic/go-seccomp-bpf/arch"
+	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
+	"kernel.org/pub/linux/libs/security/libcap/cap"
+)
+
+// Program is a Policy compiled once in the parent: capabilities as a mask,
+// the seccomp filter assembled into classic BPF, the Landlock rules as
+// access masks. It is sent to the child as JSON, where Apply only performs
+// system calls with it. A Program must not be modified after Compile: the
+// default Program's slices are shared between callers.
+type Program struct {
+	// KeepCaps is the mask (bit n = capability n) of capabilities kept in
+	// the bounding, permitted and effective sets.
+	KeepCaps uint64 `json:"keep_caps"`
+	// Seccomp is the filter, as the sock_filter array seccomp(2) takes.
+	Seccomp []SockFilter `json:"seccomp"`
+	// Landlock are the path rules with their LANDLOCK_ACCESS_FS_* rights.
+	Landlock []LandlockRule `json:"landlock"`
+	// LandlockBestEffort: a kernel without Landlock is tolerated.
+	LandlockBestEffort bool `json:"landlock_best_effort,omitempty"`
+}
+
+// SockFilter is one classic BPF instruction (struct sock_filter).
+type SockFilter struct {
+	Code uint16 `json:"code"`
+	Jt   uint8  `json:"jt"`
+	Jf   uint8  `json:"jf"`
+	K    uint32 `json:"k"`
+}
+
+// bpfMaxInsns is the kernel's limit on a classic BPF program (BPF_MAXINSNS).
+const bpfMaxInsns = 4096
+
+// defaultFilter is the default seccomp profile assembled once per process:
+// Compile with a nil Policy.Seccomp costs a copy, not an assembly.
+var defaultFilter struct {
+	once   sync.Once
+	filter []SockFilter
+	err    error
+}
+
+// Compile validates p and compiles it into a Program. It is meant to run in
+// the parent; the default seccomp profile is assembled only once per
+// process, so compiling the zero Policy repeatedly is cheap.
+//
+// Compile refuses: a capability the running kernel does not have; a
+// seccomp policy go-seccomp-bpf cannot assemble (unknown syscall names,
+// invalid actions), one longer than BPF_MAXINSNS, or one that does not
+// allow execve on the native architecture; a Landlock rule whose path is not
+// absolute or holds a NUL, or whose Access is empty or unknown; an empty,
+// non-nil Landlock list.
+func Compile(p Policy) (*Program, error) {
+	prog := &Program{LandlockBestEffort: p.LandlockBestEffort}
+
+	known := cap.MaxBits() // discovered from the running kernel
+	for _, v := range p.Capabilities {
+		if v >= known || v >= 64 {
+			return nil, fmt.Errorf("harden: compile: capability %d is not a capability of this kernel (it has %d)", int(v), int(known))
+		}
+		prog.KeepCaps |= 1 << uint(v)
+	}
+
+	if p.Seccomp == nil {
+		defaultFilter.once.Do(func() {
+			defaultFilter.filter, defaultFilter.err = assemble(DefaultSeccompPolicy())
+		})
+		if defaultFilter.err != nil {
+			return nil, fmt.Errorf("harden: compile: default seccomp profile: %w", defaultFilter.err)
+		}
+		prog.Seccomp = defaultFilter.filter
+	} else {
+		f, err := assemble(p.Seccomp)
+		if err != nil {
+			return nil, fmt.Errorf("harden: compile: seccomp: %w", err)
+		}
+		prog.Seccomp = f
+	}
+
+	rules := p.Landlock
+	if rules == nil {
+		rules = DefaultLandlockRules()
+	} else if len(rules) == 0 {
+		return nil, errors.New("harden: compile: landlock: empty rule list would deny everything, even executing the command (use nil for the default rules)")
+	}
+	prog.Landlock = make([]LandlockRule, 0, len(rules))
+	for _, r := range rules {
+		if r.Path == "" || r.Path[0] != '/' || strings.IndexByte(r.Path, 0) >= 0 {
+			return nil, fmt.Errorf("harden: compile: landlock: path %q must be absolute and without NUL", r.Path)
+		}
+		if r.Access == 0 || r.Access&^accessAll != 0 {
+			return nil, fmt.Errorf("harden: compile: landlock: path %q: invalid access %#x", r.Path, uint32(r.Access))
+		}
+		prog.Landlock = append(prog.Landlock, LandlockRule{Path: filepath.Clean(r.Path), Access: landlockRights(r.Access)})
+	}
+	return prog, nil
+}
+
+// Seccomp return values.
+const (
+	retErrnoEPERM  = uint32(seccomp.ActionErrno) | uint32(unix.EPERM)
+	retErrnoENOSYS = uint32(seccomp.ActionErrno) | uint32(unix.ENOSYS)
+)
+
+// seccomp_data offsets (struct seccomp_data: nr, arch, instruction_pointer,
+// args[6]).
+const (
+	offNr   = 0
+	offArch = 4
+	offArgs = 16
+)
+
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// offArgLo is the offset of the low 32 bits of argument i.
+func offArgLo(i uint32) uint32 {
+	off := offArgs + 8*i
+	if !littleEndian {
+		off += 4
+	}
+	return off
+}
+
+// bucketSize is the width of the syscall-number ranges the filter is split
+// into (see assemble).
+const bucketSize = 64
+
+// assemble turns a go-seccomp-bpf policy into the raw filter, behind a
+// prologue of what go-seccomp-bpf cannot express:
+//
+//   - architecture: go-seccomp-bpf sends a non-native architecture (an
+//     i386 int $0x80 call from an x86_64 process reports AUDIT_ARCH_I386)
+//     to the policy's default action, which for a deny-list policy
+//     (default allow) would allow it. The prologue denies it whatever the
+//     policy: with the default action when that denies, else EPERM. x32
+//     calls (same arch value, bit 30 set in the number) get ENOSYS, as
+//     go-seccomp-bpf does.
+//   - syscalls newer than go-seccomp-bpf's table (numbers above the highest
+//     it knows) fail with ENOSYS, not EPERM, when the default action is
+//     errno, so that libc falls back to older calls as it does on an older
+//     kernel (runc does the same);
+//   - ioctl TIOCSTI/TIOCLINUX (terminal input injection) fail with EPERM,
+//     comparing only the low 32 bits of the request as the kernel does
+//     (go-seccomp-bpf compares all 64, so 1<<32|TIOCSTI would slip past).
+//
+// go-seccomp-bpf emits one linear chain of comparisons, and the kernel, when
+// a filter is attached, runs it once per syscall number to precompute which
+// calls are always allowed (the seccomp action cache): for a ~300-entry
+// allow-list that made seccomp(2) alone cost ~250 µs. So the policy is split
+// by syscall number into ranges of bucketSize, each assembled by
+// go-seccomp-bpf on its own, and a short dispatch on the number jumps to
+// the right one. Every call meets exactly the checks the unsplit policy
+// would make for it, in the same order (TestBucketedFilterEquivalent).
+func assemble(pol *seccomp.Policy) ([]SockFilter, error) {
+	return assembleWith(pol, bucketSize)
+}
+
+// assembleWith is assemble with a given bucket width; 0 means one bucket
+// (go-seccomp-bpf's program unsplit).
+func assembleWith(pol *seccomp.Policy, width int) ([]SockFilter, error) {
+	info, err := arch.GetInfo("")
+	if err != nil {
+		return nil, err
+	}
+	if err := pol.Validate(); err != nil {
+		return nil, err
+	}
+	maxNr := 0
+	for nr := range info.SyscallNumbers {
+		maxNr = max(maxNr, nr)
+	}
+	if width <= 0 {
+		width = maxNr + 1
+	}
+
+	// The buckets, each a complete go-seccomp-bpf program (arch check
+	// included) for the calls of its range.
+	var buckets [][]bpf.Instruction
+	for lo := 0; lo <= maxNr; lo += width {
+		hi := lo + width
+		if hi > maxNr {
+			hi = int(^uint32(0) >> 1) // the last range is open-ended
+		}
+		sub, ok := policyRange(pol, info, lo, hi)
+		if !ok {
+			buckets = append(buckets, []bpf.Instruction{bpf.RetConstant{Val: retOf(pol.DefaultAction)}})
+			continue
+		}
+		insts, err := sub.Assemble()
+		if err != nil {
+			return nil, err
+		}
+		buckets = append(buckets, insts)
+	}
+
+	foreign := retErrnoEPERM
+	switch pol.DefaultAction {
+	case seccomp.ActionKillThread, seccomp.ActionKillProcess, seccomp.ActionTrap:
+		foreign = uint32(pol.DefaultAction)
+	}
+	all := []bpf.Instruction{
+		bpf.LoadAbsolute{Off: offArch, Size: 4},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(info.ID), SkipTrue: 1},
+		bpf.RetConstant{Val: foreign},
+		bpf.LoadAbsolute{Off: offNr, Size: 4},
+	}
+	if info.ID == arch.X86_64.ID {
+		all = append(all,
+			bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: uint32(arch.X32.SeccompMask), SkipFalse: 1},
+			bpf.RetConstant{Val: retErrnoENOSYS},
+		)
+	}
+	if pol.DefaultAction == seccomp.ActionErrno {
+		all = append(all,
+			bpf.JumpIf{Cond: bpf.JumpGreaterThan, Val: uint32(maxNr), SkipFalse: 1},
+			bpf.RetConstant{Val: retErrnoENOSYS},
+		)
+	}
+	if ioctlNr, ok := info.SyscallNames["ioctl"]; ok {
+		all = append(all,
+			bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(ioctlNr), SkipFalse: 4},
+			bpf.LoadAbsolute{Off: offArgLo(1), Size: 4},
+			bpf.JumpIf{Cond: bpf.JumpEqual, Val: ioctlTIOCSTI, SkipTrue: 1},
+			bpf.JumpIf{Cond: bpf.JumpEqual, Val: ioctlTIOCLINUX, SkipFalse: 1},
+			bpf.RetConstant{Val: retErrnoEPERM},
+		)
+	}
+
+	// Dispatch: for each range but the last, "nr >= next start? look
+	// further : jump to this range", then a jump to the last range. The
+	// jumps to the ranges are unconditional (32-bit offsets), since a
+	// conditional jump reaches only 255 instructions.
+	all = append(all, bpf.LoadAbsolute{Off: offNr, Size: 4})
+	jumps := make([]int, len(buckets)) // index of the jump to bucket i
+	for i := range buckets {
+		if i < len(buckets)-1 {
+			all = append(all, bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: uint32((i + 1) * width), SkipTrue: 1})
+		}
+		jumps[i] = len(all)
+		all = append(all, bpf.Jump{})
+	}
+	for i, b := range buckets {
+		all[jumps[i]] = bpf.Jump{Skip: uint32(len(all) - jumps[i] - 1)}
+		all = append(all, b...)
+	}
+	if len(all) > bpfMaxInsns {
+		return nil, fmt.Errorf("filter of %d instructions exceeds the kernel's %d", len(all), bpfMaxInsns)
+	}
+	raw, err := bpf.Assemble(all)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SockFilter, len(raw))
+	for i, r := range raw {
+		out[i] = SockFilter{Code: r.Op, Jt: r.Jt, Jf: r.Jf, K: r.K}
+	}
+
+	// The filter is installed before execve: a policy that denies it
+	// could never start anything.
+	execve, ok := info.SyscallNames["execve"]
+	if !ok {
+		return nil, errors.New("execve unknown on this architecture")
+	}
+	ret, err := Simulate(out, SeccompData{Nr: int32(execve), Arch: uint32(info.ID)})
+	if err != nil {
+		return nil, err
+	}
+	if ret&unix.SECCOMP_RET_ACTION_FULL != unix.SECCOMP_RET_ALLOW {
+		return nil, fmt.Errorf("the policy does not allow execve (action %#x): the filter is installed before the command is executed", ret)
+	}
+	return out, nil
+}
+
+// policyRange returns the part of pol about the syscalls numbered in
+// [lo, hi), with the groups in their order, and whether there is any.
+// Names unknown on this architecture stay in the first range, so that
+// go-seccomp-bpf reports them.
+func policyRange(pol *seccomp.Policy, info *arch.Info, lo, hi int) (seccomp.Policy, bool) {
+	in := func(name string) bool {
+		nr, ok := info.SyscallNames[name]
+		if !ok {
+			return lo == 0
+		}
+		return nr >= lo && nr < hi
+	}
+	sub := seccomp.Policy{DefaultAction: pol.DefaultAction}
+	for _, g := range pol.Syscalls {
+		part := seccomp.SyscallGroup{Action: g.Action}
+		for _, n := range g.Names {
+			if in(n) {
+				part.Names = append(part.Names, n)
+			}
+		}
+		for _, nc := range g.NamesWithCondtions {
+			if in(nc.Name) {
+				part.NamesWithCondtions = append(part.NamesWithCondtions, nc)
+			}
+		}
+		if len(part.Names)+len(part.NamesWithCondtions) > 0 {
+			sub.Syscalls = append(sub.Syscalls, part)
+		}
+	}
+	return sub, len(sub.Syscalls) > 0
+}
+
+// retOf is the return value of an action, as go-seccomp-bpf encodes it
+// (plain errno means EPERM).
+func retOf(a seccomp.Action) uint32 {
+	if a == seccomp.ActionErrno {
+		return retErrnoEPERM
+	}
+	return uint32(a)
+}
+
+// SeccompData is the input of a seccomp filter (struct seccomp_data).
+type SeccompData struct {
+	Nr   int32
+	Arch uint32
+	IP   uint64
+	Args [6]uint64
+}
+
+// Simulate runs a filter in golang.org/x/net/bpf's interpreter on d and
+// returns the seccomp action value (SECCOMP_RET_*), e.g. to check what a
+// Program answers to a call without installing it.
+func Simulate(filter []SockFilter, d SeccompData) (uint32, error) {
+	vm, err := newFilterVM(filter)
+	if err != nil {
+		return 0, err
+	}
+	return runFilterVM(vm, d)
+}
+
+func newFilterVM(filter []SockFilter) (*bpf.VM, error) {
+	raw := make([]bpf.RawInstruction, len(filter))
+	for i, f := range filter {
+		raw[i] = bpf.RawInstruction{Op: f.Code, Jt: f.Jt, Jf: f.Jf, K: f.K}
+	}
+	insts, ok := bpf.Disassemble(raw)
+	if !ok {
+		return nil, errors.New("filter holds instructions the interpreter does not know")
+	}
+	return bpf.NewVM(insts)
+}
+
+func runFilterVM(vm *bpf.VM, d SeccompData) (uint32, error) {
+	// The interpreter loads 32-bit words big-endian (network order); the
+	// kernel loads them in native order. Lay out each 32-bit word so that
+	// the interpreter sees the value the kernel would.
+	var in [64]byte
+	be := binary.BigEndian
+	be.PutUint32(in[offNr:], uint32(d.Nr))
+	be.PutUint32(in[offArch:], d.Arch)
+	put64 := func(off int, v uint64) {
+		lo, hi := uint32(v), uint32(v>>32)
+		if !littleEndian {
+			lo, hi = hi, lo
+		}
+		be.PutUint32(in[off:], lo)
+		be.PutUint32(in[off+4:], hi)
+	}
+	put64(8, d.IP)
+	for i, a := range d.Args {
+		put64(offArgs+8*i, a)
+	}
+	ret, err := vm.Run(in[:])
+	return uint32(ret), err
+}
+
+// capNames lists the capabilities of a mask, for error messages.
+func capNames(mask uint64) string {
+	var names []string
+	for v := uint(0); v < 64; v++ {
+		if mask&(1<<v) != 0 {
+			names = append(names, cap.Value(v).String())
+		}
+	}
+	return strings.Join(names, ",")
+}

@@ -1,0 +1,221 @@
+package launch
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"nucleus/internal/proc"
+)
+
+// Process is a command running inside a container, a child of the caller
+// (the constructor cloned it with CLONE_PARENT). It is named by a pidfd, so
+// signals never reach a recycled PID.
+type Process struct {
+	pid   int
+	pidfd *os.File // non-blocking, in the runtime's poller
+	stdio *stdio
+	log   interface{ Debug(string, ...any) }
+
+	mu       sync.Mutex
+	reaped   bool // after the reap the PID and process group may be reused
+	canceled bool
+	stop     func() bool // stops the ctx watcher
+
+	waitOnce sync.Once
+	code     int
+	err      error
+}
+
+func newProcess(pid int, s *stdio, log interface{ Debug(string, ...any) }) (*Process, error) {
+	// The grandchild is our child and stays a zombie until we reap it, so
+	// its PID cannot be reused before this pidfd_open.
+	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
+	if err != nil {
+		// Unknown to us and unreapable through a pidfd: kill and reap by
+		// number, which is safe for the same zombie reason.
+		_ = unix.Kill(pid, unix.SIGKILL)
+		var ws unix.WaitStatus
+		_, _ = unix.Wait4(pid, &ws, 0, nil)
+		return nil, fmt.Errorf("pidfd_open of command %d: %w", pid, err)
+	}
+	return &Process{pid: pid, pidfd: os.NewFile(uintptr(fd), "pidfd"), stdio: s, log: log, stop: func() bool { return false }}, nil
+}
+
+// Pid returns the command's PID as the caller's PID namespace sees it.
+func (p *Process) Pid() int { return p.pid }
+
+// Console returns the caller's end of the command's pseudo-terminal, or nil
+// when the request asked for none.
+func (p *Process) Console() *os.File { return p.stdio.console }
+
+// Canceled reports whether the command was killed because its context ended.
+func (p *Process) Canceled() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.canceled
+}
+
+// Signal sends sig to the command through its pidfd.
+func (p *Process) Signal(sig os.Signal) error {
+	s, ok := sig.(syscall.Signal)
+	if !ok {
+		return fmt.Errorf("signal %v: not a syscall.Signal", sig)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.reaped {
+		return os.ErrProcessDone
+	}
+	return proc.PidfdSignal(int(p.pidfd.Fd()), s)
+}
+
+// KillGroup SIGKILLs the command's whole process group (the command called
+// setsid, so the group is the command and whatever it started and did not
+// move away), then the command itself through its pidfd.
+func (p *Process) KillGroup() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.killGroupLocked()
+}
+
+func (p *Process) killGroupLocked() error {
+	if p.reaped {
+		return nil
+	}
+	// Until the leader is reaped its PID stays allocated, so the group ID
+	// cannot name another group.
+	gerr := unix.Kill(-p.pid, unix.SIGKILL)
+	if gerr == unix.ESRCH {
+		gerr = nil
+	}
+	if err := proc.PidfdSignal(int(p.pidfd.Fd()), unix.SIGKILL); err != nil && err != unix.ESRCH {
+		return err
+	}
+	return gerr
+}
+
+// watch kills the process group when ctx ends before the command does.
+func (p *Process) watch(ctx context.Context) {
+	p.stop = context.AfterFunc(ctx, func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.reaped {
+			return
+		}
+		p.canceled = true
+		_ = p.killGroupLocked()
+	})
+}
+
+// abort kills and reaps a command that failed to start, and releases its
+// stdio.
+func (p *Process) abort() {
+	p.stop()
+	_ = p.KillGroup()
+	_, _ = p.reap(false)
+	p.stdio.abort()
+}
+
+// Wait waits for the command to exit, reaps it, waits for its output to be
+// copied (bounded by the drain time when something it started still holds
+// the pipes) and returns its exit code: the status it exited with, or 128
+// plus the number of the signal that killed it. killGroup additionally kills
+// whatever the command left running in its process group before the reap.
+func (p *Process) Wait() (int, error) { return p.wait(false) }
+
+// WaitAndKillGroup is Wait that leaves nothing of the command's process
+// group alive: what probes want.
+func (p *Process) WaitAndKillGroup() (int, error) { return p.wait(true) }
+
+func (p *Process) wait(killGroup bool) (int, error) {
+	p.waitOnce.Do(func() {
+		p.code, p.err = p.reap(killGroup)
+		p.stop()
+		p.stdio.finish()
+	})
+	return p.code, p.err
+}
+
+// siginfo is the part of the kernel's siginfo_t that waitid fills for
+// SIGCHLD (x/sys/unix's Siginfo hides these fields).
+type siginfo struct {
+	Signo  int32
+	Errno  int32
+	Code   int32
+	_      int32
+	Pid    int32
+	UID    uint32
+	Status int32
+	_      [100]byte
+}
+
+func waitid(fd uintptr, options int) (siginfo, error) {
+	var si siginfo
+	for {
+		_, _, e := unix.Syscall6(unix.SYS_WAITID, unix.P_PIDFD, fd, uintptr(unsafe.Pointer(&si)), uintptr(options), 0, 0)
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return si, e
+		}
+		return si, nil
+	}
+}
+
+// reap waits for the exit without a thread blocked in waitid: the pidfd
+// polls readable when the process exits, and the runtime's poller parks the
+// goroutine until then.
+func (p *Process) reap(killGroup bool) (int, error) {
+	rc, err := p.pidfd.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	var werr error
+	err = rc.Read(func(fd uintptr) bool {
+		si, err := waitid(fd, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT)
+		if err != nil {
+			werr = err
+			return true
+		}
+		return si.Pid != 0
+	})
+	if err == nil {
+		err = werr
+	}
+	if err != nil {
+		return -1, fmt.Errorf("wait: %w", err)
+	}
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if killGroup {
+		_ = unix.Kill(-p.pid, unix.SIGKILL)
+	}
+	var si siginfo
+	err = rc.Control(func(fd uintptr) { si, werr = waitid(fd, unix.WEXITED) })
+	if err == nil {
+		err = werr
+	}
+	p.reaped = true
+	p.pidfd.Close()
+	if err != nil {
+		return -1, fmt.Errorf("reap: %w", err)
+	}
+	p.log.Debug("command exited", "pid", p.pid, "code", si.Code, "status", si.Status)
+	switch si.Code {
+	case cldExited:
+		return int(si.Status), nil
+	default: // CLD_KILLED, CLD_DUMPED
+		return 128 + int(si.Status), nil
+	}
+}
+
+// si_code values of SIGCHLD (include/uapi/asm-generic/siginfo.h).
+const cldExited = 1

@@ -1,0 +1,163 @@
+// The namespace join of a nucleus child, run as an ELF constructor: before the
+// Go runtime starts, while the process still has exactly one thread.
+//
+// Why C and why here: setns(CLONE_NEWUSER) fails with EINVAL in a
+// multi-threaded process, and setns(CLONE_NEWNS) from a thread that shares
+// its fs_struct with other threads moves root and cwd of all of them. The Go
+// runtime starts threads before any Go code runs, so the join must happen
+// first. A process that is not a nucleus child (no bootstrap variable in its
+// environment) returns from here after one getenv.
+//
+// The wire format is declared in nsenter.h and mirrored in wire.go.
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "nsenter.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
+// Set to 1 in the grandchild once every requested namespace was joined.
+// Read from Go (Joined) so that a child whose constructor did not run never
+// executes the command on the host.
+int nucleus_nsenter_joined = 0;
+
+// The join order: user first, because the rights to join the others are
+// checked against the credentials it grants; pid last, because it only
+// applies to children (time likewise).
+static const struct {
+	uint32_t flag;
+	const char *step;
+} join_order[] = {
+	{CLONE_NEWUSER, "setns(user)"},     {CLONE_NEWNS, "setns(mnt)"},
+	{CLONE_NEWNET, "setns(net)"},       {CLONE_NEWUTS, "setns(uts)"},
+	{CLONE_NEWIPC, "setns(ipc)"},       {CLONE_NEWCGROUP, "setns(cgroup)"},
+	{CLONE_NEWPID, "setns(pid)"},       {CLONE_NEWTIME, "setns(time)"},
+};
+
+static int write_full(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int read_full(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+	while (len > 0) {
+		ssize_t n = read(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void send_msg(uint32_t type, int32_t value, const char *text)
+{
+	struct nucleus_msg m;
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	m.value = value;
+	if (text)
+		strncpy(m.text, text, sizeof(m.text) - 1);
+	(void)write_full(NUCLEUS_FD_SOCK, &m, sizeof(m));
+}
+
+// fail reports the step and errno to the parent and ends this process. It
+// never returns into Go: the runtime must not start in a half-joined process.
+static void fail(const char *step, int err)
+{
+	send_msg(NUCLEUS_MSG_ERROR, err, step);
+	_exit(1);
+}
+
+__attribute__((constructor)) static void nucleus_nsenter(void)
+{
+	struct nucleus_request req;
+	size_t i;
+	long pid;
+
+	if (getenv(NUCLEUS_ENV) == NULL)
+		return;
+
+	// CVE-2016-9962: a process of the container must not be able to
+	// ptrace us or open /proc/PID/{fd,exe,mem} of ours while we hold host
+	// resources. Non-dumpable before the first setns.
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fail("prctl(dumpable)", errno);
+
+	// Close every fd the embedding program leaked to us without
+	// close-on-exec (CVE-2024-21626): only stdio, the bootstrap socket and
+	// the target's pidfd may cross into the container.
+	if (syscall(SYS_close_range, NUCLEUS_FD_PIDFD + 1, ~0U, 0) < 0)
+		fail("close_range", errno);
+
+	if (read_full(NUCLEUS_FD_SOCK, &req, sizeof(req)) < 0)
+		fail("read request", errno ? errno : EPIPE);
+	if (req.magic != NUCLEUS_MAGIC || req.version != NUCLEUS_VERSION)
+		fail("request version", EPROTO);
+
+	// setns(pidfd, flag) names the target by the pidfd the parent
+	// validated (start ticks checked after opening), never by a PID number
+	// that could have been recycled meanwhile.
+	for (i = 0; i < sizeof(join_order) / sizeof(join_order[0]); i++) {
+		if (!(req.nsflags & join_order[i].flag))
+			continue;
+		if (setns(NUCLEUS_FD_PIDFD, (int)join_order[i].flag) < 0)
+			fail(join_order[i].step, errno);
+	}
+
+	// A fork-like clone: CLONE_PARENT makes the grandchild a child of the
+	// Go parent, which waits for it through a pidfd and reaps it; it is
+	// the first process in the target PID namespace we joined above.
+	pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+	if (pid < 0)
+		fail("clone", errno);
+	if (pid > 0) {
+		send_msg(NUCLEUS_MSG_PID, (int32_t)pid, NULL);
+		_exit(0);
+	}
+
+	// Grandchild: inside every namespace of the target.
+	close(NUCLEUS_FD_PIDFD);
+	if (setsid() < 0)
+		fail("setsid", errno);
+	if ((req.flags & NUCLEUS_REQ_TTY) && ioctl(0, TIOCSCTTY, 0) < 0)
+		fail("ioctl(TIOCSCTTY)", errno);
+
+	// Wait until the parent has moved us into the target's cgroups, so
+	// that every thread the Go runtime starts is accounted there too.
+	{
+		char go;
+		if (read_full(NUCLEUS_FD_SOCK, &go, 1) < 0 || go != NUCLEUS_GO)
+			_exit(1);
+	}
+	nucleus_nsenter_joined = 1;
+}

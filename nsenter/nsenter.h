@@ -1,0 +1,33 @@
+// Wire format between the nucleus parent (Go, wire.go) and the constructor in
+// nsenter.c. Both sides are built from the same tree, so the format has a
+// version only to catch a stale binary, not for compatibility.
+#ifndef NUCLEUS_NSENTER_H
+#define NUCLEUS_NSENTER_H
+
+#include <stdint.h>
+
+#define NUCLEUS_ENV "_NUCLEUS_BOOTSTRAP"
+#define NUCLEUS_FD_SOCK 3
+#define NUCLEUS_FD_PIDFD 4
+#define NUCLEUS_MAGIC 0x4e55434cu /* "NUCL" */
+#define NUCLEUS_VERSION 1u
+#define NUCLEUS_REQ_TTY 1u
+#define NUCLEUS_GO 'G'
+
+#define NUCLEUS_MSG_PID 1u
+#define NUCLEUS_MSG_ERROR 2u
+
+struct nucleus_request {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t nsflags; /* CLONE_NEW* of every namespace to join */
+	uint32_t flags;   /* NUCLEUS_REQ_* */
+};
+
+struct nucleus_msg {
+	uint32_t type;  /* NUCLEUS_MSG_* */
+	int32_t value;  /* a PID, or an errno */
+	char text[248]; /* the failed step */
+};
+
+#endif

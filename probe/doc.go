@@ -1,0 +1,64 @@
+// Package probe health-checks a running container from inside its
+// namespaces, the way kubelet's exec, TCP and HTTP probes do, without a
+// container runtime in the loop.
+//
+// # The model
+//
+// An Exec probe runs a command inside the container with the same engine as
+// nucleus/attach (internal/launch): the target is pinned by a pidfd, a
+// re-executed helper joins the container's namespaces before the Go runtime
+// starts, the command is hardened (identity, no capabilities, no_new_privs,
+// Landlock, seccomp, no host file descriptors) and then executed. Its stdout
+// and stderr are captured together into one buffer capped at 10 KiB
+// (WithMaxOutput); the capture keeps reading and discards the excess, so a
+// chatty command never blocks on a full pipe.
+//
+// TCP and HTTP probes do not fork. The socket is created inside the target's
+// network namespace by a goroutine locked to an OS thread that enters the
+// namespace (setns(CLONE_NEWNET) affects that thread only), creates the
+// socket and switches back, or dies if it cannot (internal/netns). A socket
+// keeps the namespace it was created in, so the connect and the HTTP
+// exchange then run on ordinary goroutines. This means 127.0.0.1 is the
+// container's loopback: a probe reaches listeners bound only to the
+// container's localhost, which a kubelet probe (dialled from the host to the
+// pod IP) cannot. Host names are not resolved (that would use the caller's
+// resolver); use IP literals or "localhost".
+//
+// # Result semantics compared with kubelet
+//
+//   - Exec: exit status 0 → Success; non-zero → Failure with ExitCode; the
+//     timeout expiring → Failure with Reason "timeout". Unlike kubelet (which
+//     leaves a timed-out exec probe running) and like containerd, the
+//     command's whole process group is SIGKILLed and reaped on timeout. After
+//     a normal exit the process group is SIGKILLed too, so a probe never
+//     leaves background processes behind in the container.
+//   - TCP: connection established → Success (closed at once); any dial error
+//     (refused, unreachable, timeout) → Failure with the error text as Reason.
+//   - HTTP: GET with User-Agent "nucleus-probe/1.0"; 2xx and 3xx → Success.
+//     Redirects are not followed: a 3xx is itself a success, which is what
+//     kubelet ends up reporting for redirects that leave the target. HTTPS
+//     does not verify certificates, as kubelet does not. Other statuses →
+//     Failure with Reason "HTTP <code>"; transport errors → Failure with the
+//     error text. Up to 10 KiB of the body is kept as Output.
+//   - Anything that prevents the probe from running at all — a dead or
+//     recycled PID, missing permission, a gVisor sandbox, an invalid probe —
+//     yields Status Unknown and a non-nil error that wraps one of the
+//     sentinels (ErrNotRunning, ErrStale, ErrPermission, ErrUnsupported)
+//     when one applies. Kubelet likewise reports probe errors as Unknown and
+//     discards them.
+//
+// Every Result carries the Duration of the probe.
+//
+// # gVisor
+//
+// In a gVisor sandbox the workload's network stack and processes live
+// inside the sandbox kernel; the host PID is the sandbox supervisor
+// (runsc-sandbox … boot) and its namespaces are not the guest's. Probing it
+// is refused with ErrUnsupported until nucleus talks to runsc.
+//
+// # Monitor
+//
+// Monitor runs probes periodically against many targets with bounded
+// concurrency and reports health transitions after consecutive failure and
+// success thresholds, with kubelet's defaults.
+package probe

@@ -1,0 +1,89 @@
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"nucleus/internal/launch"
+	"nucleus/state"
+)
+
+// Exec runs Command inside the container with the attach engine (joined
+// namespaces, hardened, in the container's cgroups) and succeeds when it
+// exits with status 0.
+//
+// Its stdout and stderr are captured into one buffer capped at 10 KiB
+// (WithMaxOutput); the rest is read and discarded, so the command never
+// blocks on output. When the timeout expires the command's whole process
+// group is SIGKILLed and reaped and the result is a Failure with Reason
+// "timeout". After a normal exit the process group is SIGKILLed as well, so
+// background processes the command left behind in the container do not
+// outlive the probe. (Kubelet leaves a timed-out exec probe running;
+// containerd kills it. A probe that accumulates processes in the container
+// at every period is a leak, so nucleus kills.)
+type Exec struct {
+	// Command is the argv; Command[0] is looked up in the container's PATH.
+	Command []string
+	// Identity is who the command runs as, as seen inside the container's
+	// user namespace; nil means the container's process identity.
+	Identity *state.ProcessIdentity
+	// Env is the command's environment; PATH, TERM and HOME are added when
+	// missing.
+	Env []string
+}
+
+// killedCode is the exit code Wait reports for a process killed by SIGKILL.
+const killedCode = 128 + 9
+
+// Kind returns "exec".
+func (Exec) Kind() string { return "exec" }
+
+func (p Exec) run(ctx context.Context, st *state.ContainerState, c *config) (Result, error) {
+	if len(p.Command) == 0 || p.Command[0] == "" {
+		return Result{}, errors.New("probe: exec: empty command")
+	}
+	out := &capWriter{max: c.maxOutput}
+	proc, err := launch.Start(ctx, &launch.Request{
+		Target:   st,
+		Command:  p.Command,
+		Env:      p.Env,
+		Identity: p.Identity,
+		Policy:   c.policy,
+		Stdout:   out,
+		Stderr:   out,
+		Logger:   c.logger,
+	})
+	if err != nil {
+		// The deadline passing while the command was being set up is still
+		// the probe's timeout; anything else is a setup error.
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return Result{Status: Failure, Reason: "timeout"}, nil
+		}
+		return Result{}, fmt.Errorf("probe: exec: %w", err)
+	}
+	code, werr := proc.Wait()
+	// The command has exited and was reaped. Kill what it may have left in
+	// its process group (background children); ESRCH when nothing is left
+	// is the normal case and not an error.
+	_ = proc.KillGroup()
+	res := Result{ExitCode: code, Output: out.bytes()}
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) && (werr != nil || code == killedCode):
+		// Start's context killed and reaped the whole process group. (A
+		// command that exited by itself just before the deadline keeps its
+		// own exit status.)
+		res.Status, res.Reason = Failure, "timeout"
+		return res, nil
+	case errors.Is(ctx.Err(), context.Canceled):
+		return Result{}, fmt.Errorf("probe: exec: %w", ctx.Err())
+	case werr != nil:
+		return Result{}, fmt.Errorf("probe: exec: wait: %w", werr)
+	case code == 0:
+		res.Status = Success
+	default:
+		res.Status, res.Reason = Failure, "exit status "+strconv.Itoa(code)
+	}
+	return res, nil
+}

@@ -1,0 +1,216 @@
+package probe
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+
+	"nucleus/internal/netns"
+	"nucleus/state"
+)
+
+// UserAgent is the User-Agent header of HTTP probes unless the probe's
+// Header sets one (kubelet sends "kube-probe/<version>").
+const UserAgent = "nucleus-probe/1.0"
+
+// defaultHost is where TCP and HTTP probes connect when Host is empty: the
+// loopback address of the container's own network namespace.
+const defaultHost = "127.0.0.1"
+
+// TCP succeeds when a TCP connection to Host:Port can be established from
+// inside the container's network namespace. The connection is closed at
+// once, without sending anything.
+type TCP struct {
+	// Port is the TCP port, 1–65535.
+	Port int
+	// Host is an IP address as seen inside the container; empty means
+	// 127.0.0.1. Host names other than "localhost" are refused.
+	Host string
+}
+
+// Kind returns "tcp".
+func (TCP) Kind() string { return "tcp" }
+
+func (p TCP) run(ctx context.Context, st *state.ContainerState, c *config) (Result, error) {
+	addr, err := hostPort(p.Host, p.Port)
+	if err != nil {
+		return Result{}, fmt.Errorf("probe: tcp: %w", err)
+	}
+	h, err := netns.Open(st.PID, st.StartTicks)
+	if err != nil {
+		return Result{}, fmt.Errorf("probe: tcp: %w", err)
+	}
+	defer h.Close()
+	conn, err := h.Dial(ctx, "tcp", addr)
+	if err != nil {
+		return dialFailure(ctx, err)
+	}
+	conn.Close()
+	return Result{Status: Success}, nil
+}
+
+// dialFailure sorts a dial error: a refused, unreachable or timed-out
+// connection is the container's answer (Failure, with the error's text as
+// Reason, as kubelet reports it); not being able to get into the namespace,
+// or a cancelled context, is not (Unknown).
+func dialFailure(ctx context.Context, err error) (Result, error) {
+	var op *net.OpError
+	if !errors.As(err, &op) {
+		return Result{}, fmt.Errorf("probe: %w", err)
+	}
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return Result{}, fmt.Errorf("probe: %w", ctx.Err())
+	}
+	return Result{Status: Failure, Reason: err.Error()}, nil
+}
+
+func hostPort(host string, port int) (string, error) {
+	if port < 1 || port > 65535 {
+		return "", fmt.Errorf("invalid port %d", port)
+	}
+	if host == "" {
+		host = defaultHost
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port)), nil
+}
+
+// HTTP succeeds when GET Scheme://Host:Port/Path, sent from inside the
+// container's network namespace, answers with a 2xx or 3xx status.
+// Redirects are not followed (a 3xx is itself a success). TLS certificates
+// are not verified, as kubelet does not verify them. Keep-alives are off:
+// every probe uses a fresh connection, closed afterwards.
+type HTTP struct {
+	// Port is the TCP port, 1–65535.
+	Port int
+	// Path is the request path with an optional query; empty means "/".
+	Path string
+	// Host is an IP address as seen inside the container; empty means
+	// 127.0.0.1. It is where the probe connects; to send another Host
+	// header, set it in Header.
+	Host string
+	// Scheme is "http" (default) or "https".
+	Scheme string
+	// Header is added to the request. A "Host" entry sets the request's
+	// Host; a "User-Agent" entry replaces UserAgent.
+	Header http.Header
+}
+
+// Kind returns "http".
+func (HTTP) Kind() string { return "http" }
+
+func (p HTTP) request(ctx context.Context) (*http.Request, error) {
+	addr, err := hostPort(p.Host, p.Port)
+	if err != nil {
+		return nil, err
+	}
+	scheme := strings.ToLower(p.Scheme)
+	switch scheme {
+	case "":
+		scheme = "http"
+	case "http", "https":
+	default:
+		return nil, fmt.Errorf("unsupported scheme %q", p.Scheme)
+	}
+	path := p.Path
+	if !strings.HasPrefix(path, "/") {
+		path = "/" + path
+	}
+	u, err := url.Parse(path)
+	if err != nil {
+		return nil, fmt.Errorf("path %q: %w", p.Path, err)
+	}
+	u.Scheme, u.Host = scheme, addr
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	for k, vs := range p.Header {
+		if http.CanonicalHeaderKey(k) == "Host" {
+			if len(vs) > 0 {
+				req.Host = vs[0]
+			}
+			continue
+		}
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	if _, ok := req.Header["User-Agent"]; !ok {
+		req.Header.Set("User-Agent", UserAgent)
+	}
+	if _, ok := req.Header["Accept"]; !ok {
+		req.Header.Set("Accept", "*/*")
+	}
+	return req, nil
+}
+
+func (p HTTP) run(ctx context.Context, st *state.ContainerState, c *config) (Result, error) {
+	req, err := p.request(ctx)
+	if err != nil {
+		return Result{}, fmt.Errorf("probe: http: %w", err)
+	}
+	// The connection is made before the request, so a failure to get into
+	// the namespace (Unknown) stays apart from the container's answer
+	// (Failure), and the namespace handle is closed before any transport
+	// goroutine could still use it.
+	addr := req.URL.Host
+	h, err := netns.Open(st.PID, st.StartTicks)
+	if err != nil {
+		return Result{}, fmt.Errorf("probe: http: %w", err)
+	}
+	conn, err := h.Dial(ctx, "tcp", addr)
+	h.Close()
+	if err != nil {
+		return dialFailure(ctx, err)
+	}
+	var once sync.Once
+	tr := &http.Transport{
+		Proxy: nil,
+		DialContext: func(context.Context, string, string) (net.Conn, error) {
+			var c net.Conn
+			once.Do(func() { c = conn })
+			if c == nil {
+				return nil, errors.New("probe: http: only one connection per probe")
+			}
+			return c, nil
+		},
+		TLSClientConfig:    &tls.Config{InsecureSkipVerify: true}, // kubelet does not verify either
+		DisableKeepAlives:  true,
+		DisableCompression: true,
+	}
+	defer func() {
+		tr.CloseIdleConnections()
+		// Close the connection if the transport never took it.
+		once.Do(func() { conn.Close() })
+	}()
+	client := &http.Client{
+		Transport: tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return Result{}, fmt.Errorf("probe: http: %w", ctx.Err())
+		}
+		return Result{Status: Failure, Reason: err.Error()}, nil
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(c.maxOutput)))
+	if err != nil {
+		return Result{Status: Failure, Output: body, Reason: "reading body: " + err.Error()}, nil
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 400 {
+		return Result{Status: Success, Output: body}, nil
+	}
+	return Result{Status: Failure, Output: body, Reason: "HTTP " + strconv.Itoa(resp.StatusCode)}, nil
+}

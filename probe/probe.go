@@ -1,0 +1,285 @@
+package probe
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"nucleus/harden"
+	"nucleus/state"
+)
+
+// Sentinel errors, re-exported from nucleus/state so callers can use
+// errors.Is without importing it.
+var (
+	// ErrNotRunning: the target is not running (exited, status stopped, no PID).
+	ErrNotRunning = state.ErrNotRunning
+	// ErrStale: the PID now names another process (start time differs).
+	ErrStale = state.ErrStale
+	// ErrPermission: the caller may not enter the target.
+	ErrPermission = state.ErrPermission
+	// ErrUnsupported: the target cannot be probed this way (e.g. gVisor).
+	ErrUnsupported = state.ErrUnsupported
+)
+
+// DefaultTimeout is the probe timeout RunProbe uses when given zero; it is
+// kubelet's default timeoutSeconds.
+const DefaultTimeout = time.Second
+
+// DefaultMaxOutput is how much exec output or HTTP body a Result keeps: 10
+// KiB, kubelet's limit.
+const DefaultMaxOutput = 10 << 10
+
+// Status is the outcome of one probe.
+type Status int
+
+const (
+	// Unknown: the probe could not be run; the accompanying error says why.
+	Unknown Status = iota
+	// Success: the container answered as healthy.
+	Success
+	// Failure: the probe ran and the container answered as unhealthy (or
+	// did not answer in time).
+	Failure
+)
+
+// String returns "success", "failure" or "unknown".
+func (s Status) String() string {
+	switch s {
+	case Success:
+		return "success"
+	case Failure:
+		return "failure"
+	case Unknown:
+		return "unknown"
+	}
+	return "Status(" + strconv.Itoa(int(s)) + ")"
+}
+
+// Result is the outcome of one probe.
+type Result struct {
+	// Status is Success, Failure or Unknown.
+	Status Status
+	// ExitCode is an exec probe's exit code (128+signal when it was killed);
+	// zero for other probes.
+	ExitCode int
+	// Output is the exec probe's stdout and stderr interleaved, or the HTTP
+	// response body, capped at the configured maximum (10 KiB by default).
+	Output []byte
+	// Reason explains a Failure: "timeout", "exit status N", "HTTP 503", or
+	// a dial error's text.
+	Reason string
+	// Duration is the wall time the probe took.
+	Duration time.Duration
+}
+
+// Healthy reports whether the probe succeeded.
+func (r Result) Healthy() bool { return r.Status == Success }
+
+// Probe is one kind of health check: Exec, TCP or HTTP. The interface is
+// sealed: every probe must honour the namespace and cleanup rules of this
+// package, so only its own types implement it.
+type Probe interface {
+	// Kind is "exec", "tcp" or "http".
+	Kind() string
+	run(ctx context.Context, st *state.ContainerState, c *config) (Result, error)
+}
+
+// Option configures RunProbe, Run and Monitor.
+type Option func(*config)
+
+type config struct {
+	logger    *slog.Logger
+	policy    *harden.Policy
+	maxOutput int
+}
+
+func newConfig(opts []Option) *config {
+	c := &config{logger: discard, maxOutput: DefaultMaxOutput}
+	for _, o := range opts {
+		if o != nil {
+			o(c)
+		}
+	}
+	return c
+}
+
+var discard = slog.New(slog.DiscardHandler)
+
+// WithLogger sends debug records of each probe to l. The package never
+// writes to stdout or stderr.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l != nil {
+			c.logger = l
+		}
+	}
+}
+
+// WithPolicy sets the hardening policy of exec probes (default:
+// harden's safe defaults). TCP and HTTP probes run no process and ignore it.
+func WithPolicy(p harden.Policy) Option {
+	return func(c *config) { c.policy = &p }
+}
+
+// WithMaxOutput sets how many bytes of exec output or HTTP body a Result
+// keeps (default 10 KiB); n <= 0 keeps the default.
+func WithMaxOutput(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxOutput = n
+		}
+	}
+}
+
+// RunProbe probes the process pid, which need not be described by any state
+// file: the target is built with state.FromPID, which finds out whether it
+// lives in its own user namespace (rootless). A gVisor sandbox supervisor is
+// recognised by its command line and refused with ErrUnsupported. timeout <=
+// 0 means DefaultTimeout (1 s).
+//
+// A non-nil error always comes with Status Unknown: the probe could not run.
+// A probe that ran and failed returns Status Failure and a nil error.
+func RunProbe(pid int, p Probe, timeout time.Duration, opts ...Option) (Result, error) {
+	start := time.Now()
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	unknown := func(err error) (Result, error) {
+		return Result{Status: Unknown, Reason: err.Error(), Duration: time.Since(start)}, err
+	}
+	if pid <= 0 {
+		return unknown(fmt.Errorf("probe: invalid pid %d: %w", pid, ErrNotRunning))
+	}
+	st, err := state.FromPID(pid)
+	if err != nil {
+		return unknown(fmt.Errorf("probe: target %d: %w", pid, err))
+	}
+	if !st.UsingGVisor && isGVisorSandbox(pid) {
+		st.UsingGVisor = true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	res, err := Run(ctx, st, p, opts...)
+	res.Duration = time.Since(start)
+	return res, err
+}
+
+// isGVisorSandbox reports whether pid is a gVisor sandbox process: its
+// argv[0] is runsc or runsc-sandbox (any directory) and an argument is
+// "boot".
+func isGVisorSandbox(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil || len(b) == 0 {
+		return false
+	}
+	args := bytes.Split(bytes.TrimRight(b, "\x00"), []byte{0})
+	name := args[0]
+	if i := bytes.LastIndexByte(name, '/'); i >= 0 {
+		name = name[i+1:]
+	}
+	if !bytes.Equal(name, []byte("runsc")) && !bytes.Equal(name, []byte("runsc-sandbox")) {
+		return false
+	}
+	for _, a := range args[1:] {
+		if bytes.Equal(a, []byte("boot")) {
+			return true
+		}
+	}
+	return false
+}
+
+// Run probes the container st. The probe's timeout is ctx's deadline: when
+// it expires the probe fails with Reason "timeout" (exec) or a timeout dial
+// error (TCP, HTTP). Cancelling ctx without a deadline expiring yields
+// Unknown and the context's error.
+//
+// A non-nil error always comes with Status Unknown; see RunProbe.
+func Run(ctx context.Context, st *state.ContainerState, p Probe, opts ...Option) (Result, error) {
+	start := time.Now()
+	c := newConfig(opts)
+	res, err := run(ctx, st, p, c)
+	if err != nil {
+		res = Result{Status: Unknown, Reason: err.Error()}
+	}
+	res.Duration = time.Since(start)
+	c.logger.Debug("probe", "kind", kindOf(p), "status", res.Status.String(),
+		"reason", res.Reason, "duration", res.Duration, "err", err)
+	return res, err
+}
+
+func kindOf(p Probe) string {
+	if p == nil {
+		return ""
+	}
+	return p.Kind()
+}
+
+func run(ctx context.Context, st *state.ContainerState, p Probe, c *config) (Result, error) {
+	if p == nil {
+		return Result{}, errors.New("probe: nil probe")
+	}
+	if st == nil {
+		return Result{}, errors.New("probe: nil container state")
+	}
+	if st.UsingGVisor {
+		return Result{}, fmt.Errorf("probe: container %q runs in a gVisor sandbox: its network and processes are inside the sandbox kernel: %w",
+			st.ID, ErrUnsupported)
+	}
+	if err := st.CheckRunning(); err != nil {
+		return Result{}, fmt.Errorf("probe: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return ctxResult(ctx)
+	}
+	return p.run(ctx, st, c)
+}
+
+// ctxResult is the outcome once ctx has ended: its deadline passing is a
+// probe timeout (Failure), a cancellation is not the container's fault
+// (Unknown).
+func ctxResult(ctx context.Context) (Result, error) {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return Result{Status: Failure, Reason: "timeout"}, nil
+	}
+	return Result{}, fmt.Errorf("probe: %w", ctx.Err())
+}
+
+// capWriter keeps the first max bytes written to it and discards the rest
+// while still reporting success, so whoever copies a child's output never
+// stops reading and the child never blocks on a full pipe. Safe for the
+// concurrent stdout and stderr copiers.
+type capWriter struct {
+	mu        sync.Mutex
+	buf       []byte
+	max       int
+	truncated bool
+}
+
+func (w *capWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if room := w.max - len(w.buf); room > 0 {
+		if len(p) > room {
+			w.buf = append(w.buf, p[:room]...)
+			w.truncated = true
+		} else {
+			w.buf = append(w.buf, p...)
+		}
+	} else if len(p) > 0 {
+		w.truncated = true
+	}
+	return len(p), nil
+}
+
+func (w *capWriter) bytes() []byte {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]byte(nil), w.buf...)
+}

@@ -1,0 +1,191 @@
+package state
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"nucleus/internal/proc"
+)
+
+// clockTicksPerSecond is USER_HZ, the unit of /proc/PID/stat starttime. The
+// kernel fixes it at 100 on every architecture Go supports on Linux
+// (sysconf(_SC_CLK_TCK) returns the same constant); reading it would need
+// cgo or the auxiliary vector for no gain.
+const clockTicksPerSecond = 100
+
+// overflowID is what the kernel shows for an id with no mapping in a user
+// namespace (/proc/sys/kernel/overflowuid and overflowgid default to 65534,
+// "nobody"). FromPID uses it for an effective uid or gid it cannot map, so
+// the result never silently becomes root inside.
+const overflowID = 65534
+
+// FromPID describes any running process as a container, so nucleus can
+// attach to or probe a PID that no state file describes.
+//
+// It records the start ticks (the PID's identity), whether the process has
+// its own user namespace (Rootless: its user namespace differs from the
+// caller's), CreatorUID (the process's real uid as the caller sees it,
+// /proc/PID/status), and the process identity as seen INSIDE the process's
+// user namespace: the effective uid and gid and the supplementary groups of
+// /proc/PID/status, which the kernel prints in the caller's terms, mapped
+// through /proc/PID/uid_map and gid_map when the namespaces differ.
+// Supplementary groups without a mapping are dropped (they cannot be passed
+// to setgroups inside); an effective uid or gid without a mapping becomes
+// 65534 (the kernel's overflow id, "nobody").
+//
+// Status is running, ID and Name are the PID in decimal, Command comes from
+// /proc/PID/cmdline and StartedAt from the start ticks and the boot time
+// (/proc/stat btime) at 100 ticks per second (USER_HZ).
+//
+// The start ticks are read again at the end: a process that exited and whose
+// PID was reused while FromPID read its files yields ErrStale rather than a
+// mixture of two processes. A PID that does not exist or is a zombie yields
+// ErrNotRunning; a namespace the caller may not inspect yields ErrPermission.
+func FromPID(pid int) (*ContainerState, error) {
+	if pid <= 0 {
+		return nil, fmt.Errorf("state: from pid %d: invalid pid: %w", pid, ErrNotRunning)
+	}
+	st, err := proc.ReadStat(pid)
+	if err != nil {
+		return nil, fmt.Errorf("state: from pid %d: %w: %w", pid, ErrNotRunning, err)
+	}
+	if st.State == 'Z' || st.State == 'X' {
+		return nil, fmt.Errorf("state: from pid %d: process has exited (zombie): %w", pid, ErrNotRunning)
+	}
+	status, err := proc.ReadStatus(pid)
+	if err != nil {
+		return nil, fromPIDErr(pid, "status", err)
+	}
+	if status.Tgid != 0 && status.Tgid != pid {
+		// /proc/TID exists for every thread, but a thread is not a
+		// process: pidfd_open(2) refuses it and its process is Tgid.
+		return nil, fmt.Errorf("state: from pid %d: a thread of process %d, not a process", pid, status.Tgid)
+	}
+	targetNS, err := proc.NamespaceID(pid, "user")
+	if err != nil {
+		return nil, fromPIDErr(pid, "user namespace", err)
+	}
+	selfNS, err := proc.NamespaceID(0, "user")
+	if err != nil {
+		return nil, fmt.Errorf("state: from pid %d: own user namespace: %w", pid, err)
+	}
+	s := &ContainerState{
+		ID:         strconv.Itoa(pid),
+		Name:       strconv.Itoa(pid),
+		PID:        pid,
+		StartTicks: st.StartTicks,
+		Status:     StatusRunning,
+		Rootless:   targetNS != selfNS,
+		CreatorUID: status.UID[0],
+		ProcessUID: status.UID[1],
+		ProcessGID: status.GID[1],
+	}
+	groups := append([]uint32(nil), status.Groups...)
+	if s.Rootless {
+		uidMap, err := proc.ReadIDMap(pid, "uid_map")
+		if err != nil {
+			return nil, fromPIDErr(pid, "uid map", err)
+		}
+		gidMap, err := proc.ReadIDMap(pid, "gid_map")
+		if err != nil {
+			return nil, fromPIDErr(pid, "gid map", err)
+		}
+		s.ProcessUID = mapOrOverflow(uidMap, s.ProcessUID)
+		s.ProcessGID = mapOrOverflow(gidMap, s.ProcessGID)
+		groups = groups[:0]
+		for _, g := range status.Groups {
+			if in, ok := proc.ToInside(gidMap, g); ok {
+				groups = append(groups, in)
+			}
+		}
+	}
+	if len(groups) > 0 {
+		s.AdditionalGIDs = groups
+	}
+	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil {
+		return nil, fromPIDErr(pid, "cmdline", err)
+	}
+	s.Command = splitCmdline(cmdline)
+	if bt, err := bootTime(); err == nil {
+		s.StartedAt = startTime(bt, st.StartTicks)
+	} else {
+		return nil, fmt.Errorf("state: from pid %d: %w", pid, err)
+	}
+	// Everything above must describe one process: check it is still the one
+	// whose start ticks were recorded.
+	again, err := proc.ReadStat(pid)
+	if err != nil {
+		return nil, fmt.Errorf("state: from pid %d: %w: %w", pid, ErrNotRunning, err)
+	}
+	if again.StartTicks != st.StartTicks {
+		return nil, fmt.Errorf("state: from pid %d: pid reused while reading (start ticks %d then %d): %w", pid, st.StartTicks, again.StartTicks, ErrStale)
+	}
+	return s, nil
+}
+
+// fromPIDErr classifies a read error: gone → ErrNotRunning, refused →
+// ErrPermission.
+func fromPIDErr(pid int, what string, err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ESRCH):
+		return fmt.Errorf("state: from pid %d: %s: %w: %w", pid, what, ErrNotRunning, err)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("state: from pid %d: %s: %w: %w", pid, what, ErrPermission, err)
+	}
+	return fmt.Errorf("state: from pid %d: %s: %w", pid, what, err)
+}
+
+func mapOrOverflow(m []proc.IDMapping, id uint32) uint32 {
+	if in, ok := proc.ToInside(m, id); ok {
+		return in
+	}
+	return overflowID
+}
+
+// splitCmdline splits /proc/PID/cmdline at NUL bytes. A kernel thread or a
+// zombie has an empty cmdline and yields an empty, non-nil slice.
+func splitCmdline(b []byte) []string {
+	b = bytes.TrimSuffix(b, []byte{0})
+	if len(b) == 0 {
+		return []string{}
+	}
+	return strings.Split(string(b), "\x00")
+}
+
+// startTime converts start ticks after boot into wall-clock time.
+func startTime(btime int64, ticks uint64) time.Time {
+	secs := ticks / clockTicksPerSecond
+	frac := ticks % clockTicksPerSecond
+	return time.Unix(btime+int64(secs), int64(frac)*int64(time.Second/clockTicksPerSecond)).UTC()
+}
+
+// bootTime returns /proc/stat btime (seconds since the epoch). The kernel
+// derives it from the wall clock minus the time since boot, so it moves when
+// the clock is stepped; it is read once per process so that StartedAt of the
+// same process is the same on every call. StartedAt is informational; the
+// identity of a process is its start ticks.
+var bootTime = sync.OnceValues(func() (int64, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, fmt.Errorf("boot time: %w", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "btime "); ok {
+			bt, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("boot time: /proc/stat btime: %w", err)
+			}
+			return bt, nil
+		}
+	}
+	return 0, errors.New("boot time: no btime in /proc/stat")
+})
