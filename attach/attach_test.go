@@ -102,7 +102,7 @@ func TestBadRequests(t *testing.T) {
 	zero := *st
 	zero.PID = 0
 
-	dead := exec(t, "sleep", "0")
+	dead := runHost(t, "sleep", "0")
 	deadSt := *st
 	deadSt.PID = dead
 
@@ -146,8 +146,8 @@ func TestBadRequests(t *testing.T) {
 	assert.Empty(t, inContainer(t, c))
 }
 
-// exec runs a host command to completion and returns its (now free) PID.
-func exec(t *testing.T, name string, args ...string) int {
+// runHost runs a host command to completion and returns its (now free) PID.
+func runHost(t *testing.T, name string, args ...string) int {
 	t.Helper()
 	p, err := os.StartProcess("/bin/"+name, append([]string{name}, args...), &os.ProcAttr{})
 	require.NoError(t, err)

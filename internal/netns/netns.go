@@ -321,35 +321,31 @@ func connect(ctx context.Context, fd int, ap netip.AddrPort) (*os.File, error) {
 		_ = f.SetWriteDeadline(time.Unix(1, 0))
 	})
 	var cerr error
-	waited := false
 	werr := rc.Write(func(s uintptr) bool {
-		if !waited {
-			// The first call comes before any wait; SO_ERROR is 0 while
-			// the connect is still in progress, so wait for writability.
-			waited = true
-			return false
-		}
+		// Called before any wait, and again after every wake-up. The
+		// first call must look at the socket: RawConn.Write discards a
+		// readiness event that arrived before it started, so "wait first"
+		// could wait forever for an edge that already passed.
 		v, err := unix.GetsockoptInt(int(s), unix.SOL_SOCKET, unix.SO_ERROR)
 		if err != nil {
 			cerr = os.NewSyscallError("getsockopt", err)
 			return true
 		}
 		switch e := unix.Errno(v); e {
-		case unix.EINPROGRESS, unix.EALREADY, unix.EINTR:
-			return false
-		case 0:
-			// Writable with no error can still be a spurious wakeup;
-			// only a peer address proves the connection.
-			if _, err := unix.Getpeername(int(s)); err == nil {
-				return true
-			} else if err == unix.ENOTCONN {
-				return false
-			} else {
-				cerr = os.NewSyscallError("getpeername", err)
-				return true
-			}
+		case 0, unix.EINPROGRESS, unix.EALREADY, unix.EINTR:
 		default:
 			cerr = os.NewSyscallError("connect", e)
+			return true
+		}
+		// SO_ERROR is 0 both while the handshake is in progress and once
+		// it is done; only a peer address proves the connection.
+		switch _, err := unix.Getpeername(int(s)); err {
+		case nil:
+			return true
+		case unix.ENOTCONN:
+			return false
+		default:
+			cerr = os.NewSyscallError("getpeername", err)
 			return true
 		}
 	})

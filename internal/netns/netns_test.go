@@ -265,11 +265,13 @@ func TestManyDialsLeaveNoTrace(t *testing.T) {
 			c, err := Dial(ctx, tg.pid, "tcp", addr(port))
 			if port == 1 {
 				if !errors.Is(err, syscall.ECONNREFUSED) {
+					t.Errorf("dial closed port: %v", err)
 					fails.Add(1)
 				}
 				return
 			}
 			if err != nil {
+				t.Errorf("dial open port: %v", err)
 				fails.Add(1)
 				return
 			}

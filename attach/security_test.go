@@ -1,0 +1,173 @@
+package attach_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"nucleus/attach"
+	"nucleus/internal/proc"
+	"nucleus/internal/testcontainer"
+	"nucleus/state"
+)
+
+// What the kernel reports for the executed command: no capability in any
+// set, no_new_privs, a seccomp filter.
+func TestAttachedProcessIsHardened(t *testing.T) {
+	for _, rootless := range []bool{false, true} {
+		t.Run(fmt.Sprintf("rootless=%v", rootless), func(t *testing.T) {
+			_, st := container(t, testcontainer.Options{Rootless: rootless})
+			code, out := run(t, st, []string{"cat", "/proc/self/status"})
+			require.Equal(t, 0, code, out)
+			s, err := proc.ParseStatus([]byte(out))
+			require.NoError(t, err)
+			assert.Zero(t, s.CapInh, "CapInh")
+			assert.Zero(t, s.CapPrm, "CapPrm")
+			assert.Zero(t, s.CapEff, "CapEff")
+			assert.Zero(t, s.CapBnd, "CapBnd")
+			assert.Zero(t, s.CapAmb, "CapAmb")
+			assert.Equal(t, 1, s.NoNewPrivs)
+			assert.Equal(t, 2, s.Seccomp)
+		})
+	}
+}
+
+// CVE-2024-21626: fds the caller holds, with or without close-on-exec, never
+// reach the container.
+func TestNoHostFds(t *testing.T) {
+	_, st := container(t, testcontainer.Options{})
+	for i := range 20 {
+		flags := unix.O_RDONLY
+		if i%2 == 0 {
+			flags |= unix.O_CLOEXEC
+		}
+		fd, err := unix.Open("/", flags|unix.O_DIRECTORY, 0)
+		require.NoError(t, err)
+		t.Cleanup(func() { unix.Close(fd) })
+	}
+	code, out := run(t, st, []string{"ls", "/proc/self/fd"})
+	require.Equal(t, 0, code, out)
+	assert.Equal(t, "0\n1\n2\n3\n", out)
+
+	// No fd the command could chdir through to the host either.
+	_, err := attach.Attach(st, []string{"true"}, attach.WithStdio(nil, nil, nil), attach.WithDir("/proc/self/fd/3"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "chdir")
+}
+
+func TestDefaultPolicyEverydayToolsWork(t *testing.T) {
+	_, st := container(t, testcontainer.Options{})
+	script := `set -e
+touch /tmp/x; echo hi > /tmp/x; cat /tmp/x; cp /tmp/x /tmp/y; mkdir /tmp/d; ls /tmp
+date >/dev/null; id -u; free >/dev/null; ps >/dev/null; sleep 0; echo done`
+	code, out := run(t, st, []string{"sh", "-c", script})
+	assert.Equal(t, 0, code, out)
+	assert.Equal(t, "hi\nd\nx\ny\n0\ndone\n", out)
+}
+
+func TestDefaultPolicyDenies(t *testing.T) {
+	_, st := container(t, testcontainer.Options{})
+	cases := []struct {
+		name string
+		cmd  []string
+		want string
+	}{
+		{"write under /etc", []string{"sh", "-c", "echo x > /etc/x"}, "Permission denied"},
+		{"exec from /tmp", []string{"sh", "-c", "cp /bin/busybox /tmp/bb && /tmp/bb true"}, "Permission denied"},
+		{"unshare user", []string{"nucleus-testhelper", "unshare-user"}, "EPERM"},
+		{"unshare -U", []string{"unshare", "-U", "true"}, "Operation not permitted"},
+		{"mount", []string{"nucleus-testhelper", "mount", "/tmp"}, "EPERM"},
+		{"keyctl", []string{"nucleus-testhelper", "keyctl"}, "EPERM"},
+		{"bpf", []string{"nucleus-testhelper", "bpf"}, "EPERM"},
+		{"ptrace", []string{"nucleus-testhelper", "ptrace"}, "EPERM"},
+		{"i386 int $0x80", []string{"nucleus-testhelper", "int80-unshare"}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var out strings.Builder
+			code, err := attach.Attach(st, tc.cmd, attach.WithStdio(nil, &out, &out))
+			require.NoError(t, err)
+			if tc.want == "" {
+				// A foreign architecture must never reach the kernel: either
+				// an errno or a killed process, never "ok".
+				assert.NotContains(t, out.String(), "ok")
+				return
+			}
+			assert.Contains(t, out.String(), tc.want, "exit %d", code)
+		})
+	}
+}
+
+func TestIdentity(t *testing.T) {
+	_, st := container(t, testcontainer.Options{})
+	code, out := run(t, st, []string{"id"}, attach.WithIdentity(state.ProcessIdentity{UID: 1000, GID: 1000, AdditionalGIDs: []uint32{2000, 3000}}))
+	assert.Equal(t, 0, code)
+	assert.Equal(t, "uid=1000(user) gid=1000(user) groups=2000(grp2000),3000(grp3000)\n", out)
+
+	code, out = run(t, st, []string{"sh", "-c", "echo $HOME; id"}, attach.WithIdentity(state.ProcessIdentity{UID: 1000, GID: 1000}))
+	assert.Equal(t, 0, code)
+	// No supplementary group of the caller leaks in: there are none.
+	assert.Equal(t, "/home/user\nuid=1000(user) gid=1000(user)\n", out)
+}
+
+// CVE-2019-5736: /proc/self/exe of the child is the sealed memfd copy, and
+// the default Landlock policy does not let it run; the binary on disk is
+// never reachable and stays unchanged.
+func TestSelfExeCannotReachHostBinary(t *testing.T) {
+	c, st := container(t, testcontainer.Options{})
+	self, err := os.Executable()
+	require.NoError(t, err)
+	before := hashFile(t, self)
+	require.NoError(t, os.Symlink("/proc/self/exe", c.Rootfs+"/bin/selfexe"))
+
+	code, err := attach.Attach(st, []string{"/bin/selfexe"}, attach.WithStdio(nil, nil, nil))
+	require.Error(t, err, "exit %d", code)
+	// The kernel refuses to follow the magic link to a memfd outside the
+	// container's mounts (ENOENT); were it followed, Landlock would refuse
+	// to execute a file outside /bin, /usr, /sbin and /lib (EACCES).
+	if !errors.Is(err, syscall.ENOENT) {
+		assert.ErrorIs(t, err, syscall.EACCES)
+	}
+
+	var out strings.Builder
+	_, err = attach.Attach(st, []string{"nucleus-testhelper", "open-exe", "/proc/self/exe"}, attach.WithStdio(nil, &out, &out))
+	require.NoError(t, err)
+	assert.NotEqual(t, "ok\n", out.String())
+	assert.Equal(t, before, hashFile(t, self))
+}
+
+func hashFile(t *testing.T, path string) string {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	h := sha256.New()
+	_, err = io.Copy(h, f)
+	require.NoError(t, err)
+	return fmt.Sprintf("%x", h.Sum(nil))
+}
+
+// The command is accounted in the container's cgroups, so its limits apply.
+func TestJoinsTargetCgroups(t *testing.T) {
+	c, st := container(t, testcontainer.Options{Cgroup: true})
+	p, err := attach.Start(context.Background(), st, []string{"sleep", "30"}, attach.WithStdio(nil, nil, nil))
+	require.NoError(t, err)
+	defer p.Wait()
+	defer p.Signal(syscall.SIGKILL)
+	want, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", c.PID))
+	require.NoError(t, err)
+	got, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", p.Pid()))
+	require.NoError(t, err)
+	assert.Equal(t, string(want), string(got))
+	assert.Contains(t, string(got), c.Name, "the container has cgroups of its own")
+}
