@@ -47,7 +47,8 @@ type Policy struct {
 
 // PathRule grants Access to the file hierarchy at Path (a directory and
 // everything beneath it, or a single file). A Path that does not exist
-// inside the container when Apply runs is skipped.
+// inside the container when Apply runs (or that the process cannot reach) is
+// skipped: it grants nothing.
 type PathRule struct {
 	Path   string `json:"path"`
 	Access Access `json:"access"`

@@ -158,6 +158,19 @@ func TestCompileSeccomp(t *testing.T) {
 	_, err = Compile(Policy{Seccomp: &seccomp.Policy{DefaultAction: seccomp.ActionAllow}})
 	assert.Error(t, err, "empty policy")
 
+	// Compile may be called concurrently, with a shared policy.
+	shared := DefaultSeccompPolicy()
+	done := make(chan error)
+	for range 4 {
+		go func() {
+			_, err := Compile(Policy{Seccomp: shared})
+			done <- err
+		}()
+	}
+	for range 4 {
+		assert.NoError(t, <-done)
+	}
+
 	// The Program survives JSON unchanged (parent → child).
 	blob, err := json.Marshal(a)
 	require.NoError(t, err)

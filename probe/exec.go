@@ -34,9 +34,6 @@ type Exec struct {
 	Env []string
 }
 
-// killedCode is the exit code Wait reports for a process killed by SIGKILL.
-const killedCode = 128 + 9
-
 // Kind returns "exec".
 func (Exec) Kind() string { return "exec" }
 
@@ -63,20 +60,22 @@ func (p Exec) run(ctx context.Context, st *state.ContainerState, c *config) (Res
 		}
 		return Result{}, fmt.Errorf("probe: exec: %w", err)
 	}
-	code, werr := proc.Wait()
-	// The command has exited and was reaped. Kill what it may have left in
-	// its process group (background children); ESRCH when nothing is left
-	// is the normal case and not an error.
-	_ = proc.KillGroup()
+	// WaitAndKillGroup SIGKILLs whatever the command left in its process
+	// group (background children) after the command exits and before it is
+	// reaped, while its PID, and so the group ID, cannot be reused. That
+	// also closes the output pipes those children held, so the wait does
+	// not sit out launch's drain time.
+	code, werr := proc.WaitAndKillGroup()
 	res := Result{ExitCode: code, Output: out.bytes()}
 	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded) && (werr != nil || code == killedCode):
-		// Start's context killed and reaped the whole process group. (A
-		// command that exited by itself just before the deadline keeps its
-		// own exit status.)
+	case proc.Canceled() && errors.Is(ctx.Err(), context.DeadlineExceeded):
+		// The deadline passed while the command ran: Start's context
+		// killed the whole process group, and Wait reaped the command.
+		// (A command that exited by itself just before the deadline was
+		// not canceled and keeps its own exit status.)
 		res.Status, res.Reason = Failure, "timeout"
 		return res, nil
-	case errors.Is(ctx.Err(), context.Canceled):
+	case proc.Canceled():
 		return Result{}, fmt.Errorf("probe: exec: %w", ctx.Err())
 	case werr != nil:
 		return Result{}, fmt.Errorf("probe: exec: wait: %w", werr)

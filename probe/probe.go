@@ -1,12 +1,10 @@
 package probe
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -140,8 +138,9 @@ func WithMaxOutput(n int) Option {
 
 // RunProbe probes the process pid, which need not be described by any state
 // file: the target is built with state.FromPID, which finds out whether it
-// lives in its own user namespace (rootless). A gVisor sandbox supervisor is
-// recognised by its command line and refused with ErrUnsupported. timeout <=
+// lives in its own user namespace (rootless) and whether it is a gVisor
+// sandbox supervisor (its command line is runsc-sandbox, or runsc with
+// "boot"), which is refused with ErrUnsupported. timeout <=
 // 0 means DefaultTimeout (1 s).
 //
 // A non-nil error always comes with Status Unknown: the probe could not run.
@@ -161,38 +160,11 @@ func RunProbe(pid int, p Probe, timeout time.Duration, opts ...Option) (Result, 
 	if err != nil {
 		return unknown(fmt.Errorf("probe: target %d: %w", pid, err))
 	}
-	if !st.UsingGVisor && isGVisorSandbox(pid) {
-		st.UsingGVisor = true
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	res, err := Run(ctx, st, p, opts...)
 	res.Duration = time.Since(start)
 	return res, err
-}
-
-// isGVisorSandbox reports whether pid is a gVisor sandbox process: its
-// argv[0] is runsc or runsc-sandbox (any directory) and an argument is
-// "boot".
-func isGVisorSandbox(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	if err != nil || len(b) == 0 {
-		return false
-	}
-	args := bytes.Split(bytes.TrimRight(b, "\x00"), []byte{0})
-	name := args[0]
-	if i := bytes.LastIndexByte(name, '/'); i >= 0 {
-		name = name[i+1:]
-	}
-	if !bytes.Equal(name, []byte("runsc")) && !bytes.Equal(name, []byte("runsc-sandbox")) {
-		return false
-	}
-	for _, a := range args[1:] {
-		if bytes.Equal(a, []byte("boot")) {
-			return true
-		}
-	}
-	return false
 }
 
 // Run probes the container st. The probe's timeout is ctx's deadline: when

@@ -49,33 +49,49 @@ const overflowID = 65534
 // PID was reused while FromPID read its files yields ErrStale rather than a
 // mixture of two processes. A PID that does not exist or is a zombie yields
 // ErrNotRunning; a namespace the caller may not inspect yields ErrPermission.
+//
+// A gVisor sandbox supervisor (argv[0] runsc-sandbox, or runsc with a "boot"
+// argument) is recognised by its command line: UsingGVisor is set, so that
+// nothing joins its namespaces (they are the sandbox's, not the workload's);
+// ID and Name become the sandbox's id (boot's last argument, the id of its
+// first container, what `runsc exec` takes), and RuntimeRoot, CreatorUID and
+// the process identity are filled as described at ContainerState.RuntimeRoot.
 func FromPID(pid int) (*ContainerState, error) {
+	return inspect(pid, "from pid "+strconv.Itoa(pid), "")
+}
+
+// inspect describes the live process pid (see FromPID); where names the
+// caller's step in errors ("from pid 42", "from oci: container \"x\": pid 42").
+// FromPID and FromOCI share it so that both read a process the same way.
+// bundle is the OCI bundle the caller knows the process by, "" when none: a
+// gVisor sandbox's identity is read from that bundle's config.json.
+func inspect(pid int, where, bundle string) (*ContainerState, error) {
 	if pid <= 0 {
-		return nil, fmt.Errorf("state: from pid %d: invalid pid: %w", pid, ErrNotRunning)
+		return nil, fmt.Errorf("state: %s: invalid pid: %w", where, ErrNotRunning)
 	}
 	st, err := proc.ReadStat(pid)
 	if err != nil {
-		return nil, fmt.Errorf("state: from pid %d: %w: %w", pid, ErrNotRunning, err)
+		return nil, fmt.Errorf("state: %s: %w: %w", where, ErrNotRunning, err)
 	}
 	if st.State == 'Z' || st.State == 'X' {
-		return nil, fmt.Errorf("state: from pid %d: process has exited (zombie): %w", pid, ErrNotRunning)
+		return nil, fmt.Errorf("state: %s: process has exited (zombie): %w", where, ErrNotRunning)
 	}
 	status, err := proc.ReadStatus(pid)
 	if err != nil {
-		return nil, fromPIDErr(pid, "status", err)
+		return nil, readErr(where, "status", err)
 	}
 	if status.Tgid != 0 && status.Tgid != pid {
 		// /proc/TID exists for every thread, but a thread is not a
 		// process: pidfd_open(2) refuses it and its process is Tgid.
-		return nil, fmt.Errorf("state: from pid %d: a thread of process %d, not a process", pid, status.Tgid)
+		return nil, fmt.Errorf("state: %s: a thread of process %d, not a process", where, status.Tgid)
 	}
 	targetNS, err := proc.NamespaceID(pid, "user")
 	if err != nil {
-		return nil, fromPIDErr(pid, "user namespace", err)
+		return nil, readErr(where, "user namespace", err)
 	}
 	selfNS, err := proc.NamespaceID(0, "user")
 	if err != nil {
-		return nil, fmt.Errorf("state: from pid %d: own user namespace: %w", pid, err)
+		return nil, fmt.Errorf("state: %s: own user namespace: %w", where, err)
 	}
 	s := &ContainerState{
 		ID:         strconv.Itoa(pid),
@@ -92,11 +108,11 @@ func FromPID(pid int) (*ContainerState, error) {
 	if s.Rootless {
 		uidMap, err := proc.ReadIDMap(pid, "uid_map")
 		if err != nil {
-			return nil, fromPIDErr(pid, "uid map", err)
+			return nil, readErr(where, "uid map", err)
 		}
 		gidMap, err := proc.ReadIDMap(pid, "gid_map")
 		if err != nil {
-			return nil, fromPIDErr(pid, "gid map", err)
+			return nil, readErr(where, "gid map", err)
 		}
 		s.ProcessUID = mapOrOverflow(uidMap, s.ProcessUID)
 		s.ProcessGID = mapOrOverflow(gidMap, s.ProcessGID)
@@ -112,36 +128,39 @@ func FromPID(pid int) (*ContainerState, error) {
 	}
 	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
 	if err != nil {
-		return nil, fromPIDErr(pid, "cmdline", err)
+		return nil, readErr(where, "cmdline", err)
 	}
 	s.Command = splitCmdline(cmdline)
 	if bt, err := bootTime(); err == nil {
 		s.StartedAt = startTime(bt, st.StartTicks)
 	} else {
-		return nil, fmt.Errorf("state: from pid %d: %w", pid, err)
+		return nil, fmt.Errorf("state: %s: %w", where, err)
 	}
 	// Everything above must describe one process: check it is still the one
 	// whose start ticks were recorded.
 	again, err := proc.ReadStat(pid)
 	if err != nil {
-		return nil, fmt.Errorf("state: from pid %d: %w: %w", pid, ErrNotRunning, err)
+		return nil, fmt.Errorf("state: %s: %w: %w", where, ErrNotRunning, err)
 	}
 	if again.StartTicks != st.StartTicks {
-		return nil, fmt.Errorf("state: from pid %d: pid reused while reading (start ticks %d then %d): %w", pid, st.StartTicks, again.StartTicks, ErrStale)
+		return nil, fmt.Errorf("state: %s: pid reused while reading (start ticks %d then %d): %w", where, st.StartTicks, again.StartTicks, ErrStale)
+	}
+	if sb, ok := parseSandbox(s.Command); ok {
+		s.setSandbox(sb, bundle)
 	}
 	return s, nil
 }
 
-// fromPIDErr classifies a read error: gone → ErrNotRunning, refused →
+// readErr classifies a read error: gone → ErrNotRunning, refused →
 // ErrPermission.
-func fromPIDErr(pid int, what string, err error) error {
+func readErr(where, what string, err error) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ESRCH):
-		return fmt.Errorf("state: from pid %d: %s: %w: %w", pid, what, ErrNotRunning, err)
+		return fmt.Errorf("state: %s: %s: %w: %w", where, what, ErrNotRunning, err)
 	case errors.Is(err, fs.ErrPermission):
-		return fmt.Errorf("state: from pid %d: %s: %w: %w", pid, what, ErrPermission, err)
+		return fmt.Errorf("state: %s: %s: %w: %w", where, what, ErrPermission, err)
 	}
-	return fmt.Errorf("state: from pid %d: %s: %w", pid, what, err)
+	return fmt.Errorf("state: %s: %s: %w", where, what, err)
 }
 
 func mapOrOverflow(m []proc.IDMapping, id uint32) uint32 {

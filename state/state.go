@@ -24,6 +24,12 @@ const (
 	// without a status is read as stopped, the safe default: nucleus never
 	// attaches to a container it cannot show to be running.
 	StatusStopped Status = "stopped"
+	// StatusPaused: the container's processes are frozen (`runc pause`, its
+	// cgroup freezer). Only OCI runtime states have it (FromOCI); it is not a
+	// status of the nucleus state file format, so Save refuses it and
+	// LoadFile rejects it. CheckRunning refuses a paused container, as
+	// `runc exec` does: a process joining its cgroups would be frozen too.
+	StatusPaused Status = "paused"
 )
 
 func (s Status) valid() bool {
@@ -86,6 +92,24 @@ type ContainerState struct {
 	// UsingGVisor: the PID is a gVisor sandbox; its namespaces are not the
 	// workload's, so joining them is refused (ErrUnsupported).
 	UsingGVisor bool `json:"using_gvisor"`
+	// RuntimeRoot is, for a gVisor target, the state directory of the runsc
+	// that runs the sandbox (its global --root flag, read from the
+	// sandbox's command line, else runsc's default /var/run/runsc): what a
+	// later `runsc --root RuntimeRoot exec ID ...` needs, together with ID
+	// (the OCI container id). Empty for other targets, and then absent from
+	// the JSON, so state files stay those of the Rust nucleus-container.
+	//
+	// A process can rewrite its own command line, so the directory is
+	// checked when the state is made: an absolute, clean path to a
+	// directory (not a symlink) owned by root or by the caller and writable
+	// by no one else. When it fails the check RuntimeRoot stays empty (and
+	// `runsc exec` must then be refused) and CreatorUID is 0.
+	// For a gVisor target CreatorUID is that directory's owner (the sandbox
+	// supervisor itself runs as an unrelated uid such as nobody), and
+	// ProcessUID, ProcessGID and AdditionalGIDs come from process.user of the
+	// bundle's config.json when it can be read (the identity `runsc exec`
+	// uses by default), else from the supervisor.
+	RuntimeRoot string `json:"runtime_root,omitempty"`
 	// Rootless: the container runs in its own user namespace.
 	Rootless bool `json:"rootless"`
 	// CgroupPath is the container's cgroup directory, if known.
@@ -120,8 +144,8 @@ func (s *ContainerState) Identity() ProcessIdentity {
 	return ProcessIdentity{UID: s.ProcessUID, GID: s.ProcessGID, AdditionalGIDs: groups}
 }
 
-// IsRunning reports whether the state describes a live process: status is
-// not stopped, and /proc/PID/stat is readable with non-zero start ticks
+// IsRunning reports whether the state describes a live process that can be
+// entered: status is neither stopped nor paused, and /proc/PID/stat is readable with non-zero start ticks
 // equal to StartTicks. See CheckRunning for the reason when it is false.
 func (s *ContainerState) IsRunning() bool {
 	return s.CheckRunning() == nil
@@ -129,18 +153,22 @@ func (s *ContainerState) IsRunning() bool {
 
 // CheckRunning returns nil when the state describes a live process, else an
 // error naming the container and PID that wraps ErrNotRunning (PID <= 0,
-// status stopped, /proc/PID/stat unreadable, or the process is a zombie)
+// status stopped or paused, /proc/PID/stat unreadable, or the process is a
+// zombie)
 // or ErrStale (start ticks not recorded, or different from the live
 // process's: the PID now belongs to another process).
 //
 // The answer is only as good as the moment it was computed: a caller that
 // then acts on the PID must hold a pidfd and check again (see proc.PidfdOpen).
 func (s *ContainerState) CheckRunning() error {
+	switch s.Status {
+	case StatusStopped:
+		return fmt.Errorf("state: container %q (pid %d): status %s: %w", s.ID, s.PID, StatusStopped, ErrNotRunning)
+	case StatusPaused:
+		return fmt.Errorf("state: container %q (pid %d) is paused: resume it first (runc exec refuses a paused container too): %w", s.ID, s.PID, ErrNotRunning)
+	}
 	if s.PID <= 0 {
 		return fmt.Errorf("state: container %q: invalid pid %d: %w", s.ID, s.PID, ErrNotRunning)
-	}
-	if s.Status == StatusStopped {
-		return fmt.Errorf("state: container %q (pid %d): status %s: %w", s.ID, s.PID, StatusStopped, ErrNotRunning)
 	}
 	st, err := proc.ReadStat(s.PID)
 	if err != nil {

@@ -23,6 +23,12 @@
 // and everything after it run on ordinary goroutines through the runtime
 // poller.
 //
+// The main thread is never the one that switches: /proc/self/ns/net (which
+// other code reads as "this process's network namespace") follows the main
+// thread, and the runtime cannot terminate the main thread, only park it. For
+// the same reason this package never compares a target with
+// /proc/self/ns/net, only with /proc/thread-self/ns/net on a locked thread.
+//
 // Only the network namespace is ever entered here; the mount namespace is
 // never touched (it cannot be joined by a multi-threaded process anyway, and
 // name resolution would need it: addresses must therefore be IP literals).
@@ -63,15 +69,15 @@ type Handle struct {
 	pid   int
 	pidfd int
 	nsfd  int
-	// same is true when the target shares the caller process's network
-	// namespace: sockets are then created directly, without a thread switch.
-	same bool
+	// ns identifies the target's network namespace (nsfs dev and inode).
+	ns proc.NSID
 }
 
-// testHookSkipRestore, when set by a test, makes the socket goroutine behave
-// as if switching back to its original namespace had failed, so the test
-// can observe that the thread is discarded and never reused.
-var testHookSkipRestore func() bool
+// testHookSwitched, when set by a test, is called on the locked thread while
+// it is in the target's namespace. Returning true makes the goroutine behave
+// as if switching back had failed, so the test can observe that the thread
+// is discarded and never reused.
+var testHookSwitched func() (skipRestore bool)
 
 // Open returns a Handle for the network namespace of pid. When startTicks is
 // non-zero the process must have that start time (field 22 of
@@ -112,26 +118,41 @@ func Open(pid int, startTicks uint64) (*Handle, error) {
 		h.Close()
 		return nil, err
 	}
-	var target, self unix.Stat_t
+	var target unix.Stat_t
 	if err := unix.Fstat(nsfd, &target); err != nil {
 		h.Close()
 		return nil, fmt.Errorf("netns: fstat target namespace: %w", err)
 	}
-	if err := unix.Stat("/proc/self/ns/net", &self); err != nil {
-		h.Close()
-		return nil, fmt.Errorf("netns: stat own namespace: %w", err)
-	}
-	h.same = target.Dev == self.Dev && target.Ino == self.Ino
+	h.ns = proc.NSID{Dev: target.Dev, Ino: target.Ino}
 	return h, nil
 }
 
 // PID is the process the Handle was opened for.
 func (h *Handle) PID() int { return h.pid }
 
-// SharesCallerNamespace reports whether the target lives in the caller
-// process's own network namespace (host networking); sockets are then made
-// without switching threads.
-func (h *Handle) SharesCallerNamespace() bool { return h.same }
+// SharesCallerNamespace reports whether the target lives in the calling
+// thread's network namespace, which is the process's own (host networking):
+// sockets are then made without switching threads.
+//
+// The answer comes from /proc/thread-self on a locked thread, never from
+// /proc/self/ns/net: that link shows the main thread's namespace, and the
+// main thread is an ordinary runtime thread that may be mid-switch.
+func (h *Handle) SharesCallerNamespace() bool {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cur, err := threadNS()
+	return err == nil && cur == h.ns
+}
+
+// threadNS returns the network namespace of the calling thread, which must
+// be locked.
+func threadNS() (proc.NSID, error) {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/thread-self/ns/net", &st); err != nil {
+		return proc.NSID{}, fmt.Errorf("netns: stat /proc/thread-self/ns/net: %w", err)
+	}
+	return proc.NSID{Dev: st.Dev, Ino: st.Ino}, nil
+}
 
 // Close releases the pidfd and the namespace file. It is idempotent.
 func (h *Handle) Close() error {
@@ -169,21 +190,51 @@ func (h *Handle) Socket(family, sotype, proto int) (int, error) {
 		return -1, err
 	}
 	sotype |= unix.SOCK_CLOEXEC | unix.SOCK_NONBLOCK
-	if h.same {
+
+	// Fast path: the target is in this thread's namespace already (host
+	// networking). Checked and used on one locked thread.
+	runtime.LockOSThread()
+	if cur, err := threadNS(); err == nil && cur == h.ns {
 		fd, err := unix.Socket(family, sotype, proto)
+		runtime.UnlockOSThread()
 		if err != nil {
 			return -1, os.NewSyscallError("socket", err)
 		}
 		return fd, nil
 	}
-	type result struct {
-		fd  int
-		err error
-	}
-	ch := make(chan result, 1)
+	runtime.UnlockOSThread()
+
+	r := <-h.spawn(family, sotype, proto, false)
+	return r.fd, r.err
+}
+
+type socketResult struct {
+	fd  int
+	err error
+}
+
+// spawn starts the goroutine that makes the socket on a locked thread and
+// returns the channel its result arrives on.
+//
+// The main thread is never used for the switch: /proc/self/ns/net, which
+// other code reads as "the process's network namespace", shows the main
+// thread's, and if switching back failed there the runtime would park the
+// main thread for good (it cannot exit it) rather than terminate it. So a
+// goroutine that finds itself on the main thread stays locked there and
+// hands the work to a second goroutine, which therefore runs on another
+// thread. onMain breaks the recursion (the second goroutine cannot land on
+// the locked main thread).
+func (h *Handle) spawn(family, sotype, proto int, onMain bool) <-chan socketResult {
+	ch := make(chan socketResult, 1)
 	go func() {
+		runtime.LockOSThread()
+		if !onMain && unix.Gettid() == unix.Getpid() {
+			ch <- <-h.spawn(family, sotype, proto, true)
+			runtime.UnlockOSThread()
+			return
+		}
 		fd, err, restored := h.socketOnLockedThread(family, sotype, proto)
-		ch <- result{fd, err}
+		ch <- socketResult{fd, err}
 		if restored {
 			runtime.UnlockOSThread()
 		}
@@ -191,15 +242,13 @@ func (h *Handle) Socket(family, sotype, proto int) (int, error) {
 		// terminates this thread rather than reuse it in a foreign
 		// network namespace.
 	}()
-	r := <-ch
-	return r.fd, r.err
+	return ch
 }
 
-// socketOnLockedThread runs on a goroutine that it locks to its OS thread.
-// It reports whether the thread is back in its original namespace; only then
+// socketOnLockedThread runs on a goroutine locked to its OS thread. It
+// reports whether the thread is back in its original namespace; only then
 // may the caller unlock it.
 func (h *Handle) socketOnLockedThread(family, sotype, proto int) (fd int, err error, restored bool) {
-	runtime.LockOSThread()
 	orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return -1, fmt.Errorf("netns: open /proc/thread-self/ns/net: %w", err), true
@@ -211,7 +260,7 @@ func (h *Handle) socketOnLockedThread(family, sotype, proto int) (fd int, err er
 	}
 	fd, serr := unix.Socket(family, sotype, proto)
 	var rerr error
-	if testHookSkipRestore != nil && testHookSkipRestore() {
+	if testHookSwitched != nil && testHookSwitched() {
 		rerr = errors.New("restore skipped by test hook")
 	} else {
 		rerr = unix.Setns(orig, unix.CLONE_NEWNET)

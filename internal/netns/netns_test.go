@@ -247,6 +247,37 @@ func TestManyDialsLeaveNoTrace(t *testing.T) {
 	fds := countFDs(t)
 	gs := runtime.NumGoroutine()
 
+	// Meanwhile the main thread must never be seen in another namespace:
+	// /proc/self/ns/net follows it, and other code trusts that link.
+	stop := make(chan struct{})
+	var mainMoved atomic.Int32
+	var watcher sync.WaitGroup
+	watcher.Go(func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if s, err := os.Readlink("/proc/self/ns/net"); err == nil && s != own {
+				mainMoved.Add(1)
+			}
+		}
+	})
+
+	// And deterministically: no switch ever runs on the main thread.
+	var onMain, switches atomic.Int32
+	testHookSwitched = func() bool {
+		switches.Add(1)
+		if unix.Gettid() == unix.Getpid() {
+			onMain.Add(1)
+		}
+		return false
+	}
+	defer func() { testHookSwitched = nil }()
+
 	var wg sync.WaitGroup
 	var fails atomic.Int32
 	sem := make(chan struct{}, 16)
@@ -279,7 +310,12 @@ func TestManyDialsLeaveNoTrace(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	close(stop)
+	watcher.Wait()
 	assert.Zero(t, fails.Load())
+	assert.Zero(t, mainMoved.Load(), "the main thread was seen in a foreign namespace")
+	assert.Zero(t, onMain.Load(), "switches on the main thread")
+	assert.EqualValues(t, 300, switches.Load())
 	assert.Empty(t, threadsOutside(t, own), "threads left in a foreign network namespace")
 	assert.True(t, waitFor(2*time.Second, func() bool { return countFDs(t) <= fds }),
 		"fds: %d before, %d after", fds, countFDs(t))
@@ -293,8 +329,7 @@ const restoreChildEnv = "NUCLEUS_NETNS_TEST_RESTORE_CHILD"
 // goroutines in the target's namespace. The failure is simulated by a test
 // hook (the kernel gives no way to make setns back fail on demand); the
 // switch into the target and the thread's fate are real. It runs in a
-// subprocess because the main thread, if it happened to be the one, would be
-// parked for good by the runtime instead of exiting.
+// subprocess so the discarded thread cannot disturb the other tests.
 func TestRestoreFailureDiscardsThread(t *testing.T) {
 	requireRoot(t)
 	if os.Getenv(restoreChildEnv) != "1" {
@@ -308,19 +343,17 @@ func TestRestoreFailureDiscardsThread(t *testing.T) {
 	tg := startTarget(t, false)
 	own := ownNetNS(t)
 	var tid atomic.Int64
-	testHookSkipRestore = func() bool {
+	testHookSwitched = func() bool {
 		tid.Store(int64(unix.Gettid()))
 		return true
 	}
 	_, err := Socket(tg.pid, unix.AF_INET, unix.SOCK_STREAM, 0)
-	testHookSkipRestore = nil
+	testHookSwitched = nil
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "thread discarded")
 	id := int(tid.Load())
 	require.NotZero(t, id)
-	if id == os.Getpid() {
-		t.Skip("the main thread was used; the runtime parks it instead of exiting")
-	}
+	require.NotEqual(t, os.Getpid(), id, "the main thread must never switch")
 	gone := waitFor(3*time.Second, func() bool {
 		_, err := os.Stat("/proc/self/task/" + strconv.Itoa(id))
 		return os.IsNotExist(err)

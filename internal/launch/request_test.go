@@ -1,0 +1,98 @@
+package launch
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"nucleus/state"
+)
+
+func TestCheckDir(t *testing.T) {
+	for dir, ok := range map[string]bool{
+		"/": true, "/tmp": true, "/a/b/c": true, "/a/./b": true,
+		"tmp": false, "": false, "/..": false, "/tmp/../..": false, "/a/..": false, "/a\x00": false,
+	} {
+		err := checkDir(dir)
+		assert.Equal(t, ok, err == nil, "%q: %v", dir, err)
+	}
+}
+
+func TestEnviron(t *testing.T) {
+	r := &Request{}
+	env, home := r.environ()
+	assert.Equal(t, []string{defaultPath, "TERM=xterm"}, env)
+	assert.True(t, home)
+
+	r.Env = []string{"PATH=/x", "HOME=/h", "TERM=vt100", "A=b"}
+	env, home = r.environ()
+	assert.Equal(t, r.Env, env)
+	assert.False(t, home)
+}
+
+func TestHomeFromPasswd(t *testing.T) {
+	passwd := []byte("root:x:0:0:root:/root:/bin/sh\n" +
+		"broken line\n" +
+		"rel:x:5:5::relative:/bin/sh\n" +
+		"user:x:1000:1000:user:/home/user:/bin/sh\n")
+	assert.Equal(t, "/root", homeFromPasswd(passwd, 0))
+	assert.Equal(t, "/home/user", homeFromPasswd(passwd, 1000))
+	assert.Equal(t, "/", homeFromPasswd(passwd, 5), "a relative home is not trusted")
+	assert.Equal(t, "/", homeFromPasswd(passwd, 42), "no entry: /, as runc does")
+}
+
+func TestLookPath(t *testing.T) {
+	p, err := lookPath("sh", []string{"PATH=relative:/nonexistent:/bin"})
+	require.NoError(t, err)
+	assert.Equal(t, "/bin/sh", p)
+	_, err = lookPath("no-such-command-here", []string{"PATH=/bin"})
+	assert.ErrorIs(t, err, exec.ErrNotFound)
+	p, err = lookPath("./x", nil)
+	require.NoError(t, err)
+	assert.Equal(t, "./x", p)
+}
+
+func TestPermission(t *testing.T) {
+	st := &state.ContainerState{ID: "c", CreatorUID: uint32(os.Geteuid())}
+	assert.NoError(t, permitted(st))
+}
+
+// A CGO_ENABLED=0 build has no constructor: it must refuse with
+// ErrUnsupported, never run the command on the host.
+func TestNoCgoBuildRefuses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a program")
+	}
+	bin := filepath.Join(t.TempDir(), "nocgo")
+	build := exec.Command("go", "build", "-o", bin, "./testdata/nocgo")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	out, err = exec.Command(bin).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, string(out), "built without cgo")
+}
+
+// The sealed memfd copy is made once and refuses writes (CVE-2019-5736).
+func TestSelfCopyIsSealed(t *testing.T) {
+	p1, err := exePath()
+	require.NoError(t, err)
+	p2, err := exePath()
+	require.NoError(t, err)
+	assert.Equal(t, p1, p2, "made once per process")
+	seals, err := unix.FcntlInt(selfExe.file.Fd(), unix.F_GET_SEALS, 0)
+	require.NoError(t, err)
+	const want = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
+	assert.Equal(t, want, seals&want)
+	f, err := os.OpenFile(p1, os.O_RDWR, 0)
+	require.NoError(t, err)
+	defer f.Close()
+	_, err = f.WriteAt([]byte("x"), 0)
+	assert.ErrorIs(t, err, unix.EPERM, "a sealed copy refuses every write")
+	assert.ErrorIs(t, f.Truncate(0), unix.EPERM)
+}

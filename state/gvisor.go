@@ -1,0 +1,201 @@
+package state
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// DefaultRunscRoot is the state directory runsc uses when its --root flag is
+// not given; RuntimeRoot falls back to it for a sandbox started without one.
+const DefaultRunscRoot = "/var/run/runsc"
+
+// sandbox is what a gVisor sandbox supervisor's command line says.
+//
+// runsc starts the supervisor as `runsc-sandbox <global flags> boot <boot
+// flags> <id>` (argv[0] set to runsc-sandbox; older or hand-made ones keep
+// runsc): the global flags carry --root, the boot flags --bundle, and the
+// last argument is the sandbox's id, which is the id of its first container.
+type sandbox struct {
+	root   string // --root; "" when absent
+	bundle string // boot --bundle; "" when absent
+	id     string // boot's positional argument; "" when absent
+}
+
+// parseSandbox recognises a gVisor sandbox supervisor by its argv: the base
+// name of argv[0] is runsc-sandbox, or runsc with a "boot" subcommand.
+// Flags follow Go's flag package, which runsc uses: -name or --name, with
+// the value after '=' or in the next argument.
+func parseSandbox(argv []string) (sandbox, bool) {
+	if len(argv) == 0 {
+		return sandbox{}, false
+	}
+	name := path.Base(argv[0])
+	if name != "runsc-sandbox" && name != "runsc" {
+		return sandbox{}, false
+	}
+	var sb sandbox
+	args := argv[1:]
+	boot := -1
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "boot" {
+			boot = i
+			break
+		}
+		if a == "--" {
+			break
+		}
+		if v, ok, next := flagValue(args, i, "root"); ok {
+			sb.root = v
+			i = next
+		}
+	}
+	if boot < 0 {
+		// runsc-sandbox is only ever the supervisor; a runsc without boot is
+		// some other runsc command (run, exec, gofer...).
+		return sb, name == "runsc-sandbox"
+	}
+	rest := args[boot+1:]
+	for i := 0; i < len(rest); i++ {
+		if v, ok, next := flagValue(rest, i, "bundle"); ok {
+			sb.bundle = v
+			i = next
+		}
+	}
+	if n := len(rest); n > 0 && !strings.HasPrefix(rest[n-1], "-") {
+		sb.id = rest[n-1]
+	}
+	return sb, true
+}
+
+// flagValue reports whether args[i] is the flag name (-name, --name,
+// -name=v, --name=v), its value, and the index of the last argument it used.
+func flagValue(args []string, i int, name string) (string, bool, int) {
+	a := args[i]
+	for _, p := range []string{"--" + name, "-" + name} {
+		if v, ok := strings.CutPrefix(a, p+"="); ok {
+			return v, true, i
+		}
+		if a == p && i+1 < len(args) {
+			return args[i+1], true, i + 1
+		}
+	}
+	return "", false, i
+}
+
+// setSandbox marks s as a gVisor sandbox described by sb. bundle, when not
+// empty, is the bundle the caller knows the container by (an OCI state's);
+// else the sandbox's own --bundle is used.
+//
+// A runsc root that fails checkRuntimeRoot leaves RuntimeRoot empty and
+// CreatorUID 0 (only root may act on the sandbox) rather than failing: TCP
+// and HTTP probes of the sandbox need no runsc, and `runsc exec` must refuse
+// an empty RuntimeRoot.
+func (s *ContainerState) setSandbox(sb sandbox, bundle string) {
+	s.UsingGVisor = true
+	root := sb.root
+	if root == "" {
+		root = DefaultRunscRoot
+	}
+	s.RuntimeRoot, s.CreatorUID = "", 0
+	if owner, err := checkRuntimeRoot(root); err == nil {
+		s.RuntimeRoot, s.CreatorUID = root, owner
+	}
+	if ValidateID(sb.id) == nil {
+		s.ID, s.Name = sb.id, sb.id
+	}
+	if bundle == "" {
+		bundle = sb.bundle
+	}
+	if bundle != "" {
+		if id, err := bundleIdentity(bundle); err == nil {
+			s.ProcessUID, s.ProcessGID = id.UID, id.GID
+			s.AdditionalGIDs = nil
+			if len(id.AdditionalGIDs) > 0 {
+				s.AdditionalGIDs = id.AdditionalGIDs
+			}
+		}
+	}
+}
+
+// checkRuntimeRoot checks that dir may be handed to runsc as --root and
+// returns its owner: an absolute, clean path naming a directory (not a
+// symlink) owned by root or by the caller's effective uid, writable by no
+// other uid. The path comes from a process's command line, which the
+// process can rewrite; whoever controls the directory controls what a
+// privileged `runsc exec` would act on.
+func checkRuntimeRoot(dir string) (uint32, error) {
+	if !filepath.IsAbs(dir) || filepath.Clean(dir) != dir || strings.IndexByte(dir, 0) >= 0 {
+		return 0, errors.New("not an absolute, clean path")
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(dir, &st); err != nil {
+		return 0, &os.PathError{Op: "lstat", Path: dir, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return 0, errors.New("not a directory")
+	}
+	if euid := uint32(os.Geteuid()); st.Uid != 0 && st.Uid != euid {
+		return 0, fmt.Errorf("owned by uid %d, not by root or uid %d", st.Uid, euid)
+	}
+	if st.Mode&0o022 != 0 {
+		return 0, fmt.Errorf("writable by group or others (mode %#o)", st.Mode&0o7777)
+	}
+	return st.Uid, nil
+}
+
+// ociConfig is the part of an OCI bundle's config.json nucleus reads.
+type ociConfig struct {
+	Process *struct {
+		User struct {
+			UID            uint32   `json:"uid"`
+			GID            uint32   `json:"gid"`
+			AdditionalGids []uint32 `json:"additionalGids"`
+		} `json:"user"`
+	} `json:"process"`
+}
+
+// bundleIdentity reads process.user of <bundle>/config.json: the identity
+// the container's process was given, inside its user namespace. The file
+// must be a regular file (opened non-blocking, so a FIFO cannot hang the
+// caller) and is read up to maxStateFile bytes.
+func bundleIdentity(bundle string) (ProcessIdentity, error) {
+	p := filepath.Join(bundle, "config.json")
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+	if err != nil {
+		return ProcessIdentity{}, &os.PathError{Op: "open", Path: p, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), p)
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return ProcessIdentity{}, err
+	}
+	if !fi.Mode().IsRegular() {
+		return ProcessIdentity{}, fmt.Errorf("%s: not a regular file", p)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxStateFile+1))
+	if err != nil {
+		return ProcessIdentity{}, err
+	}
+	if len(b) > maxStateFile {
+		return ProcessIdentity{}, fmt.Errorf("%s: larger than %d bytes", p, maxStateFile)
+	}
+	var c ociConfig
+	if err := json.Unmarshal(b, &c); err != nil {
+		return ProcessIdentity{}, fmt.Errorf("%s: %w", p, err)
+	}
+	if c.Process == nil {
+		return ProcessIdentity{}, fmt.Errorf("%s: no process", p)
+	}
+	u := c.Process.User
+	return ProcessIdentity{UID: u.UID, GID: u.GID, AdditionalGIDs: u.AdditionalGids}, nil
+}
