@@ -149,13 +149,15 @@ func (s *stdio) openConsole(r *Request) error {
 		master.Close()
 		return fmt.Errorf("tty: unlockpt: %w", err)
 	}
-	sfd, err := unix.IoctlRetInt(mfd, unix.TIOCGPTPEER)
-	if err != nil {
+	// The ioctl's argument is the slave's open flags.
+	r1, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(mfd), unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
+	sfd := int(r1)
+	if errno != 0 {
+		err = errno
 		master.Close()
 		return fmt.Errorf("tty: TIOCGPTPEER: %w", err)
 	}
 	slave := os.NewFile(uintptr(sfd), "pty-slave")
-	unix.CloseOnExec(sfd)
 	s.console = master
 	s.child = [3]*os.File{slave, slave, slave}
 	s.closeChild = append(s.closeChild, slave)
