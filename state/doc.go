@@ -16,6 +16,19 @@
 //     following symlinks, because a state file decides which process a
 //     privileged caller enters. DefaultDir gives the usual location.
 //   - any running process (FromPID), with its identity read from /proc.
+//   - the state an OCI runtime prints (FromOCI): `runc state`, `crun state`,
+//     `runsc state`. Its pid is read at once, like FromPID's, so that a later
+//     reuse of the PID is seen; "paused" becomes StatusPaused.
+//
+// A paused container is refused by CheckRunning (ErrNotRunning), whether its
+// status says so or its cgroup is found frozen at the time of the check: a
+// command that joins a frozen container's cgroups freezes with it, as `runc
+// exec` knows when it refuses one.
+//
+// A gVisor sandbox (the pid `runsc state` reports is the sandbox supervisor,
+// `runsc-sandbox ... boot ...`) is recognised by FromPID and FromOCI:
+// UsingGVisor is set, so its namespaces are never joined, and RuntimeRoot
+// records the runsc --root a `runsc exec` needs.
 //
 // The process identity in a state (ProcessUID, ProcessGID, AdditionalGIDs,
 // and ProcessIdentity) is always expressed INSIDE the container's user

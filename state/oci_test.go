@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -234,3 +235,56 @@ func TestFromOCIInvalid(t *testing.T) {
 type iotestErrReader struct{}
 
 func (iotestErrReader) Read([]byte) (int, error) { return 0, errors.New("boom") }
+
+// A process in a frozen cgroup is paused whatever its status says:
+// CheckRunning refuses it (a command joining its cgroups would freeze too),
+// and accepts it again after the thaw. Both freezers that are mounted are
+// tried: cgroup v1's freezer.state and cgroup v2's cgroup.freeze.
+func TestCheckRunningFrozen(t *testing.T) {
+	requireRoot(t)
+	own, err := proc.Cgroups(0)
+	require.NoError(t, err)
+	tried := 0
+	for _, d := range own {
+		switch {
+		case strings.Contains(","+d.Controllers+",", ",freezer,"):
+			t.Run("v1", func(t *testing.T) { freezeTest(t, d.Dir, "freezer.state", "FROZEN", "THAWED") })
+		case d.Hierarchy == 0 && d.Controllers == "":
+			t.Run("v2", func(t *testing.T) { freezeTest(t, d.Dir, "cgroup.freeze", "1", "0") })
+		default:
+			continue
+		}
+		tried++
+	}
+	if tried == 0 {
+		t.Skip("no freezer: neither a v1 freezer hierarchy nor cgroup v2 is mounted")
+	}
+}
+
+func freezeTest(t *testing.T, parent, stateFile, freeze, thaw string) {
+	dir := filepath.Join(parent, fmt.Sprintf("nucleus-state-freeze-%d", os.Getpid()))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Skipf("cannot create a cgroup: %v", err)
+	}
+	pid := sleeper(t, exec.Command("sleep", "60"))
+	t.Cleanup(func() {
+		_ = os.WriteFile(filepath.Join(dir, stateFile), []byte(thaw), 0)
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		require.Eventually(t, func() bool { return os.Remove(dir) == nil }, 5*time.Second, 10*time.Millisecond)
+	})
+	if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(fmt.Sprint(pid)), 0); err != nil {
+		t.Skipf("cannot move a process into %s: %v", dir, err)
+	}
+	s, err := FromOCI(strings.NewReader(runcState("f", pid, "running")))
+	require.NoError(t, err)
+	require.NoError(t, s.CheckRunning())
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, stateFile), []byte(freeze), 0))
+	err = s.CheckRunning()
+	require.ErrorIs(t, err, ErrNotRunning)
+	assert.Contains(t, err.Error(), "is paused (its cgroup is frozen)")
+	assert.False(t, s.IsRunning())
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, stateFile), []byte(thaw), 0))
+	require.Eventually(t, func() bool { return s.CheckRunning() == nil }, 5*time.Second, 10*time.Millisecond)
+}

@@ -145,18 +145,20 @@ func (s *ContainerState) Identity() ProcessIdentity {
 }
 
 // IsRunning reports whether the state describes a live process that can be
-// entered: status is neither stopped nor paused, and /proc/PID/stat is readable with non-zero start ticks
-// equal to StartTicks. See CheckRunning for the reason when it is false.
+// entered: status is neither stopped nor paused, /proc/PID/stat is readable
+// with non-zero start ticks equal to StartTicks, and its cgroup is not
+// frozen. See CheckRunning for the reason when it is false.
 func (s *ContainerState) IsRunning() bool {
 	return s.CheckRunning() == nil
 }
 
 // CheckRunning returns nil when the state describes a live process, else an
 // error naming the container and PID that wraps ErrNotRunning (PID <= 0,
-// status stopped or paused, /proc/PID/stat unreadable, or the process is a
-// zombie)
-// or ErrStale (start ticks not recorded, or different from the live
-// process's: the PID now belongs to another process).
+// status stopped or paused, /proc/PID/stat unreadable, the process is a
+// zombie, or its cgroup is frozen: paused whatever the recorded status says,
+// and a command joining its cgroups would be frozen too) or ErrStale (start
+// ticks not recorded, or different from the live process's: the PID now
+// belongs to another process).
 //
 // The answer is only as good as the moment it was computed: a caller that
 // then acts on the PID must hold a pidfd and check again (see proc.PidfdOpen).
@@ -182,6 +184,9 @@ func (s *ContainerState) CheckRunning() error {
 	}
 	if st.StartTicks != s.StartTicks {
 		return fmt.Errorf("state: container %q (pid %d): start ticks %d, recorded %d: %w", s.ID, s.PID, st.StartTicks, s.StartTicks, ErrStale)
+	}
+	if frozen(s.PID) {
+		return fmt.Errorf("state: container %q (pid %d) is paused (its cgroup is frozen): resume it first (runc exec refuses a paused container too): %w", s.ID, s.PID, ErrNotRunning)
 	}
 	return nil
 }

@@ -1,0 +1,30 @@
+// Command nsattach runs a command inside a running container, in the style
+// of nsenter and `runc exec`, through nucleus/attach: the command joins the
+// container's namespaces and cgroups and is hardened (no capabilities,
+// seccomp, Landlock, no_new_privs) before it is executed.
+//
+//	nsattach --pid N            [options] [--] command [args...]
+//	nsattach --state FILE       [options] [--] command [args...]
+//	nsattach --oci-state FILE|- [options] [--] command [args...]
+//
+// The target is a process (--pid), a nucleus state file (--state), or the
+// JSON an OCI runtime prints (`runc state ID | nsattach --oci-state - ...`).
+// Options: -u uid[:gid] and -g gid,gid (ids as the container sees them;
+// with -u and no gid the container's gid is kept, and -u without -g drops
+// the supplementary groups), -w dir (working directory, default /), -e
+// KEY=VAL (repeatable), -t (a new pseudo-terminal).
+//
+// SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 are forwarded to the
+// command. nsattach exits with the command's exit code (128+N when signal N
+// killed it); 126 when the command could not be invoked (permission denied,
+// not executable), 127 when it was not found, and 255 for its own errors
+// (bad flags, a target that is not running, setup failures), which it
+// reports in one line "nsattach: <error>" on stderr — the codes of a shell,
+// docker and runc.
+package main
+
+import "os"
+
+func main() {
+	os.Exit(nsattach(os.Args[1:]))
+}

@@ -1,0 +1,290 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"nucleus/attach"
+	"nucleus/state"
+)
+
+// Exit codes of nsattach's own making (otherwise it exits with the
+// command's code): those of a POSIX shell for a command that cannot be run,
+// runc's for its own errors.
+const (
+	exitCannotInvoke = 126
+	exitNotFound     = 127
+	exitOwnError     = 255
+)
+
+// forwarded are the signals passed on to the command, as nsenter-style
+// tools do for the ones a user or a supervisor sends. SIGKILL and SIGSTOP
+// cannot be caught; SIGCHLD, SIGWINCH (handled for -t), SIGURG (the Go
+// runtime's preemption) and SIGPIPE are about nsattach itself.
+var forwarded = []os.Signal{
+	syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2,
+}
+
+// options is the parsed command line.
+type options struct {
+	pid      int
+	state    string
+	ociState string
+	user     string
+	groups   string
+	dir      string
+	env      []string
+	tty      bool
+	command  []string
+}
+
+const usage = `usage: nsattach (--pid N | --state FILE | --oci-state FILE|-) [options] [--] command [args...]
+
+Runs command inside a running container, hardened, and exits with its code.
+
+options:
+  --pid N             the container is the one process N lives in
+  --state FILE        a nucleus state file
+  --oci-state FILE|-  the JSON of 'runc state ID' (or crun, runsc); - reads stdin
+  -u uid[:gid]        run as uid (and gid) as the container sees them
+  -g gid,gid...       supplementary groups (default: the container's; none with -u)
+  -w dir              working directory inside the container (default /)
+  -e KEY=VAL          environment variable (repeatable; default PATH, TERM, HOME)
+  -t                  give the command a new pseudo-terminal
+
+exit codes: the command's; 126 cannot invoke it; 127 not found; 255 nsattach's own error
+`
+
+// errHelp asks for the usage text and a zero exit.
+var errHelp = errors.New("help requested")
+
+// parseArgs reads the command line with the standard flag package (which
+// takes -flag and --flag alike and stops at the first argument that is not
+// a flag, or after --).
+func parseArgs(args []string) (*options, error) {
+	o := &options{}
+	f := flag.NewFlagSet("nsattach", flag.ContinueOnError)
+	f.SetOutput(io.Discard)
+	f.IntVar(&o.pid, "pid", 0, "")
+	f.StringVar(&o.state, "state", "", "")
+	f.StringVar(&o.ociState, "oci-state", "", "")
+	f.StringVar(&o.user, "u", "", "")
+	f.StringVar(&o.groups, "g", "", "")
+	f.StringVar(&o.dir, "w", "", "")
+	f.Func("e", "", func(v string) error {
+		if k, _, ok := strings.Cut(v, "="); !ok || k == "" {
+			return fmt.Errorf("%q is not KEY=VAL", v)
+		}
+		o.env = append(o.env, v)
+		return nil
+	})
+	f.BoolVar(&o.tty, "t", false, "")
+	if err := f.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, errHelp
+		}
+		return nil, err
+	}
+	set := map[string]bool{}
+	f.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	switch n := btoi(set["pid"]) + btoi(set["state"]) + btoi(set["oci-state"]); {
+	case n == 0:
+		return nil, errors.New("no target: give --pid, --state or --oci-state")
+	case n > 1:
+		return nil, errors.New("give only one of --pid, --state and --oci-state")
+	case set["pid"] && o.pid <= 0:
+		return nil, fmt.Errorf("invalid pid %d", o.pid)
+	case set["state"] && o.state == "", set["oci-state"] && o.ociState == "":
+		return nil, errors.New("empty state file name")
+	}
+	o.command = f.Args()
+	if len(o.command) == 0 {
+		return nil, errors.New("no command")
+	}
+	return o, nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// target loads the container the options name.
+func (o *options) target() (*state.ContainerState, error) {
+	switch {
+	case o.pid != 0:
+		return state.FromPID(o.pid)
+	case o.state != "":
+		return state.LoadFile(o.state)
+	case o.ociState == "-":
+		return state.FromOCI(os.Stdin)
+	default:
+		f, err := os.Open(o.ociState)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		return state.FromOCI(f)
+	}
+}
+
+// identity returns the identity -u and -g ask for, nil when neither was
+// given (the container's own). -u without a gid keeps the container's gid;
+// -u without -g runs with no supplementary groups, so that a lower
+// privileged user does not inherit the container process's groups.
+func (o *options) identity(st *state.ContainerState) (*state.ProcessIdentity, error) {
+	if o.user == "" && o.groups == "" {
+		return nil, nil
+	}
+	id := st.Identity()
+	if o.user != "" {
+		u, g, hasGID := strings.Cut(o.user, ":")
+		uid, err := parseID(u)
+		if err != nil {
+			return nil, fmt.Errorf("-u %q: %w", o.user, err)
+		}
+		id.UID = uid
+		if hasGID {
+			if id.GID, err = parseID(g); err != nil {
+				return nil, fmt.Errorf("-u %q: %w", o.user, err)
+			}
+		}
+		id.AdditionalGIDs = nil
+	}
+	if o.groups != "" {
+		id.AdditionalGIDs = nil
+		for _, g := range strings.Split(o.groups, ",") {
+			gid, err := parseID(g)
+			if err != nil {
+				return nil, fmt.Errorf("-g %q: %w", o.groups, err)
+			}
+			id.AdditionalGIDs = append(id.AdditionalGIDs, gid)
+		}
+	}
+	return &id, nil
+}
+
+// parseID reads a numeric uid or gid. 4294967295 is (uid_t)-1, which the
+// set*id calls take as "unchanged": refused.
+func parseID(s string) (uint32, error) {
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil || n == 1<<32-1 {
+		return 0, fmt.Errorf("%q is not a numeric id", s)
+	}
+	return uint32(n), nil
+}
+
+// nsattach is the whole program: it returns the exit code.
+func nsattach(args []string) int {
+	o, err := parseArgs(args)
+	if errors.Is(err, errHelp) {
+		fmt.Fprint(os.Stdout, usage)
+		return 0
+	}
+	if err != nil {
+		return fail(err)
+	}
+	st, err := o.target()
+	if err != nil {
+		return fail(err)
+	}
+	id, err := o.identity(st)
+	if err != nil {
+		return fail(err)
+	}
+	opts := []attach.Option{}
+	if id != nil {
+		opts = append(opts, attach.WithIdentity(*id))
+	}
+	if o.dir != "" {
+		opts = append(opts, attach.WithDir(o.dir))
+	}
+	if len(o.env) > 0 {
+		opts = append(opts, attach.WithEnv(o.env...))
+	}
+	if o.tty {
+		opts = append(opts, attach.WithTTY())
+	}
+
+	// Before the start, so that no signal meant for the command can kill
+	// nsattach instead (they wait in the channel until the command runs).
+	sigs := make(chan os.Signal, 32)
+	signal.Notify(sigs, forwarded...)
+	defer signal.Stop(sigs)
+
+	p, err := attach.Start(context.Background(), st, o.command, opts...)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "nsattach: %v\n", oneLine(err))
+		return startExitCode(err)
+	}
+	if o.tty {
+		restore := terminal(p.Console())
+		defer restore()
+	}
+	done := make(chan struct{})
+	forwarding := make(chan struct{})
+	go func() {
+		defer close(forwarding)
+		for {
+			select {
+			case sig := <-sigs:
+				_ = p.Signal(sig) // after the exit: os.ErrProcessDone, nothing to do
+			case <-done:
+				return
+			}
+		}
+	}()
+	code, err := p.Wait()
+	close(done)
+	<-forwarding
+	if err != nil {
+		return fail(err)
+	}
+	return code
+}
+
+// startExitCode maps a failure to start the command to an exit code. A
+// target that cannot be entered and a hardening step that failed (a
+// working directory that does not exist, say) are nsattach's own errors
+// (255), as they are runc's. Otherwise a failure carrying ENOENT is a command
+// that was not found (127), and one carrying EACCES, EPERM or ENOEXEC one
+// that could not be invoked (126), as a shell reports them.
+//
+// The hardening steps fail inside the container's process and reach the
+// caller as text with an errno; their errors are recognised by the step
+// name harden gives them ("harden: chdir: ...").
+func startExitCode(err error) int {
+	switch {
+	case errors.Is(err, attach.ErrNotRunning), errors.Is(err, attach.ErrStale),
+		errors.Is(err, attach.ErrPermission), errors.Is(err, attach.ErrUnsupported),
+		strings.Contains(err.Error(), "harden: "):
+		return exitOwnError
+	case errors.Is(err, fs.ErrNotExist):
+		return exitNotFound
+	case errors.Is(err, fs.ErrPermission), errors.Is(err, syscall.ENOEXEC):
+		return exitCannotInvoke
+	}
+	return exitOwnError
+}
+
+// fail reports one of nsattach's own errors and returns 255.
+func fail(err error) int {
+	fmt.Fprintf(os.Stderr, "nsattach: %v\n", oneLine(err))
+	return exitOwnError
+}
+
+// oneLine keeps an error message on one line.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
+}

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"nucleus/probe"
+	"nucleus/state"
+)
+
+// Exit codes.
+const (
+	exitSuccess = 0 // the last result is Success
+	exitFailure = 1 // the last result is Failure or Unknown
+	exitUsage   = 2 // bad command line, or a target that cannot be probed
+)
+
+const usage = `usage: probe --pid N [--timeout 1s] [--interval 1s] [--count 1] exec [--] command [args...]
+       probe --pid N [...] tcp PORT
+       probe --pid N [...] http PORT [PATH]
+
+Probes the container process N lives in, from inside its namespaces, and
+prints one line per result: status=<Success|Failure|Unknown> exit=<code>
+duration=<d> reason=<r>.
+
+  --pid N          a process of the container
+  --timeout D      bound of one probe (default 1s)
+  --interval D     time between probes (default 1s)
+  --count N        number of probes; 0 probes until SIGINT or SIGTERM (default 1)
+
+exit codes: 0 the last result is Success; 1 it is not; 2 usage or setup error
+`
+
+// options is the parsed command line.
+type options struct {
+	pid      int
+	timeout  time.Duration
+	interval time.Duration
+	count    int
+	probe    probe.Probe
+}
+
+var errHelp = errors.New("help requested")
+
+func parseArgs(args []string) (*options, error) {
+	o := &options{}
+	f := flag.NewFlagSet("probe", flag.ContinueOnError)
+	f.SetOutput(io.Discard)
+	f.IntVar(&o.pid, "pid", 0, "")
+	f.DurationVar(&o.timeout, "timeout", time.Second, "")
+	f.DurationVar(&o.interval, "interval", time.Second, "")
+	f.IntVar(&o.count, "count", 1, "")
+	if err := f.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, errHelp
+		}
+		return nil, err
+	}
+	switch {
+	case o.pid <= 0:
+		return nil, fmt.Errorf("--pid: give the container's pid (got %d)", o.pid)
+	case o.timeout <= 0:
+		return nil, fmt.Errorf("--timeout %v: must be positive", o.timeout)
+	case o.interval < 0:
+		return nil, fmt.Errorf("--interval %v: must not be negative", o.interval)
+	case o.count < 0:
+		return nil, fmt.Errorf("--count %d: must not be negative", o.count)
+	}
+	rest := f.Args()
+	if len(rest) == 0 {
+		return nil, errors.New("no probe: give exec, tcp or http")
+	}
+	kind, rest := rest[0], rest[1:]
+	switch kind {
+	case "exec":
+		if len(rest) > 0 && rest[0] == "--" {
+			rest = rest[1:]
+		}
+		if len(rest) == 0 {
+			return nil, errors.New("exec: no command")
+		}
+		o.probe = probe.Exec{Command: rest}
+	case "tcp":
+		if len(rest) != 1 {
+			return nil, errors.New("tcp: give exactly one PORT")
+		}
+		port, err := parsePort(rest[0])
+		if err != nil {
+			return nil, fmt.Errorf("tcp: %w", err)
+		}
+		o.probe = probe.TCP{Port: port}
+	case "http":
+		if len(rest) < 1 || len(rest) > 2 {
+			return nil, errors.New("http: give PORT and an optional PATH")
+		}
+		port, err := parsePort(rest[0])
+		if err != nil {
+			return nil, fmt.Errorf("http: %w", err)
+		}
+		p := probe.HTTP{Port: port, Path: "/"}
+		if len(rest) == 2 {
+			if !strings.HasPrefix(rest[1], "/") {
+				return nil, fmt.Errorf("http: path %q does not start with /", rest[1])
+			}
+			p.Path = rest[1]
+		}
+		o.probe = p
+	default:
+		return nil, fmt.Errorf("unknown probe %q: give exec, tcp or http", kind)
+	}
+	return o, nil
+}
+
+func parsePort(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 65535 {
+		return 0, fmt.Errorf("port %q: not a number from 1 to 65535", s)
+	}
+	return n, nil
+}
+
+// probeMain is the whole program: it returns the exit code.
+func probeMain(args []string) int {
+	o, err := parseArgs(args)
+	if errors.Is(err, errHelp) {
+		fmt.Fprint(os.Stdout, usage)
+		return exitSuccess
+	}
+	if err != nil {
+		return usageError(err)
+	}
+	// A target that cannot be probed at all is a setup error, reported
+	// once; from here on every outcome is a result line (a container that
+	// stops while probed gives Unknown results).
+	st, err := state.FromPID(o.pid)
+	if err == nil {
+		err = st.CheckRunning()
+	}
+	if err != nil {
+		return usageError(err)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	last := probe.Unknown
+	for i := 0; o.count == 0 || i < o.count; i++ {
+		if i > 0 && !sleep(ctx, o.interval) {
+			break
+		}
+		res, _ := probe.RunProbe(o.pid, o.probe, o.timeout) // an error is the Unknown result's reason
+		fmt.Fprintln(os.Stdout, format(res))
+		last = res.Status
+	}
+	if last == probe.Success {
+		return exitSuccess
+	}
+	return exitFailure
+}
+
+// sleep waits d, or returns false when ctx ends first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// format renders a result as one line of key=value pairs.
+func format(r probe.Result) string {
+	return fmt.Sprintf("status=%s exit=%d duration=%s reason=%s",
+		statusName(r.Status), r.ExitCode, r.Duration.Round(10*time.Microsecond), quote(r.Reason))
+}
+
+func statusName(s probe.Status) string {
+	switch s {
+	case probe.Success:
+		return "Success"
+	case probe.Failure:
+		return "Failure"
+	}
+	return "Unknown"
+}
+
+// quote leaves a value without spaces, quotes or '=' as it is, and quotes
+// the others (Go syntax, which also keeps newlines out of the line).
+func quote(s string) string {
+	if s == "" || !strings.ContainsAny(s, " \t\n\r\"=\\") && strconv.CanBackquote(s) {
+		return s
+	}
+	return strconv.Quote(s)
+}
+
+func usageError(err error) int {
+	fmt.Fprintf(os.Stderr, "probe: %s\n", strings.Join(strings.Fields(err.Error()), " "))
+	return exitUsage
+}

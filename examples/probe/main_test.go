@@ -1,0 +1,242 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"nucleus/internal/testcontainer"
+)
+
+// bin is the probe binary, built once by TestMain.
+var bin string
+
+func TestMain(m *testing.M) {
+	os.Exit(buildAndRun(m))
+}
+
+func buildAndRun(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "probe-cli-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	bin = filepath.Join(dir, "probe")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build probe: %v\n%s", err, out)
+		return 1
+	}
+	return m.Run()
+}
+
+type result struct {
+	lines  []string
+	stderr string
+	code   int
+}
+
+// syncBuffer is a bytes.Buffer that exec's copying goroutine may write
+// while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func probeCmd(t *testing.T, args ...string) (*exec.Cmd, *syncBuffer, *syncBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.WaitDelay = 5 * time.Second
+	var stdout, stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	return cmd, &stdout, &stderr
+}
+
+func finish(t *testing.T, cmd *exec.Cmd, err error, stdout, stderr *syncBuffer) result {
+	t.Helper()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("run probe: %v", err)
+	}
+	var lines []string
+	if s := strings.TrimSuffix(stdout.String(), "\n"); s != "" {
+		lines = strings.Split(s, "\n")
+	}
+	return result{lines, stderr.String(), cmd.ProcessState.ExitCode()}
+}
+
+func run(t *testing.T, args ...string) result {
+	t.Helper()
+	cmd, stdout, stderr := probeCmd(t, args...)
+	return finish(t, cmd, cmd.Run(), stdout, stderr)
+}
+
+// line matches one result line; the groups are status, exit and reason.
+var line = regexp.MustCompile(`^status=(Success|Failure|Unknown) exit=(-?\d+) duration=(\S+) reason=(.*)$`)
+
+// parse checks that every line has the format and returns the fields of
+// the last one.
+func parse(t *testing.T, r result) (status string, exit int, reason string) {
+	t.Helper()
+	require.NotEmpty(t, r.lines, "stderr: %s", r.stderr)
+	for _, l := range r.lines {
+		m := line.FindStringSubmatch(l)
+		require.NotNil(t, m, "line %q", l)
+		_, err := time.ParseDuration(m[3])
+		require.NoError(t, err, "duration in %q", l)
+	}
+	m := line.FindStringSubmatch(r.lines[len(r.lines)-1])
+	exit, _ = strconv.Atoi(m[2])
+	return m[1], exit, m[4]
+}
+
+func pidArgs(c *testcontainer.Container, args ...string) []string {
+	return append([]string{"--pid", strconv.Itoa(c.PID)}, args...)
+}
+
+func TestProbes(t *testing.T) {
+	c := testcontainer.New(t, testcontainer.Options{Port: 8080})
+	cases := []struct {
+		name   string
+		args   []string
+		status string
+		exit   int
+		reason string // a part of it
+		code   int
+	}{
+		{"exec success", []string{"exec", "--", "sh", "-c", "echo hi"}, "Success", 0, "", 0},
+		{"exec without --", []string{"exec", "true"}, "Success", 0, "", 0},
+		{"exec failure", []string{"exec", "--", "sh", "-c", "exit 3"}, "Failure", 3, "3", 1},
+		{"exec timeout", []string{"--timeout", "300ms", "exec", "--", "sleep", "5"}, "Failure", 137, "timeout", 1},
+		{"exec missing command", []string{"exec", "--", "no-such-command"}, "Unknown", 0, "no-such-command", 1},
+		{"tcp open", []string{"tcp", "8080"}, "Success", 0, "", 0},
+		{"tcp closed", []string{"tcp", "8081"}, "Failure", 0, "connection refused", 1},
+		{"http healthz", []string{"http", "8080", "/healthz"}, "Success", 0, "", 0},
+		{"http default path", []string{"http", "8080"}, "Success", 0, "", 0},
+		{"http 404", []string{"http", "8080", "/status/404"}, "Failure", 0, "404", 1},
+		{"http closed", []string{"http", "8081", "/"}, "Failure", 0, "connection refused", 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := run(t, pidArgs(c, tc.args...)...)
+			require.Len(t, r.lines, 1, "stderr: %s", r.stderr)
+			status, exit, reason := parse(t, r)
+			assert.Equal(t, tc.status, status, r.lines[0])
+			assert.Equal(t, tc.code, r.code, r.lines[0])
+			if tc.status == "Failure" {
+				assert.Equal(t, tc.exit, exit, r.lines[0])
+			}
+			if tc.reason == "" {
+				assert.Equal(t, "", reason, r.lines[0])
+			} else {
+				assert.Contains(t, reason, tc.reason)
+			}
+			assert.Empty(t, r.stderr)
+		})
+	}
+}
+
+// --count and --interval; the exit code follows the last result.
+func TestCountAndInterval(t *testing.T) {
+	c := testcontainer.New(t, testcontainer.Options{Port: 8080})
+	t0 := time.Now()
+	r := run(t, pidArgs(c, "--count", "3", "--interval", "100ms", "tcp", "8080")...)
+	assert.GreaterOrEqual(t, time.Since(t0), 200*time.Millisecond)
+	require.Len(t, r.lines, 3)
+	for _, l := range r.lines {
+		assert.True(t, strings.HasPrefix(l, "status=Success exit=0 duration="), l)
+	}
+	assert.Equal(t, 0, r.code)
+
+	// The listener goes away between probes: the last result decides.
+	cmd, stdout, stderr := probeCmd(t, pidArgs(c, "--count", "2", "--interval", "1s", "tcp", "8080")...)
+	require.NoError(t, cmd.Start())
+	require.Eventually(t, func() bool { return strings.Count(stdout.String(), "\n") >= 1 }, 10*time.Second, 5*time.Millisecond)
+	require.NoError(t, c.StopListener())
+	t.Cleanup(func() { _ = c.StartListener() })
+	r = finish(t, cmd, cmd.Wait(), stdout, stderr)
+	require.Len(t, r.lines, 2)
+	assert.True(t, strings.HasPrefix(r.lines[0], "status=Success"), r.lines[0])
+	assert.True(t, strings.HasPrefix(r.lines[1], "status=Failure"), r.lines[1])
+	assert.Equal(t, 1, r.code)
+
+	// --count 0 probes until SIGTERM.
+	cmd, stdout, stderr = probeCmd(t, pidArgs(c, "--count", "0", "--interval", "20ms", "exec", "true")...)
+	require.NoError(t, cmd.Start())
+	require.Eventually(t, func() bool { return strings.Count(stdout.String(), "\n") >= 3 }, 10*time.Second, 5*time.Millisecond)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	r = finish(t, cmd, cmd.Wait(), stdout, stderr)
+	assert.GreaterOrEqual(t, len(r.lines), 3)
+	assert.Equal(t, 0, r.code)
+}
+
+// Usage errors and targets that cannot be probed: exit 2, one line on
+// stderr, nothing on stdout.
+func TestUsageErrors(t *testing.T) {
+	c := testcontainer.New(t, testcontainer.Options{})
+	gone := exec.Command("true")
+	require.NoError(t, gone.Run())
+	pid := strconv.Itoa(c.PID)
+	cases := []struct {
+		name string
+		args []string
+		text string
+	}{
+		{"no pid", []string{"tcp", "80"}, "--pid"},
+		{"pid 0", []string{"--pid", "0", "tcp", "80"}, "--pid"},
+		{"exited pid", []string{"--pid", strconv.Itoa(gone.Process.Pid), "tcp", "80"}, "not running"},
+		{"no probe", []string{"--pid", pid}, "no probe"},
+		{"unknown probe", []string{"--pid", pid, "grpc", "80"}, `unknown probe "grpc"`},
+		{"exec without command", []string{"--pid", pid, "exec", "--"}, "no command"},
+		{"tcp without port", []string{"--pid", pid, "tcp"}, "PORT"},
+		{"tcp bad port", []string{"--pid", pid, "tcp", "70000"}, "70000"},
+		{"http bad path", []string{"--pid", pid, "http", "80", "healthz"}, "does not start with /"},
+		{"http extra", []string{"--pid", pid, "http", "80", "/", "x"}, "PORT"},
+		{"bad timeout", []string{"--pid", pid, "--timeout", "0s", "tcp", "80"}, "--timeout"},
+		{"bad count", []string{"--pid", pid, "--count", "-1", "tcp", "80"}, "--count"},
+		{"bad flag", []string{"--pid", pid, "--bogus", "tcp", "80"}, "bogus"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := run(t, tc.args...)
+			assert.Equal(t, 2, r.code)
+			assert.Empty(t, r.lines)
+			assert.True(t, strings.HasPrefix(r.stderr, "probe: "), r.stderr)
+			assert.Equal(t, 1, strings.Count(r.stderr, "\n"), r.stderr)
+			assert.Contains(t, r.stderr, tc.text)
+		})
+	}
+	r := run(t, "-h")
+	assert.Equal(t, 0, r.code)
+	assert.Contains(t, strings.Join(r.lines, "\n"), "usage: probe")
+}

@@ -1,0 +1,273 @@
+package testcontainer
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// RuncOptions says what runc container StartRunc makes. The zero value is
+// `sleep infinity` as uid 0 with hostname "nucleus-runc".
+type RuncOptions struct {
+	// Hostname is the container's hostname (default "nucleus-runc").
+	Hostname string
+	// Args is the container's command (default sleep infinity).
+	Args []string
+	// UID, GID and AdditionalGIDs are process.user of config.json.
+	UID, GID       uint32
+	AdditionalGIDs []uint32
+}
+
+// RuncContainer is a container made by runc from a bundle StartRunc wrote.
+// Its exported fields are read-only.
+type RuncContainer struct {
+	// ID is the runc container id, unique per test process.
+	ID string
+	// Runc is the runc binary.
+	Runc string
+	// Root is runc's state directory for this container (runc --root).
+	Root string
+	// Bundle is the OCI bundle directory, holding config.json.
+	Bundle string
+	// Rootfs is the container's root directory on the host (root.path of
+	// config.json, an absolute path outside the bundle).
+	Rootfs string
+	// PID is the container's init as the host sees it, from runc's pid file.
+	PID int
+	// Hostname is the container's hostname.
+	Hostname string
+}
+
+var runcSeq atomic.Int64
+
+// RuncBinary returns the runc to use: runc in PATH, else /usr/sbin/runc
+// (Debian's package; root's PATH has /usr/sbin, a test's may not).
+func RuncBinary() (string, error) {
+	if p, err := exec.LookPath("runc"); err == nil {
+		return p, nil
+	}
+	if fi, err := os.Stat("/usr/sbin/runc"); err == nil && fi.Mode().IsRegular() {
+		return "/usr/sbin/runc", nil
+	}
+	return "", errors.New("runc not found in PATH or /usr/sbin (apt-get install runc)")
+}
+
+// RequireRunc is RequireRoot plus: runc must be installed. Without runc the
+// test is skipped, unless NUCLEUS_REQUIRE_ROOT=1 (CI, which installs runc),
+// where it fails.
+func RequireRunc(t testing.TB) string {
+	t.Helper()
+	RequireRoot(t)
+	p, err := RuncBinary()
+	if err != nil {
+		if os.Getenv("NUCLEUS_REQUIRE_ROOT") == "1" {
+			t.Fatalf("testcontainer: %v (NUCLEUS_REQUIRE_ROOT=1)", err)
+		}
+		t.Skipf("testcontainer: %v", err)
+	}
+	return p
+}
+
+// StartRunc builds a bundle (the busybox rootfs of Start and a config.json
+// written here) and runs it detached with `runc --root <tmp> run -d`. The
+// container has its own pid, ipc, uts, mount, network and cgroup
+// namespaces, no terminal, a writable rootfs, and cgroups at the relative
+// cgroupsPath nucleus-runc/<id> (below the caller's own cgroups in every
+// hierarchy; runc 1.1's cgroupfs manager handles hybrid v1+v2 hosts).
+// The test's cleanup runs `runc delete --force` and removes the bundle,
+// rootfs and runc root.
+func StartRunc(t testing.TB, opts RuncOptions) *RuncContainer {
+	t.Helper()
+	runc := RequireRunc(t)
+	if opts.Hostname == "" {
+		opts.Hostname = "nucleus-runc"
+	}
+	if len(opts.Args) == 0 {
+		opts.Args = []string{"sleep", "infinity"}
+	}
+	c := &RuncContainer{
+		ID:       fmt.Sprintf("nucleus-%d-%d", os.Getpid(), runcSeq.Add(1)),
+		Runc:     runc,
+		Hostname: opts.Hostname,
+	}
+	t.Cleanup(func() {
+		if err := c.remove(); err != nil {
+			t.Errorf("testcontainer: runc container %s: %v", c.ID, err)
+		}
+	})
+	if err := c.start(opts); err != nil {
+		t.Fatalf("testcontainer: runc container %s: %v", c.ID, err)
+	}
+	return c
+}
+
+func (c *RuncContainer) start(opts RuncOptions) error {
+	var err error
+	if c.Rootfs, err = buildRootfs(opts.Hostname, 0); err != nil {
+		return err
+	}
+	if c.Bundle, err = os.MkdirTemp("", "nucleus-runc-bundle-"); err != nil {
+		return err
+	}
+	if c.Root, err = os.MkdirTemp("", "nucleus-runc-root-"); err != nil {
+		return err
+	}
+	cfg, err := json.MarshalIndent(runcConfig(c.ID, c.Rootfs, opts), "", "\t")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(c.Bundle, "config.json"), cfg, 0o644); err != nil {
+		return err
+	}
+	// runc run -d leaves the container holding the stdio it was given: a
+	// pipe would keep a reader waiting for ever, so it gets a file.
+	logPath := filepath.Join(c.Bundle, "runc.out")
+	out, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	pidFile := filepath.Join(c.Bundle, "pid")
+	cmd := exec.Command(c.Runc, "--root", c.Root, "run", "-d", "--pid-file", pidFile, "--bundle", c.Bundle, c.ID)
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.WaitDelay = 10 * time.Second
+	if err := cmd.Run(); err != nil {
+		msg, _ := os.ReadFile(logPath)
+		return fmt.Errorf("runc run: %w: %s", err, bytes.TrimSpace(msg))
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		return fmt.Errorf("runc run: pid file: %w", err)
+	}
+	if c.PID, err = strconv.Atoi(strings.TrimSpace(string(b))); err != nil {
+		return fmt.Errorf("runc run: pid file %q: %w", b, err)
+	}
+	return nil
+}
+
+// runcConfig is a minimal OCI runtime config (runtime-spec 1.0), what
+// `runc spec` writes with the changes StartRunc documents.
+func runcConfig(id, rootfs string, opts RuncOptions) map[string]any {
+	user := map[string]any{"uid": opts.UID, "gid": opts.GID}
+	if len(opts.AdditionalGIDs) > 0 {
+		user["additionalGids"] = opts.AdditionalGIDs
+	}
+	ns := func(types ...string) []map[string]string {
+		var l []map[string]string
+		for _, t := range types {
+			l = append(l, map[string]string{"type": t})
+		}
+		return l
+	}
+	return map[string]any{
+		"ociVersion": "1.0.2",
+		"process": map[string]any{
+			"terminal":        false,
+			"user":            user,
+			"args":            opts.Args,
+			"env":             []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"},
+			"cwd":             "/",
+			"noNewPrivileges": true,
+		},
+		"root":     map[string]any{"path": rootfs, "readonly": false},
+		"hostname": opts.Hostname,
+		"mounts": []map[string]any{
+			{"destination": "/proc", "type": "proc", "source": "proc"},
+			{"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
+			{"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}},
+			{"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
+			{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": []string{"nosuid", "nodev", "mode=1777"}},
+		},
+		"linux": map[string]any{
+			"namespaces":  ns("pid", "ipc", "uts", "mount", "network", "cgroup"),
+			"cgroupsPath": "nucleus-runc/" + id,
+			"resources":   map[string]any{"devices": []map[string]any{{"allow": false, "access": "rwm"}}},
+			"maskedPaths": []string{"/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug"},
+			"readonlyPaths": []string{
+				"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+			},
+		},
+	}
+}
+
+// Cmd returns `runc --root <root> args...`.
+func (c *RuncContainer) Cmd(args ...string) *exec.Cmd {
+	cmd := exec.Command(c.Runc, append([]string{"--root", c.Root}, args...)...)
+	cmd.WaitDelay = 10 * time.Second
+	return cmd
+}
+
+// Run runs `runc --root <root> args...` and returns its combined output.
+func (c *RuncContainer) Run(args ...string) ([]byte, error) {
+	out, err := c.Cmd(args...).CombinedOutput()
+	if err != nil {
+		return out, fmt.Errorf("runc %s: %w: %s", strings.Join(args, " "), err, bytes.TrimSpace(out))
+	}
+	return out, nil
+}
+
+// State returns what `runc state <id>` prints: the OCI runtime state.
+func (c *RuncContainer) State() ([]byte, error) {
+	out, err := c.Cmd("state", c.ID).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return nil, fmt.Errorf("runc state: %w: %s", err, bytes.TrimSpace(ee.Stderr))
+		}
+		return nil, fmt.Errorf("runc state: %w", err)
+	}
+	return out, nil
+}
+
+// Exec runs `runc exec <id> args...` and returns its stdout and exit code
+// (runc passes the command's on, 255 for its own errors); err is only set
+// when runc could not be run at all.
+func (c *RuncContainer) Exec(args ...string) (string, int, error) {
+	var stdout bytes.Buffer
+	cmd := c.Cmd(append([]string{"exec", c.ID}, args...)...)
+	cmd.Stdout = &stdout
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return stdout.String(), ee.ExitCode(), nil
+	}
+	if err != nil {
+		return "", -1, err
+	}
+	return stdout.String(), 0, nil
+}
+
+// remove deletes the container (runc delete --force kills and reaps its
+// processes and removes its cgroups) and the bundle, rootfs and root.
+func (c *RuncContainer) remove() error {
+	var errs []error
+	if c.Root != "" {
+		out, err := c.Cmd("delete", "--force", c.ID).CombinedOutput()
+		if err != nil && !bytes.Contains(out, []byte("does not exist")) {
+			errs = append(errs, fmt.Errorf("runc delete: %w: %s", err, bytes.TrimSpace(out)))
+		}
+		if err := os.RemoveAll(c.Root); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.Bundle != "" {
+		if err := os.RemoveAll(c.Bundle); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.Rootfs != "" {
+		if err := removeRootfs(c.Rootfs); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

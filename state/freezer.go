@@ -1,0 +1,72 @@
+package state
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"nucleus/internal/proc"
+)
+
+// frozen reports whether pid is in a frozen or freezing cgroup: `runc
+// pause`, `docker pause` and `crun pause` freeze a container with the
+// cgroup freezer, whatever its recorded status says.
+//
+// A command that joins a frozen container's cgroups is frozen with it. With
+// the cgroup v1 freezer even SIGKILL waits for the thaw, so neither a
+// timeout nor a cancelled context could get the caller back: a frozen
+// target must be refused before anything starts.
+//
+// v1: freezer.state of the process's freezer cgroup is not THAWED (it
+// reports FROZEN or FREEZING also when an ancestor is frozen). v2:
+// cgroup.freeze of its cgroup is 1 (frozen or being frozen), or cgroup.events
+// says "frozen 1" (also set when an ancestor is frozen). Hierarchies the
+// caller cannot resolve or read are not evidence of anything: only a
+// positive answer counts.
+func frozen(pid int) bool {
+	dirs, err := proc.Cgroups(pid)
+	if err != nil {
+		return false
+	}
+	for _, d := range dirs {
+		if d.Hierarchy == 0 && d.Controllers == "" {
+			if b, err := readSmall(filepath.Join(d.Dir, "cgroup.freeze")); err == nil && bytes.Equal(bytes.TrimSpace(b), []byte("1")) {
+				return true
+			}
+			if b, err := readSmall(filepath.Join(d.Dir, "cgroup.events")); err == nil {
+				for _, line := range strings.Split(string(b), "\n") {
+					if strings.TrimSpace(line) == "frozen 1" {
+						return true
+					}
+				}
+			}
+			continue
+		}
+		for _, c := range strings.Split(d.Controllers, ",") {
+			if c != "freezer" {
+				continue
+			}
+			b, err := readSmall(filepath.Join(d.Dir, "freezer.state"))
+			if err == nil && len(bytes.TrimSpace(b)) > 0 && !bytes.Equal(bytes.TrimSpace(b), []byte("THAWED")) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// readSmall reads the first 4 KiB of a cgroup control file.
+func readSmall(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b := make([]byte, 4096)
+	n, err := f.Read(b)
+	if n > 0 {
+		return b[:n], nil
+	}
+	return nil, err
+}
