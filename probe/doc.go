@@ -40,6 +40,13 @@
 //     does not verify certificates, as kubelet does not. Other statuses →
 //     Failure with Reason "HTTP <code>"; transport errors → Failure with the
 //     error text. Up to 10 KiB of the body is kept as Output.
+//   - A paused (frozen) container: exec probes refuse it (Unknown,
+//     ErrNotRunning), since the command would freeze too. TCP and HTTP
+//     probes skip the freezer lookup (it costs more than the probe) and
+//     report what the frozen container's network answers: the kernel still
+//     completes the TCP handshake (Success), nothing answers HTTP (timeout,
+//     Failure) — what kubelet, dialling from the host, sees as well. A state
+//     whose Status is paused or stopped is refused by every probe.
 //   - Anything that prevents the probe from running at all — a dead or
 //     recycled PID, missing permission, a gVisor sandbox, an invalid probe —
 //     yields Status Unknown and a non-nil error that wraps one of the
@@ -60,5 +67,10 @@
 //
 // Monitor runs probes periodically against many targets with bounded
 // concurrency and reports health transitions after consecutive failure and
-// success thresholds, with kubelet's defaults.
+// success thresholds, with kubelet's defaults. Probe errors are logged and
+// discarded, as kubelet does, except that a target that is gone
+// (ErrNotRunning, ErrStale) counts as a failure. For TCP and HTTP targets
+// it keeps the namespace handle (a pidfd and the namespace file) open
+// between probes; the pidfd is checked before every socket, so a dead or
+// replaced target is noticed at its next probe.
 package probe

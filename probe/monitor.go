@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"nucleus/internal/netns"
 	"nucleus/state"
 )
 
@@ -147,6 +148,33 @@ type watched struct {
 	Target
 	successes, failures int
 	health              atomic.Int32
+	// ns is kept open across the target's TCP and HTTP probes, sparing
+	// each a pidfd_open, a /proc/PID/stat read and a namespace open. It
+	// names the target by a pidfd and is dropped at the first setup error.
+	ns *netns.Handle
+}
+
+// options returns the probe options for w's next probe.
+func (m *Monitor) options(w *watched) []Option {
+	opts := m.cfg.Options
+	if k := w.Probe.Kind(); k != "tcp" && k != "http" {
+		return opts
+	}
+	if w.ns == nil {
+		h, err := netns.Open(w.State.PID, w.State.StartTicks)
+		if err != nil {
+			return opts // Run meets the same error and reports it
+		}
+		w.ns = h
+	}
+	return append(opts[:len(opts):len(opts)], withHandle(w.ns))
+}
+
+func (w *watched) dropNS() {
+	if w.ns != nil {
+		w.ns.Close()
+		w.ns = nil
+	}
 }
 
 // NewMonitor returns a Monitor for targets with cfg (zero fields take the
@@ -214,6 +242,7 @@ func (m *Monitor) Run(ctx context.Context) error {
 func (m *Monitor) loop(ctx context.Context, w *watched, sem chan struct{}) {
 	timer := time.NewTimer(m.cfg.StartPeriod)
 	defer timer.Stop()
+	defer w.dropNS()
 	for {
 		select {
 		case <-ctx.Done():
@@ -227,9 +256,12 @@ func (m *Monitor) loop(ctx context.Context, w *watched, sem chan struct{}) {
 			return
 		}
 		pctx, cancel := context.WithTimeout(ctx, m.cfg.Timeout)
-		res, err := Run(pctx, w.State, w.Probe, m.cfg.Options...)
+		res, err := Run(pctx, w.State, w.Probe, m.options(w)...)
 		cancel()
 		<-sem
+		if err != nil {
+			w.dropNS()
+		}
 		if ctx.Err() != nil {
 			return
 		}

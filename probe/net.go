@@ -44,16 +44,14 @@ func (p TCP) run(ctx context.Context, st *state.ContainerState, c *config) (Resu
 	if err != nil {
 		return Result{}, fmt.Errorf("probe: tcp: %w", err)
 	}
-	h, err := netns.Open(st.PID, st.StartTicks)
+	h, release, err := c.namespace(st)
 	if err != nil {
 		return Result{}, fmt.Errorf("probe: tcp: %w", err)
 	}
-	defer h.Close()
-	conn, err := h.Dial(ctx, "tcp", addr)
-	if err != nil {
+	defer release()
+	if err := h.Connect(ctx, "tcp", addr); err != nil {
 		return dialFailure(ctx, err)
 	}
-	conn.Close()
 	return Result{Status: Success}, nil
 }
 
@@ -70,6 +68,20 @@ func dialFailure(ctx context.Context, err error) (Result, error) {
 		return Result{}, fmt.Errorf("probe: %w", ctx.Err())
 	}
 	return Result{Status: Failure, Reason: err.Error()}, nil
+}
+
+// namespace returns a handle on st's network namespace: the one a Monitor
+// keeps for this target when it matches, else a new one that release
+// closes.
+func (c *config) namespace(st *state.ContainerState) (h *netns.Handle, release func(), err error) {
+	if c.handle != nil && c.handle.PID() == st.PID {
+		return c.handle, func() {}, nil
+	}
+	h, err = netns.Open(st.PID, st.StartTicks)
+	if err != nil {
+		return nil, nil, err
+	}
+	return h, func() { h.Close() }, nil
 }
 
 func hostPort(host string, port int) (string, error) {
@@ -162,12 +174,12 @@ func (p HTTP) run(ctx context.Context, st *state.ContainerState, c *config) (Res
 	// (Failure), and the namespace handle is closed before any transport
 	// goroutine could still use it.
 	addr := req.URL.Host
-	h, err := netns.Open(st.PID, st.StartTicks)
+	h, release, err := c.namespace(st)
 	if err != nil {
 		return Result{}, fmt.Errorf("probe: http: %w", err)
 	}
 	conn, err := h.Dial(ctx, "tcp", addr)
-	h.Close()
+	release()
 	if err != nil {
 		return dialFailure(ctx, err)
 	}

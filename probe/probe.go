@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"nucleus/harden"
+	"nucleus/internal/netns"
 	"nucleus/state"
 )
 
@@ -96,6 +97,15 @@ type config struct {
 	logger    *slog.Logger
 	policy    *harden.Policy
 	maxOutput int
+	// handle is a Monitor's open handle on the target's network namespace,
+	// reused across its probes. It is keyed by a pidfd and re-checks that
+	// process before every socket, so it cannot outlive the target.
+	handle *netns.Handle
+}
+
+// withHandle makes network probes use h (see config.handle).
+func withHandle(h *netns.Handle) Option {
+	return func(c *config) { c.handle = h }
 }
 
 func newConfig(opts []Option) *config {
@@ -204,13 +214,43 @@ func run(ctx context.Context, st *state.ContainerState, p Probe, c *config) (Res
 		return Result{}, fmt.Errorf("probe: container %q runs in a gVisor sandbox: its network and processes are inside the sandbox kernel: %w",
 			st.ID, ErrUnsupported)
 	}
-	if err := st.CheckRunning(); err != nil {
+	if err := checkTarget(st, p); err != nil {
 		return Result{}, fmt.Errorf("probe: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
 		return ctxResult(ctx)
 	}
 	return p.run(ctx, st, c)
+}
+
+// checkTarget refuses a target that is not running before any work.
+//
+// Exec probes get the full st.CheckRunning from the engine (launch.Start),
+// which also refuses a frozen (paused) cgroup: a command joining it would
+// freeze too. TCP and HTTP probes only need what CheckRunning decides from
+// the state itself (status, PID, recorded start ticks); liveness, start
+// ticks and a zombie target are then checked by netns.Open through a pidfd,
+// which it needs anyway. They skip the freezer lookup, which costs more
+// than the whole probe (it resolves the cgroup mounts), and report what a
+// frozen container's network answers: the kernel still completes TCP
+// handshakes (TCP Success), nothing answers HTTP (timeout Failure), exactly
+// what kubelet, dialling from the host, sees of a paused container.
+func checkTarget(st *state.ContainerState, p Probe) error {
+	if _, ok := p.(Exec); ok {
+		return nil
+	}
+	if _, ok := p.(*Exec); ok {
+		return nil
+	}
+	switch {
+	case st.Status == state.StatusStopped, st.Status == state.StatusPaused, st.PID <= 0, st.StartTicks == 0:
+		// CheckRunning returns before its freezer lookup in these
+		// cases, with the right sentinel and message.
+		if err := st.CheckRunning(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ctxResult is the outcome once ctx has ended: its deadline passing is a

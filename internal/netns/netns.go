@@ -135,8 +135,9 @@ func (h *Handle) PID() int { return h.pid }
 // sockets are then made without switching threads.
 //
 // The answer comes from /proc/thread-self on a locked thread, never from
-// /proc/self/ns/net: that link shows the main thread's namespace, and the
-// main thread is an ordinary runtime thread that may be mid-switch.
+// /proc/self/ns/net: that link shows the main thread's namespace, which is
+// not necessarily the calling thread's (this package never switches the
+// main thread, but other code may).
 func (h *Handle) SharesCallerNamespace() bool {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -311,20 +312,9 @@ func Dial(ctx context.Context, pid int, network, addr string) (net.Conn, error) 
 // connection refused"); failures to enter the namespace are not (they wrap
 // the state sentinels instead).
 func (h *Handle) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	sotype, family, ap, err := parseAddr(network, addr)
+	f, ap, sotype, err := h.dialFile(ctx, network, addr)
 	if err != nil {
 		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, opError(network, ap, sotype, mapCtxErr(err))
-	}
-	fd, err := h.Socket(family, sotype, 0)
-	if err != nil {
-		return nil, err
-	}
-	f, err := connect(ctx, fd, ap)
-	if err != nil {
-		return nil, opError(network, ap, sotype, err)
 	}
 	defer f.Close()
 	c, err := net.FileConn(f)
@@ -332,6 +322,36 @@ func (h *Handle) Dial(ctx context.Context, network, addr string) (net.Conn, erro
 		return nil, opError(network, ap, sotype, err)
 	}
 	return c, nil
+}
+
+// Connect is Dial for callers that only need to know whether a connection
+// can be established (a TCP probe): it connects and closes at once, without
+// building a net.Conn. Its errors are Dial's.
+func (h *Handle) Connect(ctx context.Context, network, addr string) error {
+	f, _, _, err := h.dialFile(ctx, network, addr)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+func (h *Handle) dialFile(ctx context.Context, network, addr string) (*os.File, netip.AddrPort, int, error) {
+	sotype, family, ap, err := parseAddr(network, addr)
+	if err != nil {
+		return nil, ap, 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, ap, 0, opError(network, ap, sotype, mapCtxErr(err))
+	}
+	fd, err := h.Socket(family, sotype, 0)
+	if err != nil {
+		return nil, ap, 0, err
+	}
+	f, err := connect(ctx, fd, ap)
+	if err != nil {
+		return nil, ap, 0, opError(network, ap, sotype, err)
+	}
+	return f, ap, sotype, nil
 }
 
 // connect runs a non-blocking connect on fd (which it takes ownership of)
@@ -405,9 +425,13 @@ func connect(ctx context.Context, fd int, ap netip.AddrPort) (*os.File, error) {
 	if werr != nil {
 		f.Close()
 		if errors.Is(werr, os.ErrDeadlineExceeded) {
-			if cerr := ctx.Err(); cerr != nil {
-				return nil, mapCtxErr(cerr)
+			// The only deadlines on f are ctx's own and the one the
+			// cancel hook sets. The poller's timer may fire a moment
+			// before the context's, so ctx.Err() can still be nil here.
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return nil, ctx.Err()
 			}
+			return nil, timeoutError{}
 		}
 		return nil, werr
 	}

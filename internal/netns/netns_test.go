@@ -195,6 +195,20 @@ func TestOpenRefusesDeadAndRecycled(t *testing.T) {
 	_, err = Open(0, 0)
 	assert.ErrorIs(t, err, state.ErrNotRunning)
 
+	// A zombie (exited, not yet reaped) has no namespaces any more.
+	z := exec.Command("/bin/busybox", "sleep", "100")
+	require.NoError(t, z.Start())
+	zticks, err := proc.StartTicks(z.Process.Pid)
+	require.NoError(t, err)
+	require.NoError(t, z.Process.Kill())
+	require.True(t, waitFor(2*time.Second, func() bool {
+		st, err := proc.ReadStat(z.Process.Pid)
+		return err == nil && st.State == 'Z'
+	}))
+	_, err = Open(z.Process.Pid, zticks)
+	assert.ErrorIs(t, err, state.ErrNotRunning)
+	_ = z.Wait()
+
 	tg := startTarget(t, false)
 	ticks, err := proc.StartTicks(tg.pid)
 	require.NoError(t, err)
@@ -214,8 +228,8 @@ func TestOpenRefusesDeadAndRecycled(t *testing.T) {
 	require.NoError(t, h.Close(), "idempotent")
 }
 
+// A target in the caller's own namespace needs no switch and no privilege.
 func TestHostNamespaceFastPath(t *testing.T) {
-	requireRoot(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer ln.Close()
