@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"nucleus/internal/testutil"
 	"nucleus/state"
 )
 
@@ -15,7 +16,7 @@ import (
 // predecessor dropped capabilities and loaded a kill filter before setuid,
 // so every non-root exec failed), seccomp last.
 func TestApplyOrder(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	requireBusybox(t)
 	r := runChild(t, childSpec{
 		Program:  compile(t, Policy{}),
@@ -44,7 +45,7 @@ func TestApplyOrder(t *testing.T) {
 // (The verification then falls back to /proc/thread-self/status, as the
 // filter also denies prctl.)
 func TestSeccompInstalledLast(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	requireBusybox(t)
 	used := []string{
 		"setgroups", "setresgid", "setresuid", "capget", "capset", "prctl",

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"nucleus/internal/testutil"
 	"nucleus/state"
 )
 
@@ -43,7 +44,7 @@ func BenchmarkCompileCustomSeccomp(b *testing.B) {
 // wait); the apply-µs metric is Apply alone, timed inside the child.
 // Compare with BenchmarkApplyBaseline, the same child without Apply.
 func BenchmarkApply(b *testing.B) {
-	requireRoot(b)
+	testutil.RequireRoot(b)
 	requireBusybox(b)
 	spec := childSpec{
 		Program:  compile(b, Policy{}),
@@ -73,7 +74,7 @@ func BenchmarkApply(b *testing.B) {
 
 // BenchmarkApplyBaseline is BenchmarkApply's child without Apply.
 func BenchmarkApplyBaseline(b *testing.B) {
-	requireRoot(b)
+	testutil.RequireRoot(b)
 	requireBusybox(b)
 	spec := childSpec{
 		Program: compile(b, Policy{}),

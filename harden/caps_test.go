@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"kernel.org/pub/linux/libs/security/libcap/cap"
 
+	"nucleus/internal/testutil"
 	"nucleus/state"
 )
 
@@ -16,7 +17,7 @@ import (
 // (CVE-2022-29162 / CVE-2022-27650: an inheritable set leaked into the
 // container's processes); no_new_privs is set and the seccomp filter is on.
 func TestCapabilitiesCleared(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	requireBusybox(t)
 	leaked := uint64(1)<<cap.NET_BIND_SERVICE | uint64(1)<<cap.SYS_ADMIN
 	for _, id := range []state.ProcessIdentity{{UID: 0, GID: 0}, {UID: 1000, GID: 1000}} {
@@ -40,7 +41,7 @@ func TestCapabilitiesCleared(t *testing.T) {
 // A kept capability stays in bounding, permitted and effective for uid 0 and
 // only there: inheritable and ambient stay empty.
 func TestKeptCapabilityRoot(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	requireBusybox(t)
 	out := mustRun(t, childSpec{
 		Program:     compile(t, Policy{Capabilities: []cap.Value{cap.NET_BIND_SERVICE}}),
@@ -61,7 +62,7 @@ func TestKeptCapabilityRoot(t *testing.T) {
 // capabilities under no_new_privs, no ambient set): Apply refuses before
 // changing anything.
 func TestKeptCapabilityNonRootRefused(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	requireBusybox(t)
 	r := runChild(t, childSpec{
 		Program:  compile(t, Policy{Capabilities: []cap.Value{cap.NET_BIND_SERVICE}}),

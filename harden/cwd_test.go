@@ -8,11 +8,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"nucleus/internal/testutil"
 	"nucleus/state"
 )
 
 func TestWorkingDirectory(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	requireBusybox(t)
 	for dir, want := range map[string]string{"": "/", "/": "/", "/tmp": "/tmp", "/tmp/../etc": "/etc"} {
 		out := mustRun(t, childSpec{
@@ -30,7 +31,7 @@ func TestWorkingDirectory(t *testing.T) {
 // /proc/self/fd/N. chdir succeeds, but the kernel's getcwd reports the
 // directory as "(unreachable)/...", and Apply refuses.
 func TestWorkingDirectoryOutsideRoot(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	requireBusybox(t)
 	root := t.TempDir()
 	require.NoError(t, os.Mkdir(filepath.Join(root, "proc"), 0o755))

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"nucleus/internal/testutil"
 	"nucleus/state"
 )
 
@@ -14,7 +15,7 @@ import (
 // without close-on-exec (CVE-2024-21626: a leaked host fd). The listing
 // shows 0 1 2 and 3, the directory ls itself opened.
 func TestNoLeakedFds(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	requireBusybox(t)
 	dir, err := os.Open(t.TempDir())
 	require.NoError(t, err)

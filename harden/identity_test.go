@@ -5,13 +5,14 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
+	"nucleus/internal/testutil"
 	"nucleus/state"
 )
 
 // The identity is exactly the one asked for: uid, gid and supplementary
 // groups; the caller's groups do not leak.
 func TestIdentity(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	requireBusybox(t)
 	out := mustRun(t, childSpec{
 		Program:  compile(t, Policy{}),
@@ -28,7 +29,7 @@ func TestIdentity(t *testing.T) {
 
 // No additional gids means no supplementary groups at all.
 func TestIdentityNoGroups(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	requireBusybox(t)
 	out := mustRun(t, childSpec{
 		Program:  compile(t, Policy{}),
@@ -43,7 +44,7 @@ func TestIdentityNoGroups(t *testing.T) {
 // setgroups step is skipped when no additional gids are asked for; asking
 // for some is an error (steps_error_test.go).
 func TestIdentitySetgroupsDenied(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	requireBusybox(t)
 	out := mustRun(t, childSpec{
 		Program:  compile(t, Policy{}),

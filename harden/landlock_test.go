@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"nucleus/internal/testutil"
 	"nucleus/state"
 )
 
@@ -25,7 +26,7 @@ func requireLandlock(t testing.TB) {
 // under /etc is refused by Landlock (EACCES), a binary copied into /tmp
 // cannot be executed, /dev/null stays writable, /etc and /proc readable.
 func TestLandlockDefaultRules(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	requireBusybox(t)
 	requireLandlock(t)
 	tmp := t.TempDir() // under /tmp
@@ -72,7 +73,7 @@ ls / >/dev/null && echo list-root-ok
 // execute too): a binary under a Read rule cannot be run; under ReadExec it
 // can.
 func TestLandlockReadIsNotExec(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	requireBusybox(t)
 	requireLandlock(t)
 	for _, tc := range []struct {
@@ -97,7 +98,7 @@ func TestLandlockReadIsNotExec(t *testing.T) {
 // works (directory-only rights are dropped for it, which landlock_add_rule
 // would otherwise reject), and a rule for a missing path is skipped.
 func TestLandlockFileRuleAndMissingPath(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	requireBusybox(t)
 	requireLandlock(t)
 	d := outsideDir(t)

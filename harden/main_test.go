@@ -171,19 +171,6 @@ func childMain() {
 	os.Exit(exitExecFailed)
 }
 
-// requireRoot skips a test that needs root, or fails it when
-// NUCLEUS_REQUIRE_ROOT=1 (CI), like testcontainer.RequireRoot.
-func requireRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("NUCLEUS_REQUIRE_ROOT") == "1" {
-		t.Fatalf("test needs root (euid %d) and NUCLEUS_REQUIRE_ROOT=1", os.Geteuid())
-	}
-	t.Skipf("test needs root (euid %d)", os.Geteuid())
-}
-
 const busybox = "/bin/busybox"
 
 func requireBusybox(t testing.TB) {

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 	"kernel.org/pub/linux/libs/security/libcap/cap"
 
+	"nucleus/internal/testutil"
 	"nucleus/state"
 )
 
@@ -202,7 +203,7 @@ func allCaps(t testing.TB) []cap.Value {
 // reaches the kernel (the control). Every capability is kept and the
 // identity is root, so nothing but seccomp can refuse.
 func TestDefaultProfileInKernel(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	requireBusybox(t)
 	requireLandlock(t)
 	h, hdir := helperBinary(t)
@@ -243,7 +244,7 @@ func TestDefaultProfileInKernel(t *testing.T) {
 // (clone without namespace flags), date, ps, a dynamically linked glibc
 // binary. unshare is refused with EPERM.
 func TestEverydayToolsWork(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	requireBusybox(t)
 	dir, err := os.MkdirTemp("/tmp", "nucleus-harden-")
 	require.NoError(t, err)

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 	"kernel.org/pub/linux/libs/security/libcap/cap"
 
+	"nucleus/internal/testutil"
 	"nucleus/state"
 )
 
@@ -38,7 +39,7 @@ func refuse(t testing.TB, name string, arg0 ...uint64) []SockFilter {
 // Every step can fail, and each failure is a *StepError naming the step,
 // with nothing executed afterwards.
 func TestStepErrors(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	requireBusybox(t)
 	requireLandlock(t)
 

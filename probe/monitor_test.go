@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"nucleus/internal/testcontainer"
+	"nucleus/internal/testutil"
 )
 
 func TestHealthString(t *testing.T) {
@@ -147,7 +148,7 @@ func TestMonitorContainerListener(t *testing.T) {
 	st, err := c.State()
 	require.NoError(t, err)
 	gs := runtime.NumGoroutine()
-	fds := countFDs(t)
+	fds := testutil.FDCount(t)
 
 	m := NewMonitor(MonitorConfig{
 		Interval: 50 * time.Millisecond, Timeout: 500 * time.Millisecond,
@@ -199,5 +200,5 @@ func TestMonitorContainerListener(t *testing.T) {
 	require.NoError(t, <-done)
 	assert.True(t, waitFor(2*time.Second, func() bool { return runtime.NumGoroutine() <= gs+2 }),
 		"goroutines: %d before Run, %d after", gs, runtime.NumGoroutine())
-	assert.LessOrEqual(t, countFDs(t), fds, "descriptors left open by the monitor")
+	assert.LessOrEqual(t, testutil.FDCount(t), fds, "descriptors left open by the monitor")
 }

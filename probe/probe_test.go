@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"nucleus/internal/testcontainer"
+	"nucleus/internal/testutil"
 	"nucleus/state"
 )
 
@@ -338,7 +339,7 @@ func TestManyProbesLeaveNoTrace(t *testing.T) {
 	require.NoError(t, err)
 
 	own := ownNetNS(t)
-	fds := countFDs(t)
+	fds := testutil.FDCount(t)
 	gs := runtime.NumGoroutine()
 
 	probes := []Probe{TCP{Port: port}, TCP{Port: port + 1}, HTTP{Port: port, Path: "/healthz"}, HTTP{Port: port, Path: "/status/404"}}
@@ -367,9 +368,9 @@ func TestManyProbesLeaveNoTrace(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	assert.Empty(t, threadsOutside(t, own), "threads left in a foreign network namespace")
-	assert.True(t, waitFor(2*time.Second, func() bool { return countFDs(t) <= fds }),
-		"fds: %d before, %d after", fds, countFDs(t))
+	assert.Empty(t, testutil.ThreadsOutsideNetNS(t, own), "threads left in a foreign network namespace")
+	assert.True(t, waitFor(2*time.Second, func() bool { return testutil.FDCount(t) <= fds }),
+		"fds: %d before, %d after", fds, testutil.FDCount(t))
 	assert.True(t, waitFor(2*time.Second, func() bool { return runtime.NumGoroutine() <= gs+2 }),
 		"goroutines: %d before, %d after", gs, runtime.NumGoroutine())
 }
@@ -418,9 +419,9 @@ func TestExecProbes(t *testing.T) {
 		assert.Equal(t, "timeout", res.Reason)
 		assert.Less(t, el, 1500*time.Millisecond)
 		assert.GreaterOrEqual(t, el, 400*time.Millisecond)
-		assert.True(t, waitFor(2*time.Second, func() bool { return len(procsInPIDNS(t, c.PID, "sleep")) == 0 }),
-			"left in the container: %v", procsInPIDNS(t, c.PID, "sleep"))
-		assert.Empty(t, zombieChildren(t))
+		assert.True(t, waitFor(2*time.Second, func() bool { return len(testutil.InPIDNamespace(t, c.PID, "sleep")) == 0 }),
+			"left in the container: %v", testutil.InPIDNamespace(t, c.PID, "sleep"))
+		assert.Empty(t, testutil.ZombieChildren(t))
 	})
 	t.Run("background child killed after a normal exit", func(t *testing.T) {
 		start := time.Now()
@@ -428,9 +429,9 @@ func TestExecProbes(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, Success, res.Status, res.Reason)
 		assert.Less(t, time.Since(start), 1500*time.Millisecond)
-		assert.True(t, waitFor(2*time.Second, func() bool { return len(procsInPIDNS(t, c.PID, "sleep")) == 0 }),
-			"left in the container: %v", procsInPIDNS(t, c.PID, "sleep"))
-		assert.Empty(t, zombieChildren(t))
+		assert.True(t, waitFor(2*time.Second, func() bool { return len(testutil.InPIDNamespace(t, c.PID, "sleep")) == 0 }),
+			"left in the container: %v", testutil.InPIDNamespace(t, c.PID, "sleep"))
+		assert.Empty(t, testutil.ZombieChildren(t))
 	})
 	t.Run("missing command", func(t *testing.T) {
 		res, err := RunProbe(c.PID, Exec{Command: []string{"/no/such/probe"}}, 5*time.Second)
@@ -453,7 +454,7 @@ func TestRunRespectsCancelForExec(t *testing.T) {
 	res, err := Run(ctx, st, Exec{Command: []string{"sleep", "304"}})
 	assert.True(t, errors.Is(err, context.Canceled), "err = %v", err)
 	assert.Equal(t, Unknown, res.Status)
-	assert.True(t, waitFor(2*time.Second, func() bool { return len(procsInPIDNS(t, c.PID, "sleep")) == 0 }))
+	assert.True(t, waitFor(2*time.Second, func() bool { return len(testutil.InPIDNamespace(t, c.PID, "sleep")) == 0 }))
 }
 
 // RunProbe recognises a gVisor sandbox supervisor from a bare PID (through

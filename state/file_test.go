@@ -2,6 +2,7 @@ package state
 
 import (
 	"encoding/json"
+	"nucleus/internal/testutil"
 	"os"
 	"path/filepath"
 	"slices"
@@ -228,7 +229,7 @@ func TestSymlinksRefused(t *testing.T) {
 }
 
 func TestSaveRefusesForeignDir(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	dir := filepath.Join(t.TempDir(), "foreign")
 	require.NoError(t, os.Mkdir(dir, 0o777))
 	require.NoError(t, os.Chown(dir, 4321, 4321))

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"nucleus/internal/proc"
+	"nucleus/internal/testutil"
 )
 
 func TestFromPIDSelf(t *testing.T) {
@@ -54,7 +55,7 @@ func TestFromPIDSelf(t *testing.T) {
 
 func TestFromPIDChild(t *testing.T) {
 	start := time.Now()
-	cmd := startChild(t, exec.Command("sleep", "60"))
+	cmd := testutil.StartChild(t, exec.Command("sleep", "60"))
 	pid := cmd.Process.Pid
 	var s *ContainerState
 	require.Eventually(t, func() bool { // until exec has replaced the forked Go child
@@ -101,12 +102,12 @@ func waitUserNS(t *testing.T, pid int, comm string) {
 // root maps inside 0 to host 0; the process is rootless (own user
 // namespace) and runs as uid 0 inside.
 func TestFromPIDUserNamespaceMapRoot(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	unshare, err := exec.LookPath("unshare")
 	if err != nil {
 		t.Skip("unshare(1) not installed")
 	}
-	cmd := startChild(t, exec.Command(unshare, "--user", "--map-root-user", "sleep", "60"))
+	cmd := testutil.StartChild(t, exec.Command(unshare, "--user", "--map-root-user", "sleep", "60"))
 	waitUserNS(t, cmd.Process.Pid, "sleep")
 	var s *ContainerState
 	require.Eventually(t, func() bool { // until unshare has written the maps
@@ -125,7 +126,7 @@ func TestFromPIDUserNamespaceMapRoot(t *testing.T) {
 // groups 5 and 27 inside. The host sees uid 101000; FromPID must report the
 // inside identity and the host real uid as creator.
 func TestFromPIDUserNamespaceTranslated(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	cmd := exec.Command("sleep", "60")
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags:                 syscall.CLONE_NEWUSER,
@@ -134,7 +135,7 @@ func TestFromPIDUserNamespaceTranslated(t *testing.T) {
 		GidMappingsEnableSetgroups: true,
 		Credential:                 &syscall.Credential{Uid: 1000, Gid: 1000, Groups: []uint32{5, 27}},
 	}
-	startChild(t, cmd)
+	testutil.StartChild(t, cmd)
 	waitUserNS(t, cmd.Process.Pid, "sleep")
 	s, err := FromPID(cmd.Process.Pid)
 	require.NoError(t, err)
@@ -151,7 +152,7 @@ func TestFromPIDUserNamespaceTranslated(t *testing.T) {
 // namespace does not map are dropped, and an effective uid/gid without a
 // mapping becomes the overflow id 65534.
 func TestFromPIDUnmappedIDs(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	orig, err := syscall.Getgroups()
 	require.NoError(t, err)
 	require.NoError(t, syscall.Setgroups([]int{0, 44}))
@@ -165,7 +166,7 @@ func TestFromPIDUnmappedIDs(t *testing.T) {
 		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 100000, Size: 65536}, {ContainerID: 70000, HostID: 44, Size: 1}},
 		Credential:  &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true},
 	}
-	startChild(t, cmd)
+	testutil.StartChild(t, cmd)
 	waitUserNS(t, cmd.Process.Pid, "sleep")
 	status, err := proc.ReadStatus(cmd.Process.Pid)
 	require.NoError(t, err)
@@ -182,7 +183,7 @@ func TestFromPIDUnmappedIDs(t *testing.T) {
 	if err != nil {
 		t.Skip("unshare(1) not installed")
 	}
-	cmd = startChild(t, exec.Command(unshare, "--user", "sleep", "60"))
+	cmd = testutil.StartChild(t, exec.Command(unshare, "--user", "sleep", "60"))
 	waitUserNS(t, cmd.Process.Pid, "sleep")
 	s, err = FromPID(cmd.Process.Pid)
 	require.NoError(t, err)

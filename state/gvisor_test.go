@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"nucleus/internal/proc"
+	"nucleus/internal/testutil"
 )
 
 func TestParseSandbox(t *testing.T) {
@@ -94,7 +95,7 @@ func fakeSandbox(t *testing.T, args ...string) int {
 	sh, err := exec.LookPath("sh")
 	require.NoError(t, err)
 	cmd := &exec.Cmd{Path: sh, Args: append([]string{"runsc-sandbox", "-c", "sleep 60 & wait"}, args...)}
-	startChild(t, cmd)
+	testutil.StartChild(t, cmd)
 	pid := cmd.Process.Pid
 	require.Eventually(t, func() bool {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"nucleus/internal/proc"
+	"nucleus/internal/testutil"
 )
 
 // runcState is `runc state` output (runc 1.1.5) with the given fields.
@@ -36,7 +37,7 @@ func runcState(id string, pid int, status string) string {
 // sleeper starts `sleep 60` and returns its pid once it has exec'd.
 func sleeper(t *testing.T, cmd *exec.Cmd) int {
 	t.Helper()
-	startChild(t, cmd)
+	testutil.StartChild(t, cmd)
 	pid := cmd.Process.Pid
 	require.Eventually(t, func() bool {
 		st, err := proc.ReadStat(pid)
@@ -176,7 +177,7 @@ func TestFromOCIPaused(t *testing.T) {
 // A container in its own user namespace running as 1000:1000 with an extra
 // group: the identity inside, rootless, the host creator.
 func TestFromOCIUserNamespace(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	cmd := exec.Command("sleep", "60")
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags:                 syscall.CLONE_NEWUSER,
@@ -241,7 +242,7 @@ func (iotestErrReader) Read([]byte) (int, error) { return 0, errors.New("boom") 
 // and accepts it again after the thaw. Both freezers that are mounted are
 // tried: cgroup v1's freezer.state and cgroup v2's cgroup.freeze.
 func TestCheckRunningFrozen(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	own, err := proc.Cgroups(0)
 	require.NoError(t, err)
 	tried := 0

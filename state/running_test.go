@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"nucleus/internal/proc"
+	"nucleus/internal/testutil"
 )
 
 func TestIdentity(t *testing.T) {
@@ -24,7 +25,7 @@ func TestIdentity(t *testing.T) {
 }
 
 func TestCheckRunningChild(t *testing.T) {
-	cmd := startChild(t, exec.Command("sleep", "60"))
+	cmd := testutil.StartChild(t, exec.Command("sleep", "60"))
 	pid := cmd.Process.Pid
 	ticks, err := proc.StartTicks(pid)
 	require.NoError(t, err)

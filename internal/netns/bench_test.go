@@ -3,6 +3,7 @@ package netns
 import (
 	"context"
 	"net"
+	"nucleus/internal/testutil"
 	"os"
 	"testing"
 
@@ -14,7 +15,7 @@ import (
 // the caller's namespace.
 
 func BenchmarkOpen(b *testing.B) {
-	requireRoot(b)
+	testutil.RequireRoot(b)
 	tg := startTarget(b, false)
 	for b.Loop() {
 		h, err := Open(tg.pid, 0)
@@ -26,7 +27,7 @@ func BenchmarkOpen(b *testing.B) {
 }
 
 func BenchmarkSocket(b *testing.B) {
-	requireRoot(b)
+	testutil.RequireRoot(b)
 	tg := startTarget(b, false)
 	h, err := Open(tg.pid, 0)
 	if err != nil {
@@ -53,7 +54,7 @@ func BenchmarkSocketHost(b *testing.B) {
 }
 
 func BenchmarkDial(b *testing.B) {
-	requireRoot(b)
+	testutil.RequireRoot(b)
 	tg := startTarget(b, false)
 	h, err := Open(tg.pid, 0)
 	if err != nil {

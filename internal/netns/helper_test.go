@@ -148,52 +148,12 @@ func (tg *target) stop() {
 	}
 }
 
-// requireRoot skips unless running as root; with NUCLEUS_REQUIRE_ROOT=1 it
-// fails instead (the same rule as testcontainer.RequireRoot, which this
-// leaf package does not import).
-func requireRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("NUCLEUS_REQUIRE_ROOT") == "1" {
-		t.Fatal("test needs root (NUCLEUS_REQUIRE_ROOT=1)")
-	}
-	t.Skip("test needs root")
-}
-
 // ownNetNS is the caller process's network namespace link ("net:[N]").
 func ownNetNS(t testing.TB) string {
 	t.Helper()
 	s, err := os.Readlink("/proc/self/ns/net")
 	require.NoError(t, err)
 	return s
-}
-
-// threadsOutside lists the threads of this process whose network namespace
-// is not want.
-func threadsOutside(t testing.TB, want string) []string {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/task")
-	require.NoError(t, err)
-	var bad []string
-	for _, e := range ents {
-		s, err := os.Readlink("/proc/self/task/" + e.Name() + "/ns/net")
-		if err != nil {
-			continue // the thread exited meanwhile
-		}
-		if s != want {
-			bad = append(bad, e.Name()+"="+s)
-		}
-	}
-	return bad
-}
-
-func countFDs(t testing.TB) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	require.NoError(t, err)
-	return len(ents)
 }
 
 // waitFor polls cond every 10 ms until it holds or d passes.

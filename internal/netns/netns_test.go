@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"nucleus/internal/proc"
+	"nucleus/internal/testutil"
 	"nucleus/state"
 )
 
@@ -27,7 +28,7 @@ func addr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
 // The socket must live in the target's namespace: SIOCGSKNS returns a
 // descriptor for the namespace a socket belongs to (sock_ioctl, Linux 4.9).
 func TestSocketIsCreatedInTargetNamespace(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	for _, userns := range []bool{false, true} {
 		t.Run("userns="+strconv.FormatBool(userns), func(t *testing.T) {
 			tg := startTarget(t, userns)
@@ -62,7 +63,7 @@ func mustNonblock(t *testing.T, fd int) bool {
 }
 
 func TestDialReachesTargetLoopback(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	tg := startTarget(t, false)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -95,7 +96,7 @@ func TestDialReachesTargetLoopback(t *testing.T) {
 }
 
 func TestDialErrors(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	tg := startTarget(t, false)
 	ctx := context.Background()
 
@@ -185,7 +186,7 @@ func TestDialErrors(t *testing.T) {
 }
 
 func TestOpenRefusesDeadAndRecycled(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	cmd := exec.Command("/bin/busybox", "true")
 	require.NoError(t, cmd.Run())
 	_, err := Open(cmd.Process.Pid, 0)
@@ -255,10 +256,10 @@ func TestHostNamespaceFastPath(t *testing.T) {
 // process is still in its own namespace, and no descriptor or goroutine is
 // left over.
 func TestManyDialsLeaveNoTrace(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	tg := startTarget(t, true)
 	own := ownNetNS(t)
-	fds := countFDs(t)
+	fds := testutil.FDCount(t)
 	gs := runtime.NumGoroutine()
 
 	// Meanwhile the main thread must never be seen in another namespace:
@@ -330,9 +331,9 @@ func TestManyDialsLeaveNoTrace(t *testing.T) {
 	assert.Zero(t, mainMoved.Load(), "the main thread was seen in a foreign namespace")
 	assert.Zero(t, onMain.Load(), "switches on the main thread")
 	assert.EqualValues(t, 300, switches.Load())
-	assert.Empty(t, threadsOutside(t, own), "threads left in a foreign network namespace")
-	assert.True(t, waitFor(2*time.Second, func() bool { return countFDs(t) <= fds }),
-		"fds: %d before, %d after", fds, countFDs(t))
+	assert.Empty(t, testutil.ThreadsOutsideNetNS(t, own), "threads left in a foreign network namespace")
+	assert.True(t, waitFor(2*time.Second, func() bool { return testutil.FDCount(t) <= fds }),
+		"fds: %d before, %d after", fds, testutil.FDCount(t))
 	assert.True(t, waitFor(2*time.Second, func() bool { return runtime.NumGoroutine() <= gs+2 }),
 		"goroutines: %d before, %d after", gs, runtime.NumGoroutine())
 }
@@ -345,7 +346,7 @@ const restoreChildEnv = "NUCLEUS_NETNS_TEST_RESTORE_CHILD"
 // switch into the target and the thread's fate are real. It runs in a
 // subprocess so the discarded thread cannot disturb the other tests.
 func TestRestoreFailureDiscardsThread(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	if os.Getenv(restoreChildEnv) != "1" {
 		cmd := exec.Command("/proc/self/exe", "-test.run=^TestRestoreFailureDiscardsThread$", "-test.v", "-test.count=1")
 		cmd.Env = append(os.Environ(), restoreChildEnv+"=1")
@@ -373,10 +374,10 @@ func TestRestoreFailureDiscardsThread(t *testing.T) {
 		return os.IsNotExist(err)
 	})
 	assert.True(t, gone, "thread %d still exists", id)
-	assert.Empty(t, threadsOutside(t, own))
+	assert.Empty(t, testutil.ThreadsOutsideNetNS(t, own))
 	// Later sockets come from healthy threads.
 	fd, err := Socket(tg.pid, unix.AF_INET, unix.SOCK_STREAM, 0)
 	require.NoError(t, err)
 	unix.Close(fd)
-	assert.Empty(t, threadsOutside(t, own))
+	assert.Empty(t, testutil.ThreadsOutsideNetNS(t, own))
 }

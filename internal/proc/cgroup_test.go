@@ -2,6 +2,7 @@ package proc
 
 import (
 	"fmt"
+	"nucleus/internal/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -132,7 +133,7 @@ func TestCgroupsMountRoot(t *testing.T) {
 		cgroupsMountRootChild(t, os.Getenv(cgroupChildEnv))
 		return
 	}
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	pidsRoot := "/sys/fs/cgroup/pids"
 	var sfs unix.Statfs_t
 	if err := unix.Statfs(pidsRoot, &sfs); err != nil || sfs.Type != unix.CGROUP_SUPER_MAGIC {
@@ -167,7 +168,7 @@ func cgroupsMountRootChild(t *testing.T, base string) {
 	t.Cleanup(func() { _ = unix.Unmount(target, unix.MNT_DETACH) })
 	require.NoError(t, unix.Unmount("/sys/fs/cgroup/pids", unix.MNT_DETACH))
 
-	cmd := startChild(t, exec.Command("sleep", "60"))
+	cmd := testutil.StartChild(t, exec.Command("sleep", "60"))
 	require.NoError(t, os.WriteFile(filepath.Join(target, "inner", "cgroup.procs"),
 		[]byte(strconv.Itoa(cmd.Process.Pid)), 0))
 

@@ -1,6 +1,7 @@
 package proc
 
 import (
+	"nucleus/internal/testutil"
 	"os/exec"
 	"syscall"
 	"testing"
@@ -103,14 +104,14 @@ func TestReadIDMap(t *testing.T) {
 	_, err = ReadIDMap(0, "passwd")
 	require.Error(t, err)
 
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	cmd := exec.Command("sleep", "60")
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags:  syscall.CLONE_NEWUSER,
 		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 100000, Size: 65536}},
 		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 200000, Size: 1000}},
 	}
-	startChild(t, cmd)
+	testutil.StartChild(t, cmd)
 	pid := cmd.Process.Pid
 	var um []IDMapping
 	require.Eventually(t, func() bool {

@@ -1,6 +1,7 @@
 package proc
 
 import (
+	"nucleus/internal/testutil"
 	"os"
 	"os/exec"
 	"syscall"
@@ -45,10 +46,10 @@ func TestNamespaceIDSelf(t *testing.T) {
 }
 
 func TestNamespaceIDChildNetns(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	cmd := exec.Command("sleep", "60")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
-	startChild(t, cmd)
+	testutil.StartChild(t, cmd)
 	pid := cmd.Process.Pid
 
 	self, err := NamespaceID(0, "net")

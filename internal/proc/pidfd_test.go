@@ -1,6 +1,7 @@
 package proc
 
 import (
+	"nucleus/internal/testutil"
 	"os"
 	"os/exec"
 	"testing"
@@ -18,7 +19,7 @@ func TestPidfd(t *testing.T) {
 	require.NoError(t, err)
 	require.NotZero(t, flags&unix.FD_CLOEXEC, "pidfd must be close-on-exec")
 
-	cmd := startChild(t, exec.Command("sleep", "60"))
+	cmd := testutil.StartChild(t, exec.Command("sleep", "60"))
 	fd, err := PidfdOpen(cmd.Process.Pid)
 	require.NoError(t, err)
 	defer unix.Close(fd)

@@ -1,6 +1,7 @@
 package proc
 
 import (
+	"nucleus/internal/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -91,7 +92,7 @@ func TestReadStatTrickyComm(t *testing.T) {
 	require.NoError(t, err)
 	exe := filepath.Join(t.TempDir(), "a) b (c")
 	require.NoError(t, os.WriteFile(exe, data, 0o755))
-	cmd := startChild(t, exec.Command(exe, "60"))
+	cmd := testutil.StartChild(t, exec.Command(exe, "60"))
 
 	var st Stat
 	require.Eventually(t, func() bool {

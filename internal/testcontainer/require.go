@@ -1,23 +1,13 @@
 package testcontainer
 
 import (
-	"os"
+	"nucleus/internal/testutil"
 	"testing"
 )
 
-// RequireRoot skips the test when the process is not root, because real
-// containers need root on the host. With NUCLEUS_REQUIRE_ROOT=1 (set by CI)
-// it fails instead, so that a misconfigured CI cannot pass by skipping.
-func RequireRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("NUCLEUS_REQUIRE_ROOT") == "1" {
-		t.Fatalf("test needs root (euid is %d) and NUCLEUS_REQUIRE_ROOT=1", os.Geteuid())
-	}
-	t.Skipf("test needs root (euid is %d); run as root, or set NUCLEUS_REQUIRE_ROOT=1 to fail instead", os.Geteuid())
-}
+// RequireRoot skips the test when the process is not root, or fails it
+// when NUCLEUS_REQUIRE_ROOT=1 (CI): see testutil.RequireRoot.
+var RequireRoot = testutil.RequireRoot
 
 // New starts a container for a test, closes it at the test's cleanup, and
 // fails the test when it cannot start. It calls RequireRoot first.

@@ -1,0 +1,160 @@
+// Package testutil holds the few helpers that nucleus's tests in several
+// packages share: the root rule and what the kernel says about this test
+// process (its fds, children, threads). It imports nothing of nucleus, so
+// any package's tests, even a leaf's internal ones, can use it.
+package testutil
+
+import (
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// RequireRoot skips the test when the process is not root: real containers,
+// namespaces and cgroups need it. With NUCLEUS_REQUIRE_ROOT=1 (set by CI) it
+// fails instead, so that a misconfigured CI cannot pass by skipping.
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("NUCLEUS_REQUIRE_ROOT") == "1" {
+		t.Fatalf("test needs root (euid is %d) and NUCLEUS_REQUIRE_ROOT=1", os.Geteuid())
+	}
+	t.Skipf("test needs root (euid is %d); run as root, or set NUCLEUS_REQUIRE_ROOT=1 to fail instead", os.Geteuid())
+}
+
+// StartChild starts cmd and registers a cleanup that kills and reaps it.
+func StartChild(t testing.TB, cmd *exec.Cmd) *exec.Cmd {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %v: %v", cmd.Args, err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		_ = cmd.Wait()
+	})
+	return cmd
+}
+
+// FDCount is the number of fds this process holds.
+func FDCount(t testing.TB) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+// Proc is one line of /proc/PID/stat, the fields tests look at.
+type Proc struct {
+	PID, PPID int
+	Comm      string
+	State     byte
+}
+
+// Procs lists every process on the machine. Processes that exit while the
+// list is made are left out.
+func Procs(t testing.TB) []Proc {
+	t.Helper()
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []Proc
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		open, closing := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || closing < open {
+			continue
+		}
+		f := strings.Fields(s[closing+1:])
+		if len(f) < 2 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		out = append(out, Proc{PID: pid, PPID: ppid, Comm: s[open+1 : closing], State: f[0][0]})
+	}
+	return out
+}
+
+// Children lists this process's children, zombies included: a leaked or
+// unreaped child shows here.
+func Children(t testing.TB) []int {
+	t.Helper()
+	var kids []int
+	for _, p := range Procs(t) {
+		if p.PPID == os.Getpid() {
+			kids = append(kids, p.PID)
+		}
+	}
+	return kids
+}
+
+// ZombieChildren lists "pid comm" of this process's children that are
+// zombies.
+func ZombieChildren(t testing.TB) []string {
+	t.Helper()
+	var z []string
+	for _, p := range Procs(t) {
+		if p.PPID == os.Getpid() && p.State == 'Z' {
+			z = append(z, strconv.Itoa(p.PID)+" "+p.Comm)
+		}
+	}
+	return z
+}
+
+// InPIDNamespace lists "pid comm state" of the processes that share the
+// PID namespace of pid (pid itself excluded) and whose comm starts with
+// prefix.
+func InPIDNamespace(t testing.TB, pid int, prefix string) []string {
+	t.Helper()
+	want, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/ns/pid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	for _, p := range Procs(t) {
+		if p.PID == pid || !strings.HasPrefix(p.Comm, prefix) {
+			continue
+		}
+		if ns, err := os.Readlink("/proc/" + strconv.Itoa(p.PID) + "/ns/pid"); err != nil || ns != want {
+			continue
+		}
+		found = append(found, strconv.Itoa(p.PID)+" "+p.Comm+" "+string(p.State))
+	}
+	return found
+}
+
+// ThreadsOutsideNetNS lists "tid=net:[N]" for the threads of this process
+// whose network namespace is not want (a "net:[N]" link).
+func ThreadsOutsideNetNS(t testing.TB, want string) []string {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bad []string
+	for _, e := range ents {
+		s, err := os.Readlink("/proc/self/task/" + e.Name() + "/ns/net")
+		if err != nil {
+			continue // the thread exited meanwhile
+		}
+		if s != want {
+			bad = append(bad, e.Name()+"="+s)
+		}
+	}
+	return bad
+}
