@@ -20,32 +20,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"nucleus/internal/testcontainer"
+	"nucleus/internal/testutil"
 )
 
 // bin is the nsattach binary, built once by TestMain.
 var bin string
 
 func TestMain(m *testing.M) {
-	os.Exit(buildAndRun(m))
-}
-
-func buildAndRun(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "nsattach-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	bin = filepath.Join(dir, "nsattach")
-	// go test puts its own go first in PATH. cgo is required (the
-	// namespace join runs in C before the Go runtime).
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build nsattach: %v\n%s", err, out)
-		return 1
-	}
-	return m.Run()
+	os.Exit(testutil.RunWithBinary(m, "nsattach", &bin))
 }
 
 type result struct {

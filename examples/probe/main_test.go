@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -20,30 +18,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"nucleus/internal/testcontainer"
+	"nucleus/internal/testutil"
 )
 
 // bin is the probe binary, built once by TestMain.
 var bin string
 
 func TestMain(m *testing.M) {
-	os.Exit(buildAndRun(m))
-}
-
-func buildAndRun(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "probe-cli-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	bin = filepath.Join(dir, "probe")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build probe: %v\n%s", err, out)
-		return 1
-	}
-	return m.Run()
+	os.Exit(testutil.RunWithBinary(m, "probe", &bin))
 }
 
 type result struct {

@@ -5,8 +5,10 @@
 package testutil
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -157,4 +159,25 @@ func ThreadsOutsideNetNS(t testing.TB, want string) []string {
 		}
 	}
 	return bad
+}
+
+// RunWithBinary builds the main package in the current directory (with cgo,
+// which nucleus needs) into a temporary directory, sets *bin to its path,
+// runs the tests and removes the binary: the TestMain of a CLI's tests.
+func RunWithBinary(m *testing.M, name string, bin *string) int {
+	dir, err := os.MkdirTemp("", name+"-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	*bin = filepath.Join(dir, name)
+	// go test puts its own go first in PATH.
+	cmd := exec.Command("go", "build", "-o", *bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build %s: %v\n%s", name, err, out)
+		return 1
+	}
+	return m.Run()
 }
