@@ -4,8 +4,6 @@ import (
 	"os"
 	"testing"
 	"time"
-
-	"github.com/stretchr/testify/require"
 )
 
 // fakeSandboxEnv makes the test binary pose as a gVisor sandbox.
@@ -22,26 +20,4 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	closeBenchContainers()
 	os.Exit(code)
-}
-
-// ownNetNS is this process's network namespace link ("net:[N]").
-func ownNetNS(t testing.TB) string {
-	t.Helper()
-	s, err := os.Readlink("/proc/self/ns/net")
-	require.NoError(t, err)
-	return s
-}
-
-// waitFor polls cond every 10 ms until it holds or d passes.
-func waitFor(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

@@ -138,7 +138,7 @@ func TestMonitorOnHost(t *testing.T) {
 	mu.Lock()
 	assert.GreaterOrEqual(t, len(seen), 4, "OnTransition saw every transition")
 	mu.Unlock()
-	assert.True(t, waitFor(2*time.Second, func() bool { return runtime.NumGoroutine() <= gs+2 }),
+	assert.True(t, testutil.Within(2*time.Second, func() bool { return runtime.NumGoroutine() <= gs+2 }),
 		"goroutines: %d before Run, %d after", gs, runtime.NumGoroutine())
 }
 
@@ -198,7 +198,7 @@ func TestMonitorContainerListener(t *testing.T) {
 	for range ch {
 	}
 	require.NoError(t, <-done)
-	assert.True(t, waitFor(2*time.Second, func() bool { return runtime.NumGoroutine() <= gs+2 }),
+	assert.True(t, testutil.Within(2*time.Second, func() bool { return runtime.NumGoroutine() <= gs+2 }),
 		"goroutines: %d before Run, %d after", gs, runtime.NumGoroutine())
 	assert.LessOrEqual(t, testutil.FDCount(t), fds, "descriptors left open by the monitor")
 }

@@ -338,7 +338,7 @@ func TestManyProbesLeaveNoTrace(t *testing.T) {
 	_, err = Run(context.Background(), st, HTTP{Port: port, Path: "/healthz"})
 	require.NoError(t, err)
 
-	own := ownNetNS(t)
+	own := testutil.NetNS(t)
 	fds := testutil.FDCount(t)
 	gs := runtime.NumGoroutine()
 
@@ -369,9 +369,9 @@ func TestManyProbesLeaveNoTrace(t *testing.T) {
 		t.Error(err)
 	}
 	assert.Empty(t, testutil.ThreadsOutsideNetNS(t, own), "threads left in a foreign network namespace")
-	assert.True(t, waitFor(2*time.Second, func() bool { return testutil.FDCount(t) <= fds }),
+	assert.True(t, testutil.Within(2*time.Second, func() bool { return testutil.FDCount(t) <= fds }),
 		"fds: %d before, %d after", fds, testutil.FDCount(t))
-	assert.True(t, waitFor(2*time.Second, func() bool { return runtime.NumGoroutine() <= gs+2 }),
+	assert.True(t, testutil.Within(2*time.Second, func() bool { return runtime.NumGoroutine() <= gs+2 }),
 		"goroutines: %d before, %d after", gs, runtime.NumGoroutine())
 }
 
@@ -419,7 +419,7 @@ func TestExecProbes(t *testing.T) {
 		assert.Equal(t, "timeout", res.Reason)
 		assert.Less(t, el, 1500*time.Millisecond)
 		assert.GreaterOrEqual(t, el, 400*time.Millisecond)
-		assert.True(t, waitFor(2*time.Second, func() bool { return len(testutil.InPIDNamespace(t, c.PID, "sleep")) == 0 }),
+		assert.True(t, testutil.Within(2*time.Second, func() bool { return len(testutil.InPIDNamespace(t, c.PID, "sleep")) == 0 }),
 			"left in the container: %v", testutil.InPIDNamespace(t, c.PID, "sleep"))
 		assert.Empty(t, testutil.ZombieChildren(t))
 	})
@@ -429,7 +429,7 @@ func TestExecProbes(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, Success, res.Status, res.Reason)
 		assert.Less(t, time.Since(start), 1500*time.Millisecond)
-		assert.True(t, waitFor(2*time.Second, func() bool { return len(testutil.InPIDNamespace(t, c.PID, "sleep")) == 0 }),
+		assert.True(t, testutil.Within(2*time.Second, func() bool { return len(testutil.InPIDNamespace(t, c.PID, "sleep")) == 0 }),
 			"left in the container: %v", testutil.InPIDNamespace(t, c.PID, "sleep"))
 		assert.Empty(t, testutil.ZombieChildren(t))
 	})
@@ -454,7 +454,7 @@ func TestRunRespectsCancelForExec(t *testing.T) {
 	res, err := Run(ctx, st, Exec{Command: []string{"sleep", "304"}})
 	assert.True(t, errors.Is(err, context.Canceled), "err = %v", err)
 	assert.Equal(t, Unknown, res.Status)
-	assert.True(t, waitFor(2*time.Second, func() bool { return len(testutil.InPIDNamespace(t, c.PID, "sleep")) == 0 }))
+	assert.True(t, testutil.Within(2*time.Second, func() bool { return len(testutil.InPIDNamespace(t, c.PID, "sleep")) == 0 }))
 }
 
 // RunProbe recognises a gVisor sandbox supervisor from a bare PID (through
@@ -471,7 +471,7 @@ func TestRunProbeRefusesGVisorSandbox(t *testing.T) {
 		_ = cmd.Wait()
 	}()
 	// Wait until the child has exec'd (its command line is the new one).
-	require.True(t, waitFor(5*time.Second, func() bool {
+	require.True(t, testutil.Within(5*time.Second, func() bool {
 		b, err := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/cmdline")
 		return err == nil && strings.HasPrefix(string(b), "runsc-sandbox\x00")
 	}))

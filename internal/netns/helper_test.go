@@ -10,7 +10,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
@@ -145,27 +144,5 @@ func (tg *target) stop() {
 	if tg.cmd.ProcessState == nil {
 		_ = tg.cmd.Process.Kill()
 		_ = tg.cmd.Wait()
-	}
-}
-
-// ownNetNS is the caller process's network namespace link ("net:[N]").
-func ownNetNS(t testing.TB) string {
-	t.Helper()
-	s, err := os.Readlink("/proc/self/ns/net")
-	require.NoError(t, err)
-	return s
-}
-
-// waitFor polls cond every 10 ms until it holds or d passes.
-func waitFor(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -202,7 +202,7 @@ func TestOpenRefusesDeadAndRecycled(t *testing.T) {
 	zticks, err := proc.StartTicks(z.Process.Pid)
 	require.NoError(t, err)
 	require.NoError(t, z.Process.Kill())
-	require.True(t, waitFor(2*time.Second, func() bool {
+	require.True(t, testutil.Within(2*time.Second, func() bool {
 		st, err := proc.ReadStat(z.Process.Pid)
 		return err == nil && st.State == 'Z'
 	}))
@@ -258,7 +258,7 @@ func TestHostNamespaceFastPath(t *testing.T) {
 func TestManyDialsLeaveNoTrace(t *testing.T) {
 	testutil.RequireRoot(t)
 	tg := startTarget(t, true)
-	own := ownNetNS(t)
+	own := testutil.NetNS(t)
 	fds := testutil.FDCount(t)
 	gs := runtime.NumGoroutine()
 
@@ -332,9 +332,9 @@ func TestManyDialsLeaveNoTrace(t *testing.T) {
 	assert.Zero(t, onMain.Load(), "switches on the main thread")
 	assert.EqualValues(t, 300, switches.Load())
 	assert.Empty(t, testutil.ThreadsOutsideNetNS(t, own), "threads left in a foreign network namespace")
-	assert.True(t, waitFor(2*time.Second, func() bool { return testutil.FDCount(t) <= fds }),
+	assert.True(t, testutil.Within(2*time.Second, func() bool { return testutil.FDCount(t) <= fds }),
 		"fds: %d before, %d after", fds, testutil.FDCount(t))
-	assert.True(t, waitFor(2*time.Second, func() bool { return runtime.NumGoroutine() <= gs+2 }),
+	assert.True(t, testutil.Within(2*time.Second, func() bool { return runtime.NumGoroutine() <= gs+2 }),
 		"goroutines: %d before, %d after", gs, runtime.NumGoroutine())
 }
 
@@ -356,7 +356,7 @@ func TestRestoreFailureDiscardsThread(t *testing.T) {
 		return
 	}
 	tg := startTarget(t, false)
-	own := ownNetNS(t)
+	own := testutil.NetNS(t)
 	var tid atomic.Int64
 	testHookSwitched = func() bool {
 		tid.Store(int64(unix.Gettid()))
@@ -369,7 +369,7 @@ func TestRestoreFailureDiscardsThread(t *testing.T) {
 	id := int(tid.Load())
 	require.NotZero(t, id)
 	require.NotEqual(t, os.Getpid(), id, "the main thread must never switch")
-	gone := waitFor(3*time.Second, func() bool {
+	gone := testutil.Within(3*time.Second, func() bool {
 		_, err := os.Stat("/proc/self/task/" + strconv.Itoa(id))
 		return os.IsNotExist(err)
 	})

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // RequireRoot skips the test when the process is not root: real containers,
@@ -180,4 +181,31 @@ func RunWithBinary(m *testing.M, name string, bin *string) int {
 		return 1
 	}
 	return m.Run()
+}
+
+// Within polls cond every 10 ms until it holds (true) or d passes (false).
+// For checks of asynchronous kernel work: a SIGKILLed process disappears
+// only once its parent has reaped it.
+func Within(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// NetNS is this process's network namespace link ("net:[N]"). It is the
+// main thread's: compare threads with ThreadsOutsideNetNS.
+func NetNS(t testing.TB) string {
+	t.Helper()
+	s, err := os.Readlink("/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
