@@ -13,18 +13,27 @@
 // # The dance
 //
 // The parent (nucleus/internal/launch) starts its own binary with the
-// bootstrap socket at fd 3, a pidfd of the target at fd 4 and the variable
-// _NUCLEUS_BOOTSTRAP in the environment. The constructor then:
+// bootstrap socket at fd 3, a pidfd of the target at fd 4, the target's
+// cgroup v1 "tasks" files (opened for writing) from fd 5 on, and the variable
+// _NUCLEUS_BOOTSTRAP in the environment; on cgroup v2 it starts it directly
+// in the target's cgroup (clone3 with CLONE_INTO_CGROUP). The constructor
+// then:
 //
-//  1. sets itself non-dumpable (CVE-2016-9962) and closes every other fd;
-//  2. reads a [Request] from the socket;
-//  3. setns(pidfd, flag) for each namespace asked: user first, then mnt,
+//  1. sets itself non-dumpable (CVE-2016-9962);
+//  2. reads a [Request] from the socket and closes every fd it did not
+//     announce;
+//  3. moves itself into each cgroup v1 hierarchy by writing "0" to the
+//     tasks files: a move of the calling thread, which the kernel makes
+//     without the global lock a write of a PID to cgroup.procs takes (that
+//     lock waits for an RCU grace period: milliseconds);
+//  4. setns(pidfd, flag) for each namespace asked: user first, then mnt,
 //     net, uts, ipc, cgroup, then pid (and time), which apply to children;
-//  4. clones a grandchild with CLONE_PARENT, so the Go parent waits for it
-//     and reaps it, reports its PID and exits;
-//  5. in the grandchild: setsid, optionally TIOCSCTTY, then waits for the
-//     parent's go-ahead (sent after the cgroup move) and returns, letting the
-//     Go runtime start inside the container.
+//  5. clones a grandchild with CLONE_PARENT, so the Go parent waits for it
+//     and reaps it, reports its PID and exits; the grandchild is born in
+//     every namespace and cgroup of the target;
+//  6. in the grandchild: setsid, optionally TIOCSCTTY, then reads the
+//     parent's go-ahead (sent with the request, so normally already there)
+//     and returns, letting the Go runtime start inside the container.
 //
 // Every failure is sent back as a [Message] naming the step and the errno,
 // and the process exits without starting the runtime. A program built with

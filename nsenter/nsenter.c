@@ -15,6 +15,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -98,6 +99,37 @@ static void fail(const char *step, int err)
 	_exit(1);
 }
 
+// join_cgroups moves this process, still single-threaded and on the host
+// side of every namespace, into the target's cgroup v1 hierarchies through
+// the "tasks" files the parent opened for it. Writing "0" moves the calling
+// thread only, a case for which the kernel skips the global
+// cgroup_threadgroup_rwsem (cgroup_procs_write_start): a write of a PID to
+// cgroup.procs takes that lock for writing, which waits for an RCU grace
+// period — milliseconds per attach. The grandchild cloned below inherits
+// these cgroups, so the command and every thread its Go runtime starts are
+// accounted to the container from their first instruction. (cgroup v2 needs
+// no step here: the parent starts this process directly in the target's v2
+// cgroup with clone3(CLONE_INTO_CGROUP).)
+static void join_cgroups(uint32_t n)
+{
+	uint32_t i;
+	char step[32];
+
+	for (i = 0; i < n; i++) {
+		int fd = NUCLEUS_FD_CGROUP + (int)i;
+		ssize_t w;
+		do
+			w = write(fd, "0", 1);
+		while (w < 0 && errno == EINTR);
+		if (w != 1) {
+			// "cgroup #N": the parent names the hierarchy.
+			snprintf(step, sizeof(step), "cgroup #%u", i);
+			fail(step, w < 0 ? errno : EIO);
+		}
+		close(fd);
+	}
+}
+
 __attribute__((constructor)) static void nucleus_nsenter(void)
 {
 	struct nucleus_request req;
@@ -113,16 +145,21 @@ __attribute__((constructor)) static void nucleus_nsenter(void)
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		fail("prctl(dumpable)", errno);
 
-	// Close every fd the embedding program leaked to us without
-	// close-on-exec (CVE-2024-21626): only stdio, the bootstrap socket and
-	// the target's pidfd may cross into the container.
-	if (syscall(SYS_close_range, NUCLEUS_FD_PIDFD + 1, ~0U, 0) < 0)
-		fail("close_range", errno);
-
 	if (read_full(NUCLEUS_FD_SOCK, &req, sizeof(req)) < 0)
 		fail("read request", errno ? errno : EPIPE);
 	if (req.magic != NUCLEUS_MAGIC || req.version != NUCLEUS_VERSION)
 		fail("request version", EPROTO);
+	if (req.ncgroups > NUCLEUS_MAX_CGROUPS)
+		fail("request cgroups", EPROTO);
+
+	// Close every fd the embedding program leaked to us without
+	// close-on-exec (CVE-2024-21626): only stdio, the bootstrap socket,
+	// the target's pidfd and the cgroup files may cross into the
+	// container, and the cgroup files are closed once used.
+	if (syscall(SYS_close_range, NUCLEUS_FD_CGROUP + req.ncgroups, ~0U, 0) < 0)
+		fail("close_range", errno);
+
+	join_cgroups(req.ncgroups);
 
 	// setns(pidfd, flag) names the target by the pidfd the parent
 	// validated (start ticks checked after opening), never by a PID number
@@ -145,15 +182,17 @@ __attribute__((constructor)) static void nucleus_nsenter(void)
 		_exit(0);
 	}
 
-	// Grandchild: inside every namespace of the target.
+	// Grandchild: inside every namespace and cgroup of the target.
 	close(NUCLEUS_FD_PIDFD);
 	if (setsid() < 0)
 		fail("setsid", errno);
 	if ((req.flags & NUCLEUS_REQ_TTY) && ioctl(0, TIOCSCTTY, 0) < 0)
 		fail("ioctl(TIOCSCTTY)", errno);
 
-	// Wait until the parent has moved us into the target's cgroups, so
-	// that every thread the Go runtime starts is accounted there too.
+	// The go-ahead. The parent sends it together with the request, so
+	// normally it is already waiting in the socket; holding it back keeps
+	// the grandchild here, before its Go runtime starts (the join-window
+	// test does).
 	{
 		char go;
 		if (read_full(NUCLEUS_FD_SOCK, &go, 1) < 0 || go != NUCLEUS_GO)

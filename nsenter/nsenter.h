@@ -9,8 +9,12 @@
 #define NUCLEUS_ENV "_NUCLEUS_BOOTSTRAP"
 #define NUCLEUS_FD_SOCK 3
 #define NUCLEUS_FD_PIDFD 4
+/* fds NUCLEUS_FD_CGROUP .. NUCLEUS_FD_CGROUP + ncgroups - 1: cgroup v1
+ * "tasks" files the middle child moves itself into (see nsenter.c). */
+#define NUCLEUS_FD_CGROUP 5
+#define NUCLEUS_MAX_CGROUPS 64
 #define NUCLEUS_MAGIC 0x4e55434cu /* "NUCL" */
-#define NUCLEUS_VERSION 1u
+#define NUCLEUS_VERSION 2u
 #define NUCLEUS_REQ_TTY 1u
 #define NUCLEUS_GO 'G'
 
@@ -22,6 +26,7 @@ struct nucleus_request {
 	uint32_t version;
 	uint32_t nsflags; /* CLONE_NEW* of every namespace to join */
 	uint32_t flags;   /* NUCLEUS_REQ_* */
+	uint32_t ncgroups; /* cgroup fds from NUCLEUS_FD_CGROUP on */
 };
 
 struct nucleus_msg {

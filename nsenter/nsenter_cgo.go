@@ -23,6 +23,8 @@ func headerConstants() map[string]int {
 	return map[string]int{
 		"FdSocket":    C.NUCLEUS_FD_SOCK,
 		"FdPidfd":     C.NUCLEUS_FD_PIDFD,
+		"FdCgroup":    C.NUCLEUS_FD_CGROUP,
+		"MaxCgroups":  C.NUCLEUS_MAX_CGROUPS,
 		"magic":       C.NUCLEUS_MAGIC,
 		"version":     C.NUCLEUS_VERSION,
 		"FlagTTY":     C.NUCLEUS_REQ_TTY,

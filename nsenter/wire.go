@@ -19,11 +19,17 @@ const (
 	FdSocket = 3
 	// FdPidfd is the target pidfd's fd number in the child.
 	FdPidfd = 4
+	// FdCgroup is the first of Request.Cgroups cgroup v1 "tasks" files,
+	// opened for writing by the parent, that the child moves itself into
+	// before it joins any namespace.
+	FdCgroup = 5
+	// MaxCgroups bounds Request.Cgroups.
+	MaxCgroups = 64
 	// Go is the byte the parent sends to let the grandchild start Go.
 	Go = 'G'
 
 	magic   = 0x4e55434c
-	version = 1
+	version = 2
 
 	// FlagTTY asks the grandchild to make fd 0 its controlling terminal.
 	FlagTTY = 1
@@ -38,19 +44,35 @@ const (
 )
 
 // Request is what the parent sends first: the namespaces to join, as a mask
-// of CLONE_NEW* flags, and FlagTTY.
+// of CLONE_NEW* flags, FlagTTY, and the number of cgroup v1 "tasks" files
+// passed from FdCgroup on.
 type Request struct {
 	NSFlags uint32
 	Flags   uint32
+	Cgroups uint32
 }
+
+// RequestSize is the size of a Request on the wire.
+const RequestSize = 20
 
 // MarshalBinary encodes r in the constructor's struct layout.
 func (r Request) MarshalBinary() ([]byte, error) {
-	b := make([]byte, 16)
-	binary.NativeEndian.PutUint32(b[0:], magic)
-	binary.NativeEndian.PutUint32(b[4:], version)
-	binary.NativeEndian.PutUint32(b[8:], r.NSFlags)
-	binary.NativeEndian.PutUint32(b[12:], r.Flags)
+	if r.Cgroups > MaxCgroups {
+		return nil, fmt.Errorf("%d cgroup files, at most %d", r.Cgroups, MaxCgroups)
+	}
+	return r.AppendBinary(make([]byte, 0, RequestSize))
+}
+
+// AppendBinary appends r in the constructor's struct layout to b.
+func (r Request) AppendBinary(b []byte) ([]byte, error) {
+	if r.Cgroups > MaxCgroups {
+		return nil, fmt.Errorf("%d cgroup files, at most %d", r.Cgroups, MaxCgroups)
+	}
+	b = binary.NativeEndian.AppendUint32(b, magic)
+	b = binary.NativeEndian.AppendUint32(b, version)
+	b = binary.NativeEndian.AppendUint32(b, r.NSFlags)
+	b = binary.NativeEndian.AppendUint32(b, r.Flags)
+	b = binary.NativeEndian.AppendUint32(b, r.Cgroups)
 	return b, nil
 }
 

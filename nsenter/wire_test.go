@@ -17,12 +17,22 @@ import (
 func TestWireMatchesHeader(t *testing.T) {
 	req, err := Request{}.MarshalBinary()
 	require.NoError(t, err)
+	require.Len(t, req, RequestSize)
 	want := map[string]int{
-		"FdSocket": FdSocket, "FdPidfd": FdPidfd, "magic": magic, "version": version,
+		"FdSocket": FdSocket, "FdPidfd": FdPidfd, "FdCgroup": FdCgroup, "MaxCgroups": MaxCgroups,
+		"magic": magic, "version": version,
 		"FlagTTY": FlagTTY, "Go": Go, "MsgPID": MsgPID, "MsgError": MsgError,
 		"MessageSize": MessageSize, "RequestSize": len(req),
 	}
 	assert.Equal(t, want, headerConstants())
+}
+
+func TestRequestCgroupsBounded(t *testing.T) {
+	_, err := Request{Cgroups: MaxCgroups + 1}.MarshalBinary()
+	assert.Error(t, err)
+	b, err := Request{NSFlags: 1, Flags: FlagTTY, Cgroups: 3}.AppendBinary([]byte{'x'})
+	require.NoError(t, err)
+	assert.Len(t, b, 1+RequestSize)
 }
 
 func TestMessageRoundTrip(t *testing.T) {

@@ -24,15 +24,27 @@ var selfExe struct {
 	err  error
 }
 
-// exePath returns the path the children are executed from:
-// /proc/self/fd/N of the sealed memfd. The fd is close-on-exec in the parent;
-// a forked child still has it when it calls execve, which resolves the path
-// in the child's own fd table before the close-on-exec closing happens.
+// exePath returns /proc/self/fd/N of the sealed memfd, as this process
+// sees it.
 func exePath() (string, error) {
 	selfExe.once.Do(func() {
 		selfExe.path, selfExe.err = sealSelf()
 	})
 	return selfExe.path, selfExe.err
+}
+
+// exeFile returns the sealed memfd. A child is executed from it by handing
+// it over as one of the child's files, say number k, and executing
+// /proc/self/fd/k: execve resolves that path in the child's own fd table,
+// after the files were put in place. (The memfd's number in this process
+// would not do: the child's fd shuffle may put another file there — with
+// the cgroup files a child takes, it did.) The constructor closes the copy
+// before it joins anything.
+func exeFile() (*os.File, error) {
+	if _, err := exePath(); err != nil {
+		return nil, err
+	}
+	return selfExe.file, nil
 }
 
 func sealSelf() (string, error) {

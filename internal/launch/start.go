@@ -3,12 +3,15 @@ package launch
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
+	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -48,30 +51,41 @@ func Start(ctx context.Context, r *Request) (*Process, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	prog, err := program(r.Policy)
+	prog, progBytes, err := program(r.Policy)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
-	exe, err := exePath()
+	exe, err := exeFile()
 	if err != nil {
 		return nil, err
 	}
 
-	target, nsflags, err := openTarget(st)
+	target, err := openPidfd(st)
 	if err != nil {
 		return nil, err
 	}
 	defer target.Close()
 
 	log := r.logger()
+	cg, err := planCgroups(st.PID, log)
+	if err != nil {
+		return nil, fmt.Errorf("cgroup: %w", err)
+	}
+	defer cg.close()
+	// After every read by PID number: it checks the target still lives.
+	nsflags, err := namespacesToJoin(st, target)
+	if err != nil {
+		return nil, err
+	}
+
 	sio, err := newStdio(r)
 	if err != nil {
 		return nil, err
 	}
 	defer sio.closeChildEnds()
 
-	l := &launcher{req: r, log: log, stdio: sio}
-	p, err := l.run(ctx, exe, target, nsflags, prog)
+	l := &launcher{req: r, log: log, stdio: sio, cgroups: cg}
+	p, err := l.run(ctx, exe, target, nsflags, prog, progBytes)
 	if err != nil {
 		sio.abort()
 		return nil, err
@@ -84,25 +98,43 @@ func Start(ctx context.Context, r *Request) (*Process, error) {
 // number, names the target. It also returns the namespaces to join: those
 // that differ from the caller's.
 func openTarget(st *state.ContainerState) (*os.File, uint32, error) {
-	fd, err := proc.PidfdOpen(st.PID)
+	f, err := openPidfd(st)
 	if err != nil {
-		if errors.Is(err, unix.ESRCH) {
-			return nil, 0, fmt.Errorf("pid %d: %w", st.PID, state.ErrNotRunning)
-		}
-		return nil, 0, fmt.Errorf("pidfd_open %d: %w", st.PID, err)
+		return nil, 0, err
 	}
-	f := os.NewFile(uintptr(fd), "pidfd")
-	fail := func(err error) (*os.File, uint32, error) {
+	flags, err := namespacesToJoin(st, f)
+	if err != nil {
 		f.Close()
 		return nil, 0, err
 	}
+	return f, flags, nil
+}
+
+// openPidfd opens a pidfd for the target and checks its start ticks.
+func openPidfd(st *state.ContainerState) (*os.File, error) {
+	fd, err := proc.PidfdOpen(st.PID)
+	if err != nil {
+		if errors.Is(err, unix.ESRCH) {
+			return nil, fmt.Errorf("pid %d: %w", st.PID, state.ErrNotRunning)
+		}
+		return nil, fmt.Errorf("pidfd_open %d: %w", st.PID, err)
+	}
+	f := os.NewFile(uintptr(fd), "pidfd")
 	ticks, err := proc.StartTicks(st.PID)
 	if err != nil {
-		return fail(fmt.Errorf("pid %d: %w", st.PID, state.ErrNotRunning))
+		f.Close()
+		return nil, fmt.Errorf("pid %d: %w", st.PID, state.ErrNotRunning)
 	}
 	if ticks != st.StartTicks {
-		return fail(fmt.Errorf("pid %d started at tick %d, the state says %d: %w", st.PID, ticks, st.StartTicks, state.ErrStale))
+		f.Close()
+		return nil, fmt.Errorf("pid %d started at tick %d, the state says %d: %w", st.PID, ticks, st.StartTicks, state.ErrStale)
 	}
+	return f, nil
+}
+
+// namespacesToJoin returns the namespaces of the target that differ from the
+// caller's.
+func namespacesToJoin(st *state.ContainerState, pidfd *os.File) (uint32, error) {
 	var flags uint32
 	for _, ns := range proc.Namespaces {
 		theirs, err := proc.NamespaceID(st.PID, ns)
@@ -110,11 +142,11 @@ func openTarget(st *state.ContainerState) (*os.File, uint32, error) {
 			continue // a kernel without time namespaces
 		}
 		if err != nil {
-			return fail(fmt.Errorf("namespace %s of pid %d: %w", ns, st.PID, err))
+			return 0, fmt.Errorf("namespace %s of pid %d: %w", ns, st.PID, err)
 		}
 		ours, err := proc.NamespaceID(0, ns)
 		if err != nil {
-			return fail(fmt.Errorf("own namespace %s: %w", ns, err))
+			return 0, fmt.Errorf("own namespace %s: %w", ns, err)
 		}
 		if theirs != ours {
 			flags |= uint32(proc.NSFlag(ns))
@@ -122,73 +154,150 @@ func openTarget(st *state.ContainerState) (*os.File, uint32, error) {
 	}
 	// The namespace links were read by number: the process is still alive,
 	// so the number still named it.
-	if err := proc.PidfdSignal(fd, 0); err != nil {
-		return fail(fmt.Errorf("pid %d: %w", st.PID, state.ErrNotRunning))
+	if err := proc.PidfdSignal(int(pidfd.Fd()), 0); err != nil {
+		return 0, fmt.Errorf("pid %d: %w", st.PID, state.ErrNotRunning)
 	}
-	return f, flags, nil
+	return flags, nil
 }
 
 // launcher carries one Start through its steps.
 type launcher struct {
-	req   *Request
-	log   interface{ Debug(string, ...any) }
-	stdio *stdio
+	req     *Request
+	log     interface{ Debug(string, ...any) }
+	stdio   *stdio
+	cgroups *cgroupJoin
 }
 
-// childConfig is what the grandchild's Go side needs, sent as JSON after the
-// go-ahead byte.
-type childConfig struct {
-	Args     []string              `json:"args"`
-	Env      []string              `json:"env"`
-	NeedHome bool                  `json:"need_home"`
-	Dir      string                `json:"dir"`
-	Identity state.ProcessIdentity `json:"identity"`
-	Program  *harden.Program       `json:"program"`
-}
-
-func (l *launcher) run(ctx context.Context, exe string, target *os.File, nsflags uint32, prog *harden.Program) (*Process, error) {
+// bootstrap is everything the children read from the socket, in one write:
+// the middle child's request, then the grandchild's go-ahead byte and its
+// length-prefixed config. Nothing in it waits for an answer, so it is sent
+// as soon as the middle child exists; the grandchild finds it there.
+func (l *launcher) bootstrap(nsflags uint32, prog *harden.Program, progBytes []byte) ([]byte, error) {
 	r := l.req
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("socketpair: %w", err)
-	}
-	sock := os.NewFile(uintptr(fds[0]), "bootstrap")
-	defer sock.Close()
-	childSock := os.NewFile(uintptr(fds[1]), "bootstrap-child")
-
-	files := append(l.stdio.childFiles(), childSock, target)
-	// No Pdeathsig: it would kill the grandchild, forked into another PID
-	// namespace, when the thread that started the middle child exits.
-	middle, err := os.StartProcess(exe, []string{entrypoint}, &os.ProcAttr{
-		Env:   []string{nsenter.Env + "=1"},
-		Files: files,
-		Sys:   &syscall.SysProcAttr{},
-	})
-	childSock.Close()
-	if err != nil {
-		return nil, fmt.Errorf("start child: %w", err)
-	}
-	l.log.Debug("child started", "pid", middle.Pid, "nsflags", fmt.Sprintf("%#x", nsflags))
-
 	var flags uint32
 	if r.TTY {
 		flags |= nsenter.FlagTTY
 	}
-	req, _ := nsenter.Request{NSFlags: nsflags, Flags: flags}.MarshalBinary()
-	_, werr := sock.Write(req)
-
-	// The middle child's work is bounded (setns and one clone), so this
-	// read is not cancelled by ctx: aborting it between the clone and the
-	// report would leave a grandchild nobody knows to reap.
-	msg, rerr := nsenter.ReadMessage(sock)
-	if _, err := middle.Wait(); err != nil && rerr == nil {
-		rerr = err
+	buf, err := nsenter.Request{NSFlags: nsflags, Flags: flags, Cgroups: uint32(len(l.cgroups.tasks))}.AppendBinary(make([]byte, 0, nsenter.RequestSize+1024+len(progBytes)))
+	if err != nil {
+		return nil, err
 	}
+	env, needHome := r.environ()
+	id := r.Target.Identity()
+	if r.Identity != nil {
+		id = *r.Identity
+	}
+	dir := r.Dir
+	if dir == "" {
+		dir = "/"
+	}
+	buf = append(buf, nsenter.Go, 0, 0, 0, 0)
+	at := len(buf)
+	buf = encodeConfig(buf, &childConfig{Args: r.Command, Env: env, NeedHome: needHome, Dir: dir, Identity: id, Program: prog}, progBytes)
+	size := len(buf) - at
+	if size > maxConfig {
+		return nil, fmt.Errorf("encode child config: %d bytes, at most %d", size, maxConfig)
+	}
+	binary.NativeEndian.PutUint32(buf[at-4:], uint32(size))
+	return buf, nil
+}
+
+// childEnv is the environment of the middle child and of the grandchild's Go
+// runtime (the command gets its own, from the config). GOMAXPROCS=1: the
+// grandchild runs one locked goroutine and then execs, so a second P only
+// makes the runtime start (and spin) another thread, which execve then has
+// to kill: ≈ 0.25 ms per attach measured, on 2 cores shared with the caller.
+var childEnv = []string{nsenter.Env + "=1", "GOMAXPROCS=1"}
+
+// startMiddle starts the middle child, in the target's cgroup v2 when there
+// is one to join. When that clone fails (a kernel without
+// CLONE_INTO_CGROUP, a cgroup that refuses it, a caller without the right
+// to write it), the child is started where we are and moved by PID, which
+// also gives the refusal its proper error.
+func (l *launcher) startMiddle(exe *os.File, files []*os.File) (*os.Process, error) {
+	// The executable is the child's last file; the constructor closes it.
+	files = append(files, exe)
+	path := "/proc/self/fd/" + strconv.Itoa(len(files)-1)
+	attr := &os.ProcAttr{
+		Env:   childEnv,
+		Files: files,
+		// No Pdeathsig: it would kill the grandchild, forked into another
+		// PID namespace, when the thread that started the middle child
+		// exits.
+		Sys: &syscall.SysProcAttr{},
+	}
+	if cg := l.cgroups; cg.v2 != nil {
+		attr.Sys.UseCgroupFD = true
+		attr.Sys.CgroupFD = int(cg.v2.Fd())
+		middle, err := os.StartProcess(path, []string{entrypoint}, attr)
+		if err == nil {
+			return middle, nil
+		}
+		l.log.Debug("clone into cgroup v2 failed, moving the child by pid", "path", cg.v2Path, "err", err)
+		attr.Sys = &syscall.SysProcAttr{}
+		middle, err = os.StartProcess(path, []string{entrypoint}, attr)
+		if err != nil {
+			return nil, fmt.Errorf("start child: %w", err)
+		}
+		if err := cg.joinV2ByPID(middle.Pid, l.log); err != nil {
+			_ = middle.Kill() // still waiting for its request: nothing else exists
+			_, _ = middle.Wait()
+			return nil, fmt.Errorf("cgroup: %w", err)
+		}
+		return middle, nil
+	}
+	middle, err := os.StartProcess(path, []string{entrypoint}, attr)
+	if err != nil {
+		return nil, fmt.Errorf("start child: %w", err)
+	}
+	return middle, nil
+}
+
+func (l *launcher) run(ctx context.Context, exe *os.File, target *os.File, nsflags uint32, prog *harden.Program, progBytes []byte) (*Process, error) {
+	boot, err := l.bootstrap(nsflags, prog, progBytes)
+	if err != nil {
+		return nil, err
+	}
+
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("socketpair: %w", err)
+	}
+	// Our end is non-blocking, so that it sits in the runtime's poller and
+	// a cancelled ctx can interrupt a read with a deadline.
+	if err := unix.SetNonblock(fds[0], true); err != nil {
+		unix.Close(fds[0])
+		unix.Close(fds[1])
+		return nil, fmt.Errorf("socketpair: %w", err)
+	}
+	sock := os.NewFile(uintptr(fds[0]), "bootstrap")
+	childSock := os.NewFile(uintptr(fds[1]), "bootstrap-child")
+
+	files := append(l.stdio.childFiles(), childSock, target)
+	files = append(files, l.cgroups.tasks...)
+	middle, err := l.startMiddle(exe, files)
+	childSock.Close()
+	l.cgroups.close()
+	if err != nil {
+		sock.Close()
+		return nil, err
+	}
+	l.log.Debug("child started", "pid", middle.Pid, "nsflags", fmt.Sprintf("%#x", nsflags))
+
+	msg, werr, rerr := l.exchange(ctx, sock, middle, boot)
+	if errors.Is(rerr, errAbandoned) {
+		// sock and middle now belong to the cleanup goroutine.
+		return nil, fmt.Errorf("nsenter: %w", context.Cause(ctx))
+	}
+	defer sock.Close()
+	// The middle child exits right after its report: it is reaped on the
+	// way out, not waited for here, while the grandchild starts.
+	defer func() { _, _ = middle.Wait() }()
 	switch {
 	case rerr == nil && msg.Type == nsenter.MsgPID:
 	case rerr == nil && msg.Type == nsenter.MsgError:
-		return nil, fmt.Errorf("nsenter: %w", msg.Err())
-	case werr != nil:
+		return nil, l.middleError(msg)
+	case werr != nil && rerr != nil:
 		return nil, fmt.Errorf("nsenter: send request: %w", werr)
 	case rerr != nil:
 		return nil, fmt.Errorf("nsenter: child ended without a report: %w", rerr)
@@ -203,29 +312,6 @@ func (l *launcher) run(ctx context.Context, exe string, target *os.File, nsflags
 	fail := func(err error) (*Process, error) {
 		p.abort()
 		return nil, err
-	}
-	if err := joinCgroups(r.Target.PID, p.pid, l.log); err != nil {
-		return fail(fmt.Errorf("cgroup: %w", err))
-	}
-	env, needHome := r.environ()
-	id := r.Target.Identity()
-	if r.Identity != nil {
-		id = *r.Identity
-	}
-	dir := r.Dir
-	if dir == "" {
-		dir = "/"
-	}
-	cfg, err := json.Marshal(childConfig{Args: r.Command, Env: env, NeedHome: needHome, Dir: dir, Identity: id, Program: prog})
-	if err != nil {
-		return fail(fmt.Errorf("encode child config: %w", err))
-	}
-	buf := make([]byte, 1+4+len(cfg))
-	buf[0] = nsenter.Go
-	binary.NativeEndian.PutUint32(buf[1:], uint32(len(cfg)))
-	copy(buf[5:], cfg)
-	if _, err := sock.Write(buf); err != nil {
-		return fail(fmt.Errorf("send config: %w", err))
 	}
 
 	// From now on a cancelled ctx kills the process group; the exec report
@@ -247,4 +333,69 @@ func (l *launcher) run(ctx context.Context, exe string, target *os.File, nsflags
 		}
 		return fail(fmt.Errorf("unexpected message type %d", msg.Type))
 	}
+}
+
+// middleError turns the middle child's failure report into an error; a
+// failed cgroup move names the hierarchy.
+func (l *launcher) middleError(msg nsenter.Message) error {
+	if n, ok := strings.CutPrefix(msg.Text, "cgroup #"); ok {
+		if i, err := strconv.Atoi(n); err == nil {
+			return fmt.Errorf("cgroup: join %s: %w", l.cgroups.hierarchy(i), syscall.Errno(msg.Value))
+		}
+	}
+	return fmt.Errorf("nsenter: %w", msg.Err())
+}
+
+// errAbandoned: exchange gave up on the middle child because ctx ended.
+var errAbandoned = errors.New("abandoned")
+
+// exchange sends boot in one write — the middle child reads its request,
+// the grandchild the go-ahead and the config; should the children be gone,
+// the write fails with EPIPE and the report says why — and reads the middle
+// child's report.
+//
+// The middle child's work is short (a cgroup move, setns, one clone), but a
+// container frozen after the checks (a pause) freezes it in the target's
+// cgroups, so the exchange also ends with ctx. The middle child is then
+// killed and a goroutine takes the socket over: it reaps the middle child,
+// and when a PID report still comes (the clone was made) kills and reaps
+// that grandchild, so nothing is left behind once the container thaws.
+func (l *launcher) exchange(ctx context.Context, sock *os.File, middle *os.Process, boot []byte) (msg nsenter.Message, werr, rerr error) {
+	var mu sync.Mutex
+	done := false
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !done {
+			_ = sock.SetDeadline(time.Now())
+		}
+	})
+	_, werr = sock.Write(boot)
+	if !errors.Is(werr, os.ErrDeadlineExceeded) {
+		msg, rerr = nsenter.ReadMessage(sock)
+	}
+	mu.Lock()
+	done = true
+	mu.Unlock()
+	stop()
+	// Whether or not the deadline was set, none is wanted from here on.
+	_ = sock.SetDeadline(time.Time{})
+	if !errors.Is(werr, os.ErrDeadlineExceeded) && !errors.Is(rerr, os.ErrDeadlineExceeded) {
+		return msg, werr, rerr
+	}
+	_ = middle.Kill()
+	go func() {
+		defer sock.Close()
+		msg, err := nsenter.ReadMessage(sock)
+		_, _ = middle.Wait()
+		if err == nil && msg.Type == nsenter.MsgPID {
+			// Our child (CLONE_PARENT), unreaped: the PID is still its.
+			pid := int(msg.Value)
+			_ = unix.Kill(-pid, unix.SIGKILL)
+			_ = unix.Kill(pid, unix.SIGKILL)
+			var ws unix.WaitStatus
+			_, _ = unix.Wait4(pid, &ws, 0, nil)
+		}
+	}()
+	return nsenter.Message{}, nil, errAbandoned
 }

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+
+	"nucleus/examples/heavyembed/heavy"
+	"nucleus/internal/testutil"
+)
+
+// build builds this example, with the given build tags, into dir.
+func build(b *testing.B, dir, tags string) string {
+	b.Helper()
+	bin := filepath.Join(dir, "heavyembed-"+tags)
+	cmd := exec.Command("go", "build", "-tags", tags, "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("go build -tags %q: %v\n%s", tags, err, out)
+	}
+	return bin
+}
+
+var meanRE = regexp.MustCompile(`attach: mean (\d+) ns, median (\d+) ns`)
+
+// attachFrom runs the built example for n attaches and returns the mean
+// time of one.
+func attachFrom(b *testing.B, bin string, n int) float64 {
+	b.Helper()
+	out, err := exec.Command(bin, "-n", strconv.Itoa(n)).CombinedOutput()
+	if err != nil {
+		b.Fatalf("%s: %v\n%s", bin, err, out)
+	}
+	m := meanRE.FindSubmatch(out)
+	if m == nil {
+		b.Fatalf("%s: no timing in output:\n%s", bin, out)
+	}
+	v, _ := strconv.ParseFloat(string(m[1]), 64)
+	return v
+}
+
+// BenchmarkHeavyEmbedAttach measures Attach(/bin/true) made by a program
+// whose package initialisation takes heavy.InitCost, built two ways:
+// "plain", where package heavy initialises before nucleus dispatches the
+// child (the child pays it on every attach), and "heavyafter", where heavy
+// imports nucleus/attach and so initialises after the dispatch. It reports
+// both per-attach times and how many times heavy.InitCost each pays
+// (x-initcost: above 1 means the child ran the heavy init).
+func BenchmarkHeavyEmbedAttach(b *testing.B) {
+	testutil.RequireRoot(b)
+	dir := b.TempDir()
+	plain := build(b, dir, "")
+	after := build(b, dir, "heavyafter")
+	b.ResetTimer()
+	var tPlain, tAfter float64
+	// Each run starts a container and pays the heavy init once itself,
+	// so the attaches are batched: b.N runs of 10 attaches.
+	for b.Loop() {
+		tPlain += attachFrom(b, plain, 10)
+		tAfter += attachFrom(b, after, 10)
+	}
+	n := float64(b.N)
+	cost := float64(heavy.InitCost.Nanoseconds())
+	b.ReportMetric(tPlain/n, "plain-attach-ns")
+	b.ReportMetric(tAfter/n, "heavyafter-attach-ns")
+	b.ReportMetric(tPlain/n/cost, "plain-x-initcost")
+	b.ReportMetric(tAfter/n/cost, "heavyafter-x-initcost")
+}
