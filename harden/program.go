@@ -17,8 +17,9 @@ import (
 
 // Program is a Policy compiled once in the parent: capabilities as a mask,
 // the seccomp filter assembled into classic BPF, the Landlock rules as
-// access masks. It is sent to the child as JSON, where Apply only performs
-// system calls with it. A Program must not be modified after Compile: the
+// access masks. It crosses to the child in nucleus/internal/launch's binary
+// config record (JSON tags are kept for logs and tools), where Apply only
+// performs system calls with it. A Program must not be modified after Compile: the
 // default Program's slices are shared between callers.
 type Program struct {
 	// KeepCaps is the mask (bit n = capability n) of capabilities kept in
