@@ -18,8 +18,9 @@ var (
 	ErrStale = state.ErrStale
 	// ErrPermission: the caller is neither root nor the container's creator.
 	ErrPermission = state.ErrPermission
-	// ErrUnsupported: the target cannot be entered this way (a gVisor
-	// sandbox, a binary built without cgo).
+	// ErrUnsupported: the target cannot be entered this way (a binary
+	// built without cgo; a gVisor sandbox whose runsc root is unknown, or
+	// with a Policy that runsc exec cannot apply).
 	ErrUnsupported = state.ErrUnsupported
 )
 
@@ -62,7 +63,9 @@ func Start(ctx context.Context, st *state.ContainerState, cmd []string, opts ...
 	return &Process{ctx: ctx, p: p}, nil
 }
 
-// Pid returns the command's PID in the caller's PID namespace.
+// Pid returns the command's PID in the caller's PID namespace; for a
+// gVisor target, the PID of the runsc exec that waits for the command in
+// the sandbox.
 func (p *Process) Pid() int { return p.p.Pid() }
 
 // Signal sends sig to the command. It goes through a pidfd, so it can never

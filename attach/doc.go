@@ -15,6 +15,21 @@
 // this package (directly or not) from its main package; nothing needs to be
 // called from main. See the module's doc for details.
 //
+// # gVisor
+//
+// A gVisor container's PID is its sandbox supervisor, whose namespaces hold
+// the sandbox, not the guest: they are never joined. A command for a
+// gVisor target (state.ContainerState.UsingGVisor, as state.FromOCI and
+// state.FromPID find it) is created in the sandbox kernel by `runsc --root
+// <runsc root> exec` (runsc in PATH, or [WithRunsc]) with the same
+// identity, environment, working directory, stdio, terminal and exit code
+// rules. The sandbox kernel is then the isolation boundary: the command
+// gets no_new_privs and the Policy's capabilities (none by default), and a
+// Policy with its own seccomp filter or Landlock rules is refused with
+// [ErrUnsupported]. Signals and cancellation reach the command through
+// `runsc kill` (runsc exec forwards none without a terminal); Pid is then
+// the PID of the runsc exec that waits for it.
+//
 // Errors name the step that failed ("attach: nsenter: setns(mnt): operation
 // not permitted"); [ErrNotRunning], [ErrStale], [ErrPermission] and
 // [ErrUnsupported] work with errors.Is. A missing command is an error that

@@ -60,3 +60,11 @@ func WithPolicy(p harden.Policy) Option {
 func WithLogger(l *slog.Logger) Option {
 	return func(r *launch.Request) { r.Logger = l }
 }
+
+// WithRunsc names the runsc binary that runs commands in a gVisor sandbox
+// (`runsc exec`); by default it is runsc in PATH. It must be the runsc, or
+// one compatible with the runsc, that started the sandbox. Other targets
+// ignore it.
+func WithRunsc(path string) Option {
+	return func(r *launch.Request) { r.Runsc = path }
+}

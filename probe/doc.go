@@ -48,7 +48,8 @@
 //     Failure) — what kubelet, dialling from the host, sees as well. A state
 //     whose Status is paused or stopped is refused by every probe.
 //   - Anything that prevents the probe from running at all — a dead or
-//     recycled PID, missing permission, a gVisor sandbox, an invalid probe —
+//     recycled PID, missing permission, a gVisor sandbox a TCP or HTTP
+//     probe cannot reach (see below), an invalid probe —
 //     yields Status Unknown and a non-nil error that wraps one of the
 //     sentinels (ErrNotRunning, ErrStale, ErrPermission, ErrUnsupported)
 //     when one applies. Kubelet likewise reports probe errors as Unknown and
@@ -60,8 +61,21 @@
 //
 // In a gVisor sandbox the workload's network stack and processes live
 // inside the sandbox kernel; the host PID is the sandbox supervisor
-// (runsc-sandbox … boot) and its namespaces are not the guest's. Probing it
-// is refused with ErrUnsupported until nucleus talks to runsc.
+// (runsc-sandbox … boot) and its namespaces are not the guest's, so they
+// are never entered. Exec probes run through `runsc --root <runsc root>
+// exec` (runsc in PATH, or WithRunsc), with the same output capture,
+// timeout and cleanup: a timed-out command and whatever it left in its
+// process group are killed in the sandbox with `runsc kill`. TCP and HTTP
+// probes depend on runsc's --network, read from the supervisor's command
+// line: with host networking the sandbox's sockets are host sockets in the
+// supervisor's network namespace, dialled there as for any container; with
+// gVisor's own network stack (the default) the sandbox's IP must be given
+// as Host, and is dialled from the caller's network namespace, as kubelet
+// dials a pod IP (runsc moved the address off the host interfaces, so
+// nothing inside the supervisor's namespace reaches it, and the sandbox's
+// loopback is unreachable from the host); with --network=none nothing
+// reaches it. Those cases are Unknown with an error wrapping
+// ErrUnsupported that says why.
 //
 // # Monitor
 //

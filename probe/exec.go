@@ -51,6 +51,7 @@ func (p Exec) run(ctx context.Context, st *state.ContainerState, c *config) (Res
 		Stdout:   out,
 		Stderr:   out,
 		Logger:   c.logger,
+		Runsc:    c.runsc,
 	})
 	if err != nil {
 		// The deadline passing while the command was being set up is still

@@ -32,7 +32,9 @@ type TCP struct {
 	// Port is the TCP port, 1–65535.
 	Port int
 	// Host is an IP address as seen inside the container; empty means
-	// 127.0.0.1. Host names other than "localhost" are refused.
+	// 127.0.0.1. Host names other than "localhost" are refused. For a
+	// gVisor sandbox with its own network stack it must be the sandbox's
+	// IP, dialled from the caller's network namespace (see Run).
 	Host string
 }
 
@@ -44,7 +46,7 @@ func (p TCP) run(ctx context.Context, st *state.ContainerState, c *config) (Resu
 	if err != nil {
 		return Result{}, fmt.Errorf("probe: tcp: %w", err)
 	}
-	h, release, err := c.namespace(st)
+	h, release, err := c.dialNamespace(st, p.Host)
 	if err != nil {
 		return Result{}, fmt.Errorf("probe: tcp: %w", err)
 	}
@@ -106,7 +108,8 @@ type HTTP struct {
 	Path string
 	// Host is an IP address as seen inside the container; empty means
 	// 127.0.0.1. It is where the probe connects; to send another Host
-	// header, set it in Header.
+	// header, set it in Header. For a gVisor sandbox with its own network
+	// stack it must be the sandbox's IP (see TCP.Host).
 	Host string
 	// Scheme is "http" (default) or "https".
 	Scheme string
@@ -174,7 +177,7 @@ func (p HTTP) run(ctx context.Context, st *state.ContainerState, c *config) (Res
 	// (Failure), and the namespace handle is closed before any transport
 	// goroutine could still use it.
 	addr := req.URL.Host
-	h, release, err := c.namespace(st)
+	h, release, err := c.dialNamespace(st, p.Host)
 	if err != nil {
 		return Result{}, fmt.Errorf("probe: http: %w", err)
 	}

@@ -23,7 +23,8 @@ var (
 	ErrStale = state.ErrStale
 	// ErrPermission: the caller may not enter the target.
 	ErrPermission = state.ErrPermission
-	// ErrUnsupported: the target cannot be probed this way (e.g. gVisor).
+	// ErrUnsupported: the target cannot be probed this way (e.g. a TCP
+	// probe of a gVisor sandbox without a network).
 	ErrUnsupported = state.ErrUnsupported
 )
 
@@ -97,6 +98,7 @@ type config struct {
 	logger    *slog.Logger
 	policy    *harden.Policy
 	maxOutput int
+	runsc     string
 	// handle is a Monitor's open handle on the target's network namespace,
 	// reused across its probes. It is keyed by a pidfd and re-checks that
 	// process before every socket, so it cannot outlive the target.
@@ -136,6 +138,13 @@ func WithPolicy(p harden.Policy) Option {
 	return func(c *config) { c.policy = &p }
 }
 
+// WithRunsc names the runsc binary that runs Exec probes in a gVisor
+// sandbox (`runsc exec`); by default it is runsc in PATH. TCP and HTTP
+// probes and other targets ignore it.
+func WithRunsc(path string) Option {
+	return func(c *config) { c.runsc = path }
+}
+
 // WithMaxOutput sets how many bytes of exec output or HTTP body a Result
 // keeps (default 10 KiB); n <= 0 keeps the default.
 func WithMaxOutput(n int) Option {
@@ -150,7 +159,8 @@ func WithMaxOutput(n int) Option {
 // file: the target is built with state.FromPID, which finds out whether it
 // lives in its own user namespace (rootless) and whether it is a gVisor
 // sandbox supervisor (its command line is runsc-sandbox, or runsc with
-// "boot"), which is refused with ErrUnsupported. timeout <=
+// "boot"), which is probed through runsc (see the package documentation,
+// gVisor). timeout <=
 // 0 means DefaultTimeout (1 s).
 //
 // A non-nil error always comes with Status Unknown: the probe could not run.
@@ -209,10 +219,6 @@ func run(ctx context.Context, st *state.ContainerState, p Probe, c *config) (Res
 	}
 	if st == nil {
 		return Result{}, errors.New("probe: nil container state")
-	}
-	if st.UsingGVisor {
-		return Result{}, fmt.Errorf("probe: container %q runs in a gVisor sandbox: its network and processes are inside the sandbox kernel: %w",
-			st.ID, ErrUnsupported)
 	}
 	if err := checkTarget(st, p); err != nil {
 		return Result{}, fmt.Errorf("probe: %w", err)

@@ -259,10 +259,11 @@ func TestSetupErrorsAreUnknown(t *testing.T) {
 	_, err = Run(context.Background(), &noTicks, TCP{Port: 80})
 	assert.ErrorIs(t, err, ErrStale)
 
+	// A state that says gVisor for a process that is no runsc sandbox.
 	gv := *st
 	gv.UsingGVisor = true
 	res, err = Run(context.Background(), &gv, TCP{Port: 80})
-	assert.ErrorIs(t, err, ErrUnsupported)
+	assert.ErrorIs(t, err, ErrStale)
 	assert.Equal(t, Unknown, res.Status)
 
 	for _, p := range []Probe{nil, TCP{Port: 0}, TCP{Port: 80, Host: "example.com"}, HTTP{Port: -1}, Exec{}} {
@@ -458,7 +459,10 @@ func TestRunRespectsCancelForExec(t *testing.T) {
 }
 
 // RunProbe recognises a gVisor sandbox supervisor from a bare PID (through
-// state.FromPID) and refuses it: its namespaces are not the guest's.
+// state.FromPID) and never enters its namespaces, which are not the
+// guest's: with a runsc root that does not exist there is no runsc exec,
+// and the default network (gVisor's own stack) has no address to dial on
+// the host side. See gvisor_test.go for real sandboxes.
 func TestRunProbeRefusesGVisorSandbox(t *testing.T) {
 	cmd := &exec.Cmd{
 		Path: "/proc/self/exe",

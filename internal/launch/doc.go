@@ -45,4 +45,12 @@
 // depends on this package and is initialised after the dispatch
 // (examples/heavyembed measures both: ≈ 56 ms against ≈ 6 ms per attach
 // for a 50 ms init).
+//
+// # gVisor
+//
+// A gVisor target's PID is its sandbox supervisor, never joined: Start
+// hands it to startGVisor (gvisor.go), which runs `runsc exec` as the
+// child and keeps the Process contract (pidfd wait, exit code or
+// 128+signal, cancellation, nothing left behind) by signalling the command
+// in the sandbox with `runsc kill`.
 package launch

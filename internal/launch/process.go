@@ -27,6 +27,10 @@ type Process struct {
 	canceled bool
 	stop     func() bool // stops the ctx watcher
 
+	// sandbox is set for a command in a gVisor sandbox: the process is
+	// then runsc exec, and signals go through runsc kill (gvisor.go).
+	sandbox *sandboxExec
+
 	waitOnce sync.Once
 	code     int
 	err      error
@@ -67,6 +71,9 @@ func (p *Process) Signal(sig os.Signal) error {
 	if !ok {
 		return fmt.Errorf("signal %v: not a syscall.Signal", sig)
 	}
+	if p.sandbox != nil {
+		return p.sandbox.signal(p, s)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.reaped {
@@ -79,6 +86,9 @@ func (p *Process) Signal(sig os.Signal) error {
 // setsid, so the group is the command and whatever it started and did not
 // move away), then the command itself through its pidfd.
 func (p *Process) KillGroup() error {
+	if p.sandbox != nil {
+		return p.sandbox.killGroup(p)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.killGroupLocked()
@@ -137,6 +147,9 @@ func (p *Process) wait(killGroup bool) (int, error) {
 	p.waitOnce.Do(func() {
 		p.code, p.err = p.reap(killGroup)
 		p.stop()
+		if p.sandbox != nil {
+			p.code, p.err = p.sandbox.finish(p, p.code, p.err, killGroup)
+		}
 		p.stdio.finish()
 	})
 	return p.code, p.err

@@ -41,6 +41,9 @@ type Request struct {
 	TTY bool
 	// Logger receives debug records of each step; nil discards them.
 	Logger *slog.Logger
+	// Runsc is the runsc binary for a gVisor target (see gvisor.go); ""
+	// means runsc in PATH. Other targets ignore it.
+	Runsc string
 }
 
 // Errors that need no kernel call to find.

@@ -28,6 +28,9 @@ const entrypoint = "nucleus-launch"
 // executed (or has failed to be). Cancelling ctx afterwards SIGKILLs the
 // command's whole process group; Wait then reaps it.
 //
+// A gVisor target is never joined: the command is created in the sandbox
+// by runsc exec (startGVisor, gvisor.go).
+//
 // Errors name the step that failed; the sentinels of package state
 // (ErrNotRunning, ErrStale, ErrPermission, ErrUnsupported) work with
 // errors.Is. A failed Start leaves no process, zombie or fd behind.
@@ -36,11 +39,13 @@ func Start(ctx context.Context, r *Request) (*Process, error) {
 		return nil, err
 	}
 	st := r.Target
+	if st.UsingGVisor {
+		// Never the host-side join: its namespaces are the sandbox's, not
+		// the guest's.
+		return startGVisor(ctx, r, r.Runsc)
+	}
 	if !nsenter.Available() {
 		return nil, fmt.Errorf("built without cgo, the namespace join cannot run: %w", state.ErrUnsupported)
-	}
-	if st.UsingGVisor {
-		return nil, fmt.Errorf("container %q is a gVisor sandbox, which setns cannot enter: %w", st.ID, state.ErrUnsupported)
 	}
 	if err := permitted(st); err != nil {
 		return nil, err

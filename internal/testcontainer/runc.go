@@ -2,7 +2,6 @@ package testcontainer
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -111,21 +110,14 @@ func StartRunc(t testing.TB, opts RuncOptions) *RuncContainer {
 }
 
 func (c *RuncContainer) start(opts RuncOptions) error {
-	var err error
-	if c.Rootfs, err = buildRootfs(opts.Hostname, 0); err != nil {
-		return err
-	}
-	if c.Bundle, err = os.MkdirTemp("", "nucleus-runc-bundle-"); err != nil {
-		return err
-	}
-	if c.Root, err = os.MkdirTemp("", "nucleus-runc-root-"); err != nil {
-		return err
-	}
-	cfg, err := json.MarshalIndent(runcConfig(c.ID, c.Rootfs, opts), "", "\t")
+	bd, err := makeBundle("runc", bundleSpec{
+		Hostname: opts.Hostname, Args: opts.Args,
+		UID: opts.UID, GID: opts.GID, AdditionalGIDs: opts.AdditionalGIDs,
+		Namespaces:  []string{"pid", "ipc", "uts", "mount", "network", "cgroup"},
+		CgroupsPath: "nucleus-runc/" + c.ID,
+	})
+	c.Rootfs, c.Bundle, c.Root = bd.Rootfs, bd.Dir, bd.Root
 	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(c.Bundle, "config.json"), cfg, 0o644); err != nil {
 		return err
 	}
 	// runc run -d leaves the container holding the stdio it was given: a
@@ -152,51 +144,6 @@ func (c *RuncContainer) start(opts RuncOptions) error {
 		return fmt.Errorf("runc run: pid file %q: %w", b, err)
 	}
 	return nil
-}
-
-// runcConfig is a minimal OCI runtime config (runtime-spec 1.0), what
-// `runc spec` writes with the changes StartRunc documents.
-func runcConfig(id, rootfs string, opts RuncOptions) map[string]any {
-	user := map[string]any{"uid": opts.UID, "gid": opts.GID}
-	if len(opts.AdditionalGIDs) > 0 {
-		user["additionalGids"] = opts.AdditionalGIDs
-	}
-	ns := func(types ...string) []map[string]string {
-		var l []map[string]string
-		for _, t := range types {
-			l = append(l, map[string]string{"type": t})
-		}
-		return l
-	}
-	return map[string]any{
-		"ociVersion": "1.0.2",
-		"process": map[string]any{
-			"terminal":        false,
-			"user":            user,
-			"args":            opts.Args,
-			"env":             []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"},
-			"cwd":             "/",
-			"noNewPrivileges": true,
-		},
-		"root":     map[string]any{"path": rootfs, "readonly": false},
-		"hostname": opts.Hostname,
-		"mounts": []map[string]any{
-			{"destination": "/proc", "type": "proc", "source": "proc"},
-			{"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
-			{"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}},
-			{"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
-			{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": []string{"nosuid", "nodev", "mode=1777"}},
-		},
-		"linux": map[string]any{
-			"namespaces":  ns("pid", "ipc", "uts", "mount", "network", "cgroup"),
-			"cgroupsPath": "nucleus-runc/" + id,
-			"resources":   map[string]any{"devices": []map[string]any{{"allow": false, "access": "rwm"}}},
-			"maskedPaths": []string{"/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug"},
-			"readonlyPaths": []string{
-				"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
-			},
-		},
-	}
 }
 
 // Cmd returns `runc --root <root> args...`.
@@ -255,19 +202,7 @@ func (c *RuncContainer) remove() error {
 		if err != nil && !bytes.Contains(out, []byte("does not exist")) {
 			errs = append(errs, fmt.Errorf("runc delete: %w: %s", err, bytes.TrimSpace(out)))
 		}
-		if err := os.RemoveAll(c.Root); err != nil {
-			errs = append(errs, err)
-		}
 	}
-	if c.Bundle != "" {
-		if err := os.RemoveAll(c.Bundle); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if c.Rootfs != "" {
-		if err := removeRootfs(c.Rootfs); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	errs = append(errs, removeBundle(bundle{Rootfs: c.Rootfs, Dir: c.Bundle, Root: c.Root}))
 	return errors.Join(errs...)
 }

@@ -222,10 +222,15 @@ func loopbackUp() error {
 	return nil
 }
 
-// serve listens on 127.0.0.1:port: GET /healthz → 200 "ok", /status/404 →
-// 404, anything else → 200.
+// serve listens on 127.0.0.1:port: see serveOn.
 func serve(port int) (*http.Server, error) {
-	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	return serveOn(net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+}
+
+// serveOn listens on addr: GET /healthz → 200 "ok", /status/404 → 404,
+// anything else → 200.
+func serveOn(addr string) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}

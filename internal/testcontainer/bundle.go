@@ -1,0 +1,133 @@
+package testcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+)
+
+// bundleSpec says what the config.json of an OCI bundle made for a test
+// holds: what StartRunc and StartRunsc share.
+type bundleSpec struct {
+	// Hostname of the container; it also goes in the rootfs's /etc/hostname.
+	Hostname string
+	// Args is process.args.
+	Args []string
+	// UID, GID and AdditionalGIDs are process.user.
+	UID, GID       uint32
+	AdditionalGIDs []uint32
+	// Namespaces are the types of linux.namespaces to create.
+	Namespaces []string
+	// NetNSPath, when not empty, is the path of an existing network
+	// namespace to join instead of creating one.
+	NetNSPath string
+	// CgroupsPath is linux.cgroupsPath; "" leaves it out.
+	CgroupsPath string
+}
+
+// bundle is an OCI bundle on disk and the state directory of the runtime
+// that runs it.
+type bundle struct {
+	// Rootfs is the container's root directory on the host (root.path of
+	// config.json, an absolute path outside the bundle).
+	Rootfs string
+	// Dir is the bundle directory, holding config.json.
+	Dir string
+	// Root is the runtime's state directory (--root), mode 0700.
+	Root string
+}
+
+// makeBundle builds a fresh busybox rootfs (buildRootfs), a bundle
+// directory with config.json for spec, and a runtime state directory, all
+// new temporary directories named after kind. What was made is returned
+// even on error, for removeBundle.
+func makeBundle(kind string, spec bundleSpec) (bundle, error) {
+	var b bundle
+	var err error
+	if b.Rootfs, err = buildRootfs(spec.Hostname, 0); err != nil {
+		return b, err
+	}
+	if b.Dir, err = os.MkdirTemp("", "nucleus-"+kind+"-bundle-"); err != nil {
+		return b, err
+	}
+	if b.Root, err = os.MkdirTemp("", "nucleus-"+kind+"-root-"); err != nil {
+		return b, err
+	}
+	cfg, err := json.MarshalIndent(ociConfig(b.Rootfs, spec), "", "\t")
+	if err != nil {
+		return b, err
+	}
+	return b, os.WriteFile(filepath.Join(b.Dir, "config.json"), cfg, 0o644)
+}
+
+// removeBundle removes the runtime's state directory, the bundle and the
+// rootfs; the runtime must have deleted the container first.
+func removeBundle(b bundle) error {
+	var errs []error
+	for _, dir := range []string{b.Root, b.Dir} {
+		if dir == "" {
+			continue
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if b.Rootfs != "" {
+		if err := removeRootfs(b.Rootfs); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ociConfig is a minimal OCI runtime config (runtime-spec 1.0), what
+// `runc spec` writes with the changes the bundleSpec asks for: no
+// terminal, a writable rootfs, no_new_privs, no capabilities, no device
+// access, and the usual /proc, /dev, /dev/pts, /dev/shm and /tmp mounts.
+func ociConfig(rootfs string, spec bundleSpec) map[string]any {
+	user := map[string]any{"uid": spec.UID, "gid": spec.GID}
+	if len(spec.AdditionalGIDs) > 0 {
+		user["additionalGids"] = spec.AdditionalGIDs
+	}
+	var ns []map[string]string
+	for _, t := range spec.Namespaces {
+		n := map[string]string{"type": t}
+		if t == "network" && spec.NetNSPath != "" {
+			n["path"] = spec.NetNSPath
+		}
+		ns = append(ns, n)
+	}
+	linux := map[string]any{
+		"namespaces":  ns,
+		"resources":   map[string]any{"devices": []map[string]any{{"allow": false, "access": "rwm"}}},
+		"maskedPaths": []string{"/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug"},
+		"readonlyPaths": []string{
+			"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+		},
+	}
+	if spec.CgroupsPath != "" {
+		linux["cgroupsPath"] = spec.CgroupsPath
+	}
+	return map[string]any{
+		"ociVersion": "1.0.2",
+		"process": map[string]any{
+			"terminal":        false,
+			"user":            user,
+			"args":            spec.Args,
+			"env":             []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"},
+			"cwd":             "/",
+			"noNewPrivileges": true,
+		},
+		"root":     map[string]any{"path": rootfs, "readonly": false},
+		"hostname": spec.Hostname,
+		"mounts": []map[string]any{
+			{"destination": "/proc", "type": "proc", "source": "proc"},
+			{"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
+			{"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}},
+			{"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
+			{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": []string{"nosuid", "nodev", "mode=1777"}},
+		},
+		"linux": linux,
+	}
+}
