@@ -65,8 +65,15 @@ func RuncBinary() (string, error) {
 // where it fails.
 func RequireRunc(t testing.TB) string {
 	t.Helper()
+	return requireBinary(t, RuncBinary)
+}
+
+// requireBinary is RequireRoot plus a runtime binary that find locates:
+// skipped without it, failed under NUCLEUS_REQUIRE_ROOT=1 (CI installs it).
+func requireBinary(t testing.TB, find func() (string, error)) string {
+	t.Helper()
 	RequireRoot(t)
-	p, err := RuncBinary()
+	p, err := find()
 	if err != nil {
 		if os.Getenv("NUCLEUS_REQUIRE_ROOT") == "1" {
 			t.Fatalf("testcontainer: %v (NUCLEUS_REQUIRE_ROOT=1)", err)

@@ -105,15 +105,7 @@ func RunscBinary() (string, error) {
 // NUCLEUS_REQUIRE_ROOT=1 (CI, which builds runsc), where it fails.
 func RequireRunsc(t testing.TB) string {
 	t.Helper()
-	RequireRoot(t)
-	p, err := RunscBinary()
-	if err != nil {
-		if os.Getenv("NUCLEUS_REQUIRE_ROOT") == "1" {
-			t.Fatalf("testcontainer: %v (NUCLEUS_REQUIRE_ROOT=1)", err)
-		}
-		t.Skipf("testcontainer: %v", err)
-	}
-	return p
+	return requireBinary(t, RunscBinary)
 }
 
 // StartRunsc builds a bundle (the busybox rootfs of Start and the
