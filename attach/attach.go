@@ -24,6 +24,14 @@ var (
 	ErrUnsupported = state.ErrUnsupported
 )
 
+// ExecError reports that the command could not be executed — not found in
+// the container (its Err then satisfies errors.Is(err, fs.ErrNotExist)),
+// not executable, or refused by the Landlock policy — so it never ran. Test
+// for it with errors.As: a failed setup step (a working directory that does
+// not exist, say) is not an ExecError even when it carries the same errno.
+// Fields: Path, the command; Err, the errno.
+type ExecError = launch.ExecError
+
 // Attach runs cmd inside the container st and returns its exit code, or 128
 // plus the signal number when a signal killed it. Without WithStdio the
 // command shares the caller's stdin, stdout and stderr.

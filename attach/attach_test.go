@@ -3,6 +3,7 @@ package attach_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -80,14 +81,24 @@ func TestExitCodes(t *testing.T) {
 
 func TestMissingCommand(t *testing.T) {
 	_, st := container(t, testcontainer.Options{})
-	before, kids := fdCount(t), children(t)
+	before, kids := baseline(t, st)
 	for _, cmd := range []string{"/bin/no-such-thing", "no-such-thing"} {
 		code, err := attach.Attach(st, []string{cmd}, attach.WithStdio(nil, nil, nil))
 		require.Error(t, err)
 		assert.ErrorIs(t, err, fs.ErrNotExist)
 		assert.Contains(t, err.Error(), "no-such-thing")
 		assert.Equal(t, -1, code)
+		var ee *attach.ExecError
+		require.ErrorAs(t, err, &ee)
+		assert.Equal(t, cmd, ee.Path)
 	}
+	// A working directory that does not exist carries ENOENT too, but the
+	// command was found: a setup step failed, not the exec.
+	_, err := attach.Attach(st, []string{"true"}, attach.WithStdio(nil, nil, nil), attach.WithDir("/no-such-dir"))
+	require.ErrorIs(t, err, fs.ErrNotExist)
+	var ee *attach.ExecError
+	assert.False(t, errors.As(err, &ee), "%v", err)
+	assert.Contains(t, err.Error(), "chdir")
 	assert.Equal(t, kids, children(t))
 	assert.Equal(t, before, fdCount(t))
 }
@@ -126,7 +137,7 @@ func TestBadRequests(t *testing.T) {
 		{"stale start ticks", &stale, []string{"true"}, nil, attach.ErrStale, ""},
 		{"nil state", nil, []string{"true"}, nil, nil, "no target"},
 	}
-	before, kids := fdCount(t), children(t)
+	before, kids := baseline(t, st)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			code, err := attach.Attach(tc.st, tc.cmd, append([]attach.Option{attach.WithStdio(nil, nil, nil)}, tc.opts...)...)
@@ -146,6 +157,16 @@ func TestBadRequests(t *testing.T) {
 	assert.Empty(t, inContainer(t, c))
 }
 
+// baseline makes one attach, so that what is made once per process (the
+// sealed copy of the binary, /dev/null) is open, and returns the fd count
+// and the children to compare with afterwards.
+func baseline(t *testing.T, st *state.ContainerState) (int, []int) {
+	t.Helper()
+	code, out := run(t, st, []string{"true"})
+	require.Equal(t, 0, code, out)
+	return fdCount(t), children(t)
+}
+
 // runHost runs a host command to completion and returns its (now free) PID.
 func runHost(t *testing.T, name string, args ...string) int {
 	t.Helper()
@@ -158,7 +179,7 @@ func runHost(t *testing.T, name string, args ...string) int {
 
 func TestContextCancelKillsEverything(t *testing.T) {
 	c, st := container(t, testcontainer.Options{})
-	before, kids := fdCount(t), children(t)
+	before, kids := baseline(t, st)
 	ctx, cancel := context.WithCancel(context.Background())
 	started := make(chan struct{})
 	var out bytes.Buffer

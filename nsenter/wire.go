@@ -38,6 +38,11 @@ const (
 	MsgPID = 1
 	// MsgError carries a failed step and its errno.
 	MsgError = 2
+	// MsgExecError says the command could not be executed: Text is the
+	// command, Value the errno. Only the Go side of the grandchild sends
+	// it, so that the parent can tell "the command never ran" from a
+	// failed setup step.
+	MsgExecError = 3
 
 	// MessageSize is the size of one Message on the wire.
 	MessageSize = 256

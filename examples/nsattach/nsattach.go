@@ -254,28 +254,22 @@ func nsattach(args []string) int {
 	return code
 }
 
-// startExitCode maps a failure to start the command to an exit code. A
-// target that cannot be entered and a hardening step that failed (a
-// working directory that does not exist, say) are nsattach's own errors
-// (255), as they are runc's. Otherwise a failure carrying ENOENT is a command
-// that was not found (127), and one carrying EACCES, EPERM or ENOEXEC one
-// that could not be invoked (126), as a shell reports them.
-//
-// The hardening steps fail inside the container's process and reach the
-// caller as text with an errno; their errors are recognised by the step
-// name harden gives them ("harden: chdir: ...").
+// startExitCode maps a failure to start the command to an exit code, as a
+// shell and runc do: a command that was not found is 127, one that could
+// not be invoked (permission denied, not executable, refused by Landlock)
+// 126; everything else — a target that cannot be entered, a hardening step
+// that failed, a working directory that does not exist — is nsattach's own
+// error (255).
 func startExitCode(err error) int {
+	var ee *attach.ExecError
 	switch {
-	case errors.Is(err, attach.ErrNotRunning), errors.Is(err, attach.ErrStale),
-		errors.Is(err, attach.ErrPermission), errors.Is(err, attach.ErrUnsupported),
-		strings.Contains(err.Error(), "harden: "):
+	case !errors.As(err, &ee):
 		return exitOwnError
-	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(ee, fs.ErrNotExist):
 		return exitNotFound
-	case errors.Is(err, fs.ErrPermission), errors.Is(err, syscall.ENOEXEC):
+	default:
 		return exitCannotInvoke
 	}
-	return exitOwnError
 }
 
 // fail reports one of nsattach's own errors and returns 255.

@@ -62,7 +62,7 @@ func childMain() {
 	}
 	path, err := lookPath(cfg.Args[0], env)
 	if err != nil {
-		report(sock, fmt.Sprintf("exec %q: not found in PATH", cfg.Args[0]), unix.ENOENT)
+		reportExec(sock, cfg.Args[0], unix.ENOENT)
 	}
 	if err := cfg.Program.Apply(cfg.Identity, cfg.Dir); err != nil {
 		var errno syscall.Errno
@@ -72,12 +72,18 @@ func childMain() {
 	err = syscall.Exec(path, cfg.Args, env)
 	var errno syscall.Errno
 	errors.As(err, &errno)
-	report(sock, fmt.Sprintf("exec %q", path), errno)
+	reportExec(sock, path, errno)
 }
 
 // report sends a failure to the parent and exits.
 func report(sock *os.File, text string, errno syscall.Errno) {
 	_ = nsenter.WriteMessage(sock, nsenter.Message{Type: nsenter.MsgError, Value: int32(errno), Text: text})
+	os.Exit(1)
+}
+
+// reportExec says the command could not be executed, and exits.
+func reportExec(sock *os.File, path string, errno syscall.Errno) {
+	_ = nsenter.WriteMessage(sock, nsenter.Message{Type: nsenter.MsgExecError, Value: int32(errno), Text: path})
 	os.Exit(1)
 }
 

@@ -91,10 +91,11 @@ const (
 // sandboxExec is what a Process started through runsc exec knows of its
 // command in the sandbox.
 type sandboxExec struct {
-	runsc string // the runsc binary
-	root  string // runsc --root
-	id    string // the container id
-	pid   int    // the command's PID (and process group) in the sandbox
+	runsc   string // the runsc binary
+	root    string // runsc --root
+	id      string // the container id
+	pid     int    // the command's PID (and process group) in the sandbox
+	command string // argv[0], for an ExecError
 
 	log interface{ Debug(string, ...any) }
 
@@ -196,7 +197,7 @@ func startGVisor(ctx context.Context, r *Request, runsc string) (*Process, error
 	defer sio.closeChildEnds()
 
 	g := &gvisorLauncher{req: r, log: log, stdio: sio, sb: &sandboxExec{
-		runsc: bin, root: st.RuntimeRoot, id: st.ID, log: log,
+		runsc: bin, root: st.RuntimeRoot, id: st.ID, command: r.Command[0], log: log,
 		stderr: &boundedBuffer{max: maxRunscMessage}, done: make(chan struct{}),
 	}}
 	p, err := g.run(ctx, spec, target)
@@ -592,6 +593,11 @@ func (s *sandboxExec) startError(code int) error {
 			e.Errno = m.errno
 			break
 		}
+	}
+	// The one failure runsc words distinctly: the command was not found
+	// (others, such as a missing working directory, carry the same errno).
+	if strings.Contains(msg, "error finding executable") {
+		return &ExecError{Path: s.command, Err: e}
 	}
 	return e
 }

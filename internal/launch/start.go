@@ -332,6 +332,8 @@ func (l *launcher) run(ctx context.Context, exe *os.File, target *os.File, nsfla
 		return p, nil
 	case err != nil:
 		return fail(fmt.Errorf("read exec report: %w", err))
+	case msg.Type == nsenter.MsgExecError:
+		return fail(&ExecError{Path: msg.Text, Err: syscall.Errno(msg.Value)})
 	default:
 		if e := msg.Err(); e != nil {
 			return fail(e)
