@@ -62,7 +62,7 @@ func Start(ctx context.Context, st *state.ContainerState, cmd []string, opts ...
 	req := &launch.Request{Target: st, Command: cmd,
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
 	for _, o := range opts {
-		o(req)
+		o.apply(req)
 	}
 	p, err := launch.Start(ctx, req)
 	if err != nil {

@@ -32,7 +32,8 @@
 //
 // Errors name the step that failed ("attach: nsenter: setns(mnt): operation
 // not permitted"); [ErrNotRunning], [ErrStale], [ErrPermission] and
-// [ErrUnsupported] work with errors.Is. A missing command is an error that
-// satisfies errors.Is(err, fs.ErrNotExist), not an exit code 127: the
-// command never ran.
+// [ErrUnsupported] work with errors.Is; a paused or frozen container is
+// ErrNotRunning, as runc refuses it. A command that could not be executed
+// is an [*ExecError] (errors.As), not an exit code 126 or 127: it never ran;
+// a missing one also satisfies errors.Is(err, fs.ErrNotExist).
 package attach

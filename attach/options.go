@@ -10,36 +10,36 @@ import (
 )
 
 // Option changes how a command is attached.
-type Option func(*launch.Request)
+type Option struct{ apply func(*launch.Request) }
 
 // WithStdio sets the command's stdin, stdout and stderr. A nil one is
 // connected to /dev/null. An *os.File is handed to the command as it is;
 // other readers and writers are copied through pipes.
 func WithStdio(in io.Reader, out, err io.Writer) Option {
-	return func(r *launch.Request) { r.Stdin, r.Stdout, r.Stderr = in, out, err }
+	return Option{func(r *launch.Request) { r.Stdin, r.Stdout, r.Stderr = in, out, err }}
 }
 
 // WithEnv sets the command's environment, KEY=VALUE entries. PATH and TERM
 // are added when missing, and HOME from the container's /etc/passwd (else /).
 func WithEnv(env ...string) Option {
-	return func(r *launch.Request) { r.Env = append([]string(nil), env...) }
+	return Option{func(r *launch.Request) { r.Env = append([]string(nil), env...) }}
 }
 
 // WithDir sets the working directory inside the container (default /). It
 // must be absolute, without ".." elements, and is verified after the chdir to
 // lie inside the container's root.
 func WithDir(dir string) Option {
-	return func(r *launch.Request) { r.Dir = dir }
+	return Option{func(r *launch.Request) { r.Dir = dir }}
 }
 
 // WithIdentity runs the command as id (uid, gid and supplementary groups as
 // the container's user namespace sees them) instead of the container's
 // process identity.
 func WithIdentity(id state.ProcessIdentity) Option {
-	return func(r *launch.Request) {
+	return Option{func(r *launch.Request) {
 		id.AdditionalGIDs = append([]uint32(nil), id.AdditionalGIDs...)
 		r.Identity = &id
-	}
+	}}
 }
 
 // WithTTY gives the command a new pseudo-terminal as stdin, stdout, stderr
@@ -47,18 +47,18 @@ func WithIdentity(id state.ProcessIdentity) Option {
 // copied to it and its output to the caller's stdout (or WithStdio's
 // stdout writer).
 func WithTTY() Option {
-	return func(r *launch.Request) { r.TTY = true }
+	return Option{func(r *launch.Request) { r.TTY = true }}
 }
 
 // WithPolicy replaces the default hardening policy.
 func WithPolicy(p harden.Policy) Option {
-	return func(r *launch.Request) { r.Policy = &p }
+	return Option{func(r *launch.Request) { r.Policy = &p }}
 }
 
 // WithLogger sends debug records of every step to l. The library never
 // writes to stdout or stderr itself.
 func WithLogger(l *slog.Logger) Option {
-	return func(r *launch.Request) { r.Logger = l }
+	return Option{func(r *launch.Request) { r.Logger = l }}
 }
 
 // WithRunsc names the runsc binary that runs commands in a gVisor sandbox
@@ -66,5 +66,5 @@ func WithLogger(l *slog.Logger) Option {
 // one compatible with the runsc, that started the sandbox. Other targets
 // ignore it.
 func WithRunsc(path string) Option {
-	return func(r *launch.Request) { r.Runsc = path }
+	return Option{func(r *launch.Request) { r.Runsc = path }}
 }
