@@ -1,10 +1,14 @@
 package testcontainer
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 )
 
 // bundleSpec says what the config.json of an OCI bundle made for a test
@@ -130,4 +134,52 @@ func ociConfig(rootfs string, spec bundleSpec) map[string]any {
 		},
 		"linux": linux,
 	}
+}
+
+// runtimeCLI runs one OCI runtime's command line (runc, runsc) against one
+// container: what RuncContainer and RunscContainer share.
+type runtimeCLI struct {
+	name string                         // for errors
+	id   string                         // the container id
+	cmd  func(args ...string) *exec.Cmd // the runtime with its global flags
+}
+
+// run runs the runtime with args and returns its combined output.
+func (r runtimeCLI) run(args ...string) ([]byte, error) {
+	out, err := r.cmd(args...).CombinedOutput()
+	if err != nil {
+		return out, fmt.Errorf("%s %s: %w: %s", r.name, strings.Join(args, " "), err, bytes.TrimSpace(out))
+	}
+	return out, nil
+}
+
+// state returns what `<runtime> state <id>` prints: the OCI runtime state.
+func (r runtimeCLI) state() ([]byte, error) {
+	out, err := r.cmd("state", r.id).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return nil, fmt.Errorf("%s state: %w: %s", r.name, err, bytes.TrimSpace(ee.Stderr))
+		}
+		return nil, fmt.Errorf("%s state: %w", r.name, err)
+	}
+	return out, nil
+}
+
+// exec runs `<runtime> exec <flags> <id> args...` and returns its stdout and
+// exit code; err is only set when the runtime could not be run at all.
+func (r runtimeCLI) exec(flags []string, args ...string) (string, int, error) {
+	var stdout bytes.Buffer
+	argv := append(append([]string{"exec"}, flags...), r.id)
+	cmd := r.cmd(append(argv, args...)...)
+	cmd.Stdout = &stdout
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return stdout.String(), ee.ExitCode(), nil
+	}
+	if err != nil {
+		return "", -1, err
+	}
+	return stdout.String(), 0, nil
 }

@@ -160,44 +160,23 @@ func (c *RuncContainer) Cmd(args ...string) *exec.Cmd {
 	return cmd
 }
 
+func (c *RuncContainer) cli() runtimeCLI { return runtimeCLI{name: "runc", id: c.ID, cmd: c.Cmd} }
+
 // Run runs `runc --root <root> args...` and returns its combined output.
 func (c *RuncContainer) Run(args ...string) ([]byte, error) {
-	out, err := c.Cmd(args...).CombinedOutput()
-	if err != nil {
-		return out, fmt.Errorf("runc %s: %w: %s", strings.Join(args, " "), err, bytes.TrimSpace(out))
-	}
-	return out, nil
+	return c.cli().run(args...)
 }
 
 // State returns what `runc state <id>` prints: the OCI runtime state.
 func (c *RuncContainer) State() ([]byte, error) {
-	out, err := c.Cmd("state", c.ID).Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return nil, fmt.Errorf("runc state: %w: %s", err, bytes.TrimSpace(ee.Stderr))
-		}
-		return nil, fmt.Errorf("runc state: %w", err)
-	}
-	return out, nil
+	return c.cli().state()
 }
 
 // Exec runs `runc exec <id> args...` and returns its stdout and exit code
 // (runc passes the command's on, 255 for its own errors); err is only set
 // when runc could not be run at all.
 func (c *RuncContainer) Exec(args ...string) (string, int, error) {
-	var stdout bytes.Buffer
-	cmd := c.Cmd(append([]string{"exec", c.ID}, args...)...)
-	cmd.Stdout = &stdout
-	err := cmd.Run()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return stdout.String(), ee.ExitCode(), nil
-	}
-	if err != nil {
-		return "", -1, err
-	}
-	return stdout.String(), 0, nil
+	return c.cli().exec(nil, args...)
 }
 
 // remove deletes the container (runc delete --force kills and reaps its

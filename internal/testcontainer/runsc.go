@@ -203,28 +203,18 @@ func (c *RunscContainer) Cmd(args ...string) *exec.Cmd {
 	return cmd
 }
 
+func (c *RunscContainer) cli() runtimeCLI { return runtimeCLI{name: "runsc", id: c.ID, cmd: c.Cmd} }
+
 // Run runs `runsc ... args...` and returns its combined output (through a
 // pipe: runsc hands its stdio to the sandbox, which writes a regular file
 // from offset 0).
 func (c *RunscContainer) Run(args ...string) ([]byte, error) {
-	out, err := c.Cmd(args...).CombinedOutput()
-	if err != nil {
-		return out, fmt.Errorf("runsc %s: %w: %s", strings.Join(args, " "), err, bytes.TrimSpace(out))
-	}
-	return out, nil
+	return c.cli().run(args...)
 }
 
 // StateJSON returns what `runsc state <id>` prints: the OCI runtime state.
 func (c *RunscContainer) StateJSON() ([]byte, error) {
-	out, err := c.Cmd("state", c.ID).Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return nil, fmt.Errorf("runsc state: %w: %s", err, bytes.TrimSpace(ee.Stderr))
-		}
-		return nil, fmt.Errorf("runsc state: %w", err)
-	}
-	return out, nil
+	return c.cli().state()
 }
 
 type ociStateJSON struct {
@@ -264,19 +254,7 @@ func (c *RunscContainer) Exec(args ...string) (string, int, error) {
 // ExecWith is Exec with runsc exec flags (such as --user or --cwd) before
 // the container id.
 func (c *RunscContainer) ExecWith(flags []string, args ...string) (string, int, error) {
-	var stdout bytes.Buffer
-	argv := append([]string{"exec"}, flags...)
-	cmd := c.Cmd(append(append(argv, c.ID), args...)...)
-	cmd.Stdout = &stdout
-	err := cmd.Run()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return stdout.String(), ee.ExitCode(), nil
-	}
-	if err != nil {
-		return "", -1, err
-	}
-	return stdout.String(), 0, nil
+	return c.cli().exec(flags, args...)
 }
 
 // SandboxProcess is one process of the sandbox kernel, as `runsc ps`
