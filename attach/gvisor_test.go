@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"nucleus/attach"
 	"nucleus/harden"
 	"nucleus/internal/testcontainer"
+	"nucleus/internal/testutil"
 	"nucleus/state"
 )
 
@@ -203,29 +203,11 @@ func TestGVisorCancel(t *testing.T) {
 	onlyInit(t, c)
 }
 
-// syncBuffer is a bytes.Buffer that a test may read while a command writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // Signal reaches the command in the sandbox (runsc exec forwards none when
 // the command has no terminal).
 func TestGVisorSignal(t *testing.T) {
 	c, st := gvisor(t, testcontainer.RunscOptions{})
-	var out syncBuffer
+	var out testutil.SyncBuffer
 	p, err := attach.Start(context.Background(), st, []string{"sh", "-c", "trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 0.05; done"},
 		attach.WithRunsc(c.Runsc), attach.WithStdio(nil, &out, &out))
 	require.NoError(t, err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -9,7 +8,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -34,37 +32,18 @@ type result struct {
 	code   int
 }
 
-// syncBuffer is a bytes.Buffer that exec's copying goroutine may write
-// while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func probeCmd(t *testing.T, args ...string) (*exec.Cmd, *syncBuffer, *syncBuffer) {
+func probeCmd(t *testing.T, args ...string) (*exec.Cmd, *testutil.SyncBuffer, *testutil.SyncBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.WaitDelay = 5 * time.Second
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	return cmd, &stdout, &stderr
 }
 
-func finish(t *testing.T, cmd *exec.Cmd, err error, stdout, stderr *syncBuffer) result {
+func finish(t *testing.T, cmd *exec.Cmd, err error, stdout, stderr *testutil.SyncBuffer) result {
 	t.Helper()
 	var ee *exec.ExitError
 	if err != nil && !errors.As(err, &ee) {
