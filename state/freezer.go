@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"nucleus/internal/proc"
@@ -25,7 +26,9 @@ import (
 // caller cannot resolve or read are not evidence of anything: only a
 // positive answer counts.
 func frozen(pid int) bool {
-	dirs, err := proc.Cgroups(pid)
+	dirs, err := proc.CgroupsWhere(pid, func(hierarchy int, controllers string) bool {
+		return hierarchy == 0 || slices.Contains(strings.Split(controllers, ","), "freezer")
+	})
 	if err != nil {
 		return false
 	}

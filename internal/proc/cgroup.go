@@ -50,7 +50,13 @@ type CgroupDir struct {
 //
 // The parsed mount table is cached per mount namespace; see mountCache for
 // why that is safe.
-func Cgroups(pid int) ([]CgroupDir, error) {
+func Cgroups(pid int) ([]CgroupDir, error) { return CgroupsWhere(pid, nil) }
+
+// CgroupsWhere is Cgroups for only the lines keep accepts (all when keep is
+// nil), given their hierarchy id and controller list: each resolved line
+// costs a statfs, so a caller that wants one controller should not pay for
+// ten.
+func CgroupsWhere(pid int, keep func(hierarchy int, controllers string) bool) ([]CgroupDir, error) {
 	if pid < 0 {
 		return nil, fmt.Errorf("proc: cgroups: invalid pid %d", pid)
 	}
@@ -62,6 +68,15 @@ func Cgroups(pid int) ([]CgroupDir, error) {
 	lines, err := parseCgroupFile(b)
 	if err != nil {
 		return nil, fmt.Errorf("proc: cgroups: %s: %w", p, err)
+	}
+	if keep != nil {
+		kept := lines[:0]
+		for _, l := range lines {
+			if keep(l.hier, l.controllers) {
+				kept = append(kept, l)
+			}
+		}
+		lines = kept
 	}
 	mounts, err := cachedCgroupMounts(false)
 	if err != nil {
