@@ -11,11 +11,12 @@
 // long before "os", "fmt", "reflect", "time" or any third-party package of
 // the embedding program, and so runs before their initialisation (≈ 0.5 ms
 // per attach, and an embedder's costly init no longer runs in the child at
-// all). Everything the child runs must therefore avoid those imports: this
-// package imports only errors, runtime, strconv, syscall and
-// unsafe. nucleus/harden keeps the public API (Policy, Compile, Program,
-// Apply, StepError) as a thin layer over it, and the test
-// TestHardencoreImports keeps the import list short.
+// all). Everything the child runs must therefore avoid those imports (and
+// package strings, which imports unicode, initialised after os): this
+// package imports only runtime, strconv, syscall and unsafe.
+// nucleus/harden keeps the public API (Policy, Compile, Program, Apply,
+// StepError) as a thin layer over it, and the test TestHardencoreImports
+// keeps the import list short.
 //
 // Error texts are those harden always had ("harden: <step>: ..."), built
 // without fmt.
