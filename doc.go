@@ -31,9 +31,14 @@
 // packages initialise, before main runs. Programs that already call
 // reexec.Init() from github.com/moby/sys/reexec keep doing so.
 //
-// Keep package initialisation of the embedding program cheap and free of
-// side effects: the packages initialised before nucleus/internal/launch run
-// again in every child, inside the container (before hardening). A binary
+// The child is dispatched from nucleus/internal/child, whose imports are
+// only low-level packages: Go initialises it right after syscall, before
+// time, os and every package that needs them, so the embedding program's
+// package initialisation practically never runs in the child. A package
+// initialised before it (one that imports only the lowest-level packages
+// and sorts before it by import path) would run again in every child,
+// inside the container, before hardening: keep such inits cheap and free of
+// side effects, or import nucleus/attach from them. A binary
 // built with CGO_ENABLED=0 refuses to attach with ErrUnsupported rather than
 // run anything on the host.
 package nucleus

@@ -13,9 +13,14 @@
 // since Go 1.16), no Landlock or seccomp TSYNC. Broadcasting every step to
 // every runtime thread costs about 40 signal round trips and doubles the
 // cost of an attach, for threads that are about to disappear. libcap's cap
-// package supplies capability values and names, go-landlock the access
-// rights, ABI versions and the landlock_* wrappers, go-seccomp-bpf the
-// policy type and the assembly of the filter.
+// package supplies capability values, go-landlock the access rights,
+// go-seccomp-bpf the policy type and the assembly of the filter — all in
+// the parent, at Compile. The sequence itself lives in
+// nucleus/internal/hardencore, written against package syscall only, so
+// that the launch engine's child can run it from a package Go initialises
+// before os, time, reflect and these libraries; Apply here is a thin layer
+// over it, and Program, SockFilter, LandlockRule and StepError are its
+// types.
 //
 // # The order, and why
 //

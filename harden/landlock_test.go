@@ -6,11 +6,14 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/landlock-lsm/go-landlock/landlock"
 	ll "github.com/landlock-lsm/go-landlock/landlock/syscall"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
+	"kernel.org/pub/linux/libs/security/libcap/cap"
 
+	"nucleus/internal/hardencore"
 	"nucleus/internal/testutil"
 	"nucleus/state"
 )
@@ -136,21 +139,21 @@ touch ` + d + `/created || echo create-refused
 // single file only gets file rights.
 func TestLandlockRightsPerABI(t *testing.T) {
 	dirRW := landlockRights(ReadWrite)
-	assert.Equal(t, uint64(0), handledFSRights(0))
-	assert.Equal(t, uint64(0), handledFSRights(-1))
+	assert.Equal(t, uint64(0), hardencore.HandledFSRights(0))
+	assert.Equal(t, uint64(0), hardencore.HandledFSRights(-1))
 
-	v1 := ruleRights(dirRW, true, handledFSRights(1))
+	v1 := hardencore.RuleRights(dirRW, true, hardencore.HandledFSRights(1))
 	assert.Zero(t, v1&(ll.AccessFSRefer|ll.AccessFSTruncate), "ABI 1 has neither refer nor truncate")
 	assert.NotZero(t, v1&ll.AccessFSMakeReg)
-	assert.NotZero(t, ruleRights(dirRW, true, handledFSRights(2))&ll.AccessFSRefer)
-	assert.NotZero(t, ruleRights(dirRW, true, handledFSRights(3))&ll.AccessFSTruncate)
-	assert.Zero(t, ruleRights(landlockRights(Ioctl), true, handledFSRights(4)))
-	assert.Equal(t, uint64(ll.AccessFSIoctlDev), ruleRights(landlockRights(Ioctl), true, handledFSRights(5)))
-	assert.Equal(t, handledFSRights(11), handledFSRights(99), "a newer kernel is treated as the newest ABI known")
+	assert.NotZero(t, hardencore.RuleRights(dirRW, true, hardencore.HandledFSRights(2))&ll.AccessFSRefer)
+	assert.NotZero(t, hardencore.RuleRights(dirRW, true, hardencore.HandledFSRights(3))&ll.AccessFSTruncate)
+	assert.Zero(t, hardencore.RuleRights(landlockRights(Ioctl), true, hardencore.HandledFSRights(4)))
+	assert.Equal(t, uint64(ll.AccessFSIoctlDev), hardencore.RuleRights(landlockRights(Ioctl), true, hardencore.HandledFSRights(5)))
+	assert.Equal(t, hardencore.HandledFSRights(11), hardencore.HandledFSRights(99), "a newer kernel is treated as the newest ABI known")
 
-	file := ruleRights(landlockRights(ReadWrite|Exec|Ioctl), false, handledFSRights(7))
+	file := hardencore.RuleRights(landlockRights(ReadWrite|Exec|Ioctl), false, hardencore.HandledFSRights(7))
 	assert.Equal(t, uint64(ll.AccessFSReadFile|ll.AccessFSWriteFile|ll.AccessFSTruncate|ll.AccessFSExecute|ll.AccessFSIoctlDev), file)
-	assert.Zero(t, ruleRights(landlockRights(List), false, handledFSRights(7)), "listing means nothing for a file: the rule is skipped")
+	assert.Zero(t, hardencore.RuleRights(landlockRights(List), false, hardencore.HandledFSRights(7)), "listing means nothing for a file: the rule is skipped")
 
 	// Read never carries execute; Exec never carries read.
 	assert.Zero(t, landlockRights(Read)&ll.AccessFSExecute)
@@ -199,8 +202,44 @@ func TestCompileLandlock(t *testing.T) {
 // Without Landlock in the kernel Apply fails unless best-effort was asked
 // for; a kernel that refuses for another reason always fails.
 func TestLandlockUnavailable(t *testing.T) {
-	assert.NoError(t, landlockUnavailable(unix.ENOSYS, true))
-	assert.NoError(t, landlockUnavailable(unix.EOPNOTSUPP, true))
-	assert.ErrorIs(t, landlockUnavailable(unix.ENOSYS, false), unix.ENOSYS)
-	assert.ErrorIs(t, landlockUnavailable(unix.EPERM, true), unix.EPERM)
+	assert.NoError(t, hardencore.LandlockUnavailable(unix.ENOSYS, true))
+	assert.NoError(t, hardencore.LandlockUnavailable(unix.EOPNOTSUPP, true))
+	assert.ErrorIs(t, hardencore.LandlockUnavailable(unix.ENOSYS, false), unix.ENOSYS)
+	assert.ErrorIs(t, hardencore.LandlockUnavailable(unix.EPERM, true), unix.EPERM)
+}
+
+// The child's table of rights per Landlock ABI (nucleus/internal/hardencore,
+// which must not import go-landlock) is go-landlock's: V1 … V11 handle
+// exactly those rights, and the single-file rights are the same.
+func TestLandlockTableMatchesGoLandlock(t *testing.T) {
+	configs := []landlock.Config{
+		landlock.V1, landlock.V2, landlock.V3, landlock.V4, landlock.V5, landlock.V6,
+		landlock.V7, landlock.V8, landlock.V9, landlock.V10, landlock.V11,
+	}
+	require.Equal(t, len(configs), hardencore.LandlockABIs, "go-landlock knows another number of ABI versions: extend hardencore's table")
+	for i, c := range configs {
+		assert.Equal(t, uint64(c.HandledAccessFS), hardencore.HandledFSRights(i+1), "ABI %d", i+1)
+	}
+	assert.Equal(t, uint64(configs[len(configs)-1].HandledAccessFS), uint64(hardencore.KnownFSRights))
+	assert.Equal(t, uint64(ll.AccessFSExecute|ll.AccessFSWriteFile|ll.AccessFSReadFile|ll.AccessFSTruncate|ll.AccessFSIoctlDev), uint64(hardencore.FileRights))
+	for v, want := range map[uint64]uint64{
+		hardencore.AccessFSReadDir: ll.AccessFSReadDir, hardencore.AccessFSMakeChar: ll.AccessFSMakeChar,
+		hardencore.AccessFSMakeBlock: ll.AccessFSMakeBlock, hardencore.AccessFSRefer: ll.AccessFSRefer,
+		hardencore.AccessFSResolveUnix: ll.AccessFSResolveUnix,
+	} {
+		assert.Equal(t, want, v)
+	}
+	abi, err := LandlockABI()
+	if err == nil {
+		v, err := ll.LandlockGetABIVersion()
+		require.NoError(t, err)
+		assert.Equal(t, v, abi)
+	}
+}
+
+// The capability names in the child's error messages are libcap's.
+func TestCapNamesMatchLibcap(t *testing.T) {
+	for v := uint(0); v < 64; v++ {
+		assert.Equal(t, cap.Value(v).String(), hardencore.CapName(v), "capability %d", v)
+	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"nucleus/internal/hardencore"
 	"nucleus/state"
 )
 
@@ -90,26 +91,13 @@ func childMain() {
 		os.Exit(exitSetupFailed)
 	}
 	if spec.Groups != nil {
-		if err := setgroups(spec.Groups); err != nil {
+		if err := hardencore.Setgroups(spec.Groups); err != nil {
 			setupFail("setgroups", err)
 		}
 	}
 	if spec.Inheritable != 0 {
-		data, err := capget()
-		if err != nil {
-			setupFail("capget", err)
-		}
-		data[0].Inheritable |= uint32(spec.Inheritable)
-		data[1].Inheritable |= uint32(spec.Inheritable >> 32)
-		if err := capsetRaw(&data); err != nil {
-			setupFail("capset", err)
-		}
-		for v := uintptr(0); v < 64; v++ {
-			if spec.Inheritable&(1<<v) != 0 {
-				if err := prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, v); err != nil {
-					setupFail("ambient raise", err)
-				}
-			}
+		if err := hardencore.RaiseInheritable(spec.Inheritable); err != nil {
+			setupFail("inheritable", err)
 		}
 	}
 	if spec.Chroot != nil {
@@ -135,13 +123,13 @@ func childMain() {
 		}
 	}
 	if spec.PreFilter != nil {
-		if err := installSeccomp(spec.PreFilter); err != nil {
+		if err := hardencore.InstallSeccomp(spec.PreFilter); err != nil {
 			setupFail("pre-filter", err)
 		}
 	}
 	if spec.Trace {
 		t0 := time.Now()
-		testHook = func(step string) {
+		hardencore.TestHook = func(step string) {
 			// Raw write: nothing that could allocate a file or lock.
 			unix.Write(2, []byte("STEP "+step+"\n"))
 			if spec.Bench {

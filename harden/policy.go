@@ -157,11 +157,6 @@ const (
 		ll.AccessFSRemoveDir | ll.AccessFSRemoveFile |
 		ll.AccessFSMakeDir | ll.AccessFSMakeReg | ll.AccessFSMakeSym |
 		ll.AccessFSMakeSock | ll.AccessFSMakeFifo | ll.AccessFSRefer
-
-	// llFileRights are the rights that apply to a single (non-directory)
-	// file; landlock_add_rule rejects any other right on one (EINVAL).
-	llFileRights = ll.AccessFSExecute | ll.AccessFSWriteFile | ll.AccessFSReadFile |
-		ll.AccessFSTruncate | ll.AccessFSIoctlDev
 )
 
 // landlockRights maps an Access to Landlock file system access rights.

@@ -13,6 +13,8 @@ import (
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 	"kernel.org/pub/linux/libs/security/libcap/cap"
+
+	"nucleus/internal/hardencore"
 )
 
 // Program is a Policy compiled once in the parent: capabilities as a mask,
@@ -21,28 +23,21 @@ import (
 // config record (JSON tags are kept for logs and tools), where Apply only
 // performs system calls with it. A Program must not be modified after Compile: the
 // default Program's slices are shared between callers.
-type Program struct {
-	// KeepCaps is the mask (bit n = capability n) of capabilities kept in
-	// the bounding, permitted and effective sets.
-	KeepCaps uint64 `json:"keep_caps"`
-	// Seccomp is the filter, as the sock_filter array seccomp(2) takes.
-	Seccomp []SockFilter `json:"seccomp"`
-	// Landlock are the path rules with their LANDLOCK_ACCESS_FS_* rights.
-	Landlock []LandlockRule `json:"landlock"`
-	// LandlockBestEffort: a kernel without Landlock is tolerated.
-	LandlockBestEffort bool `json:"landlock_best_effort,omitempty"`
-}
+//
+// Its fields are those of nucleus/internal/hardencore's Program, the form
+// the launch engine's child applies without importing this package:
+//
+//	KeepCaps uint64              `json:"keep_caps"`      // capabilities kept (bit n = capability n) in bounding, permitted and effective
+//	Seccomp []SockFilter         `json:"seccomp"`        // the filter, as the sock_filter array seccomp(2) takes
+//	Landlock []LandlockRule      `json:"landlock"`       // path rules with their LANDLOCK_ACCESS_FS_* rights
+//	LandlockBestEffort bool      `json:"landlock_best_effort,omitempty"` // a kernel without Landlock is tolerated
+type Program hardencore.Program
 
 // SockFilter is one classic BPF instruction (struct sock_filter).
-type SockFilter struct {
-	Code uint16 `json:"code"`
-	Jt   uint8  `json:"jt"`
-	Jf   uint8  `json:"jf"`
-	K    uint32 `json:"k"`
-}
+type SockFilter = hardencore.SockFilter
 
 // bpfMaxInsns is the kernel's limit on a classic BPF program (BPF_MAXINSNS).
-const bpfMaxInsns = 4096
+const bpfMaxInsns = hardencore.BPFMaxInsns
 
 // defaultFilter is the default seccomp profile assembled once per process:
 // Compile with a nil Policy.Seccomp costs a copy, not an assembly.
@@ -377,15 +372,4 @@ func runFilterVM(vm *bpf.VM, d SeccompData) (uint32, error) {
 	}
 	ret, err := vm.Run(in[:])
 	return uint32(ret), err
-}
-
-// capNames lists the capabilities of a mask, for error messages.
-func capNames(mask uint64) string {
-	var names []string
-	for v := uint(0); v < 64; v++ {
-		if mask&(1<<v) != 0 {
-			names = append(names, cap.Value(v).String())
-		}
-	}
-	return strings.Join(names, ",")
 }

@@ -44,9 +44,10 @@ func attachFrom(b *testing.B, bin string, n int) float64 {
 
 // BenchmarkHeavyEmbedAttach measures Attach(/bin/true) made by a program
 // whose package initialisation takes heavy.InitCost, built two ways:
-// "plain", where package heavy initialises before nucleus dispatches the
-// child (the child pays it on every attach), and "heavyafter", where heavy
-// imports nucleus/attach and so initialises after the dispatch. It reports
+// "plain", where package heavy imports only time (initialised after the
+// dispatch from nucleus/internal/child, which comes before time), and
+// "heavyafter", where heavy imports nucleus/attach and so initialises
+// after the dispatch whatever it imports. It reports
 // both per-attach times and how many times heavy.InitCost each pays
 // (x-initcost: above 1 means the child ran the heavy init).
 func BenchmarkHeavyEmbedAttach(b *testing.B) {

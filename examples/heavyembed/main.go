@@ -6,10 +6,11 @@
 //	sudo go run ./examples/heavyembed -n 20
 //	sudo go run -tags heavyafter ./examples/heavyembed -n 20
 //
-// With the first command every attach takes more than heavy.InitCost: the
-// re-executed child initialises package heavy before nucleus dispatches it.
-// With the second, package heavy imports nucleus/attach, Go initialises
-// nucleus first, and an attach costs what it costs in a light program.
+// Both cost what an attach costs in a light program: the re-executed child
+// is dispatched from nucleus/internal/child, which Go initialises before
+// "time" (which package heavy imports), so the child never runs heavy's
+// init. With the second command package heavy also imports nucleus/attach,
+// which guarantees that order whatever heavy imports.
 package main
 
 import (

@@ -1,7 +1,8 @@
 // Package launch is the engine shared by attach and exec probes: the parent
 // side that checks a request, opens the target, starts the re-executed
-// child and waits for the command; and the child side, dispatched during
-// package initialisation, that hardens its thread and executes the command.
+// child and waits for the command. The child side, dispatched during
+// package initialisation, that hardens its thread and executes the command,
+// is nucleus/internal/child.
 //
 // # Parent
 //
@@ -33,18 +34,18 @@
 // # Child
 //
 // The grandchild's Go runtime starts inside every namespace of the target.
-// This package's init recognises argv[0] and runs the entrypoint: it reads the
-// config, looks the command up in the container's PATH, runs harden's
-// sequence on its locked thread and calls execve on that same thread.
-//
-// The child therefore runs the initialisation of every package Go
-// initialises before this one: a package comes after the packages it
-// imports and, among those ready, in import path order. An embedder whose
-// own package initialisation is costly pays it on every attach unless that
-// package imports nucleus (nucleus/attach, even as a blank import): it then
-// depends on this package and is initialised after the dispatch
-// (examples/heavyembed measures both: ≈ 56 ms against ≈ 6 ms per attach
-// for a 50 ms init).
+// Its Go side is nucleus/internal/child, not this package: that package's
+// init sees the constructor's flag and reads the config, looks the command
+// up in the container's PATH, runs the hardening sequence
+// (nucleus/internal/hardencore, harden's Apply) on its locked thread and
+// calls execve on that same thread. Its imports are only low-level
+// packages, so Go initialises it right after syscall, before time, os,
+// reflect and everything that needs them — nucleus's own dependencies and
+// the embedding program's packages alike (examples/heavyembed: a 50 ms init
+// costs nothing per attach; it cost ≈ 56 ms when this package dispatched).
+// The config record is defined, encoded and decoded there (child.Config);
+// this package encodes it. This package's init keeps the reexec
+// registration, which only a child whose constructor did not join reaches.
 //
 // # gVisor
 //

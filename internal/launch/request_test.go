@@ -35,28 +35,6 @@ func TestEnviron(t *testing.T) {
 	assert.False(t, home)
 }
 
-func TestHomeFromPasswd(t *testing.T) {
-	passwd := []byte("root:x:0:0:root:/root:/bin/sh\n" +
-		"broken line\n" +
-		"rel:x:5:5::relative:/bin/sh\n" +
-		"user:x:1000:1000:user:/home/user:/bin/sh\n")
-	assert.Equal(t, "/root", homeFromPasswd(passwd, 0))
-	assert.Equal(t, "/home/user", homeFromPasswd(passwd, 1000))
-	assert.Equal(t, "/", homeFromPasswd(passwd, 5), "a relative home is not trusted")
-	assert.Equal(t, "/", homeFromPasswd(passwd, 42), "no entry: /, as runc does")
-}
-
-func TestLookPath(t *testing.T) {
-	p, err := lookPath("sh", []string{"PATH=relative:/nonexistent:/bin"})
-	require.NoError(t, err)
-	assert.Equal(t, "/bin/sh", p)
-	_, err = lookPath("no-such-command-here", []string{"PATH=/bin"})
-	assert.ErrorIs(t, err, exec.ErrNotFound)
-	p, err = lookPath("./x", nil)
-	require.NoError(t, err)
-	assert.Equal(t, "./x", p)
-}
-
 func TestPermission(t *testing.T) {
 	st := &state.ContainerState{ID: "c", CreatorUID: uint32(os.Geteuid())}
 	assert.NoError(t, permitted(st))

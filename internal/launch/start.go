@@ -2,7 +2,6 @@ package launch
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"nucleus/harden"
+	"nucleus/internal/child"
+	"nucleus/internal/hardencore"
 	"nucleus/internal/proc"
 	"nucleus/nsenter"
 	"nucleus/state"
@@ -198,12 +199,12 @@ func (l *launcher) bootstrap(nsflags uint32, prog *harden.Program, progBytes []b
 	}
 	buf = append(buf, nsenter.Go, 0, 0, 0, 0)
 	at := len(buf)
-	buf = encodeConfig(buf, &childConfig{Args: r.Command, Env: env, NeedHome: needHome, Dir: dir, Identity: id, Program: prog}, progBytes)
+	buf = child.AppendConfig(buf, &child.Config{Args: r.Command, Env: env, NeedHome: needHome, Dir: dir, Identity: harden.Identity(id), Program: (*hardencore.Program)(prog)}, progBytes)
 	size := len(buf) - at
-	if size > maxConfig {
-		return nil, fmt.Errorf("encode child config: %d bytes, at most %d", size, maxConfig)
+	if size > child.MaxConfig {
+		return nil, fmt.Errorf("encode child config: %d bytes, at most %d", size, child.MaxConfig)
 	}
-	binary.NativeEndian.PutUint32(buf[at-4:], uint32(size))
+	child.PutConfigSize(buf[at-4:], uint32(size))
 	return buf, nil
 }
 

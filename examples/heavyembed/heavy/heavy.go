@@ -5,11 +5,12 @@
 // Go initialises a program's packages one at a time, each after the
 // packages it imports; among those ready, the one with the smallest import
 // path goes first. nucleus dispatches its child during the initialisation
-// of nucleus/internal/launch, so the child pays for every package that
-// Go initialises before that one. Built as is, this package imports only
-// time and is ready long before launch: the child pays InitCost on every
-// attach. Built with -tags heavyafter, it also imports nucleus/attach
-// (heavy_after.go), which puts launch before it: the child never runs it.
+// of nucleus/internal/child, which imports only errors, strconv, syscall and
+// unsafe and so is initialised before "time" and "os": a package that needs
+// either (this one imports time) never runs in the child. Built with -tags
+// heavyafter, it also imports nucleus/attach (heavy_after.go), the way
+// that was needed when the dispatch came after most packages; both builds
+// now cost the same per attach.
 package heavy
 
 import "time"

@@ -1,0 +1,292 @@
+package child
+
+import (
+	"errors"
+	"strconv"
+	"unsafe"
+
+	"nucleus/internal/hardencore"
+)
+
+// Config is what the grandchild's Go side needs, sent after the go-ahead
+// byte as a length-prefixed binary record: the parent encodes it
+// (AppendConfig, ProgramBytes), the child decodes it (DecodeConfig), both
+// from the definitions in this file.
+//
+// Why not JSON: the grandchild decodes it on the critical path of every
+// command, and encoding/json's reflection over the few hundred seccomp
+// instructions of the default profile took ≈ 0.75 ms there, plus ≈ 0.1–0.4 ms
+// to encode in the parent; it would also make the child wait for reflect's
+// and encoding/json's initialisation. The binary form costs microseconds
+// both ways, and the default Program's part is encoded once per process.
+type Config struct {
+	Args     []string
+	Env      []string
+	NeedHome bool
+	Dir      string
+	Identity hardencore.Identity
+	Program  *hardencore.Program
+}
+
+// ConfigVersion changes with the layout below. Parent and child are the same
+// binary, so it only catches a record that is not one of ours.
+const ConfigVersion = 1
+
+// MaxConfig bounds what the child reads from the parent.
+const MaxConfig = 1 << 20
+
+// The layout, native-endian: u32 version; strings(args); strings(env);
+// u8 need_home; string(dir); u32 uid; u32 gid; u32s(additional gids);
+// program. A string is u32 length + bytes, a list is u32 count + items.
+// Program: u64 keep_caps; u32 count + count × (u16 code, u8 jt, u8 jf, u32 k);
+// u32 count + count × (string path, u64 access); u8 landlock_best_effort.
+
+// littleEndian is the byte order of this machine, which is the wire's.
+var littleEndian = func() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()
+
+func putU32(b []byte, v uint32) {
+	_ = b[3]
+	if littleEndian {
+		b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+	} else {
+		b[0], b[1], b[2], b[3] = byte(v>>24), byte(v>>16), byte(v>>8), byte(v)
+	}
+}
+
+func getU32(b []byte) uint32 {
+	_ = b[3]
+	if littleEndian {
+		return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+	}
+	return uint32(b[3]) | uint32(b[2])<<8 | uint32(b[1])<<16 | uint32(b[0])<<24
+}
+
+func appendU16(b []byte, v uint16) []byte {
+	if littleEndian {
+		return append(b, byte(v), byte(v>>8))
+	}
+	return append(b, byte(v>>8), byte(v))
+}
+
+func appendU32(b []byte, v uint32) []byte {
+	var w [4]byte
+	putU32(w[:], v)
+	return append(b, w[:]...)
+}
+
+func appendU64(b []byte, v uint64) []byte {
+	if littleEndian {
+		return appendU32(appendU32(b, uint32(v)), uint32(v>>32))
+	}
+	return appendU32(appendU32(b, uint32(v>>32)), uint32(v))
+}
+
+// PutConfigSize writes the record's length prefix (a u32) into b[0:4].
+func PutConfigSize(b []byte, size uint32) { putU32(b, size) }
+
+// AppendConfig appends the record for c to b. prog is the encoding of
+// c.Program (ProgramBytes), made once for the default policy.
+func AppendConfig(b []byte, c *Config, prog []byte) []byte {
+	b = appendU32(b, ConfigVersion)
+	b = appendStrings(b, c.Args)
+	b = appendStrings(b, c.Env)
+	b = appendBool(b, c.NeedHome)
+	b = appendString(b, c.Dir)
+	b = appendU32(b, c.Identity.UID)
+	b = appendU32(b, c.Identity.GID)
+	b = appendU32(b, uint32(len(c.Identity.AdditionalGIDs)))
+	for _, g := range c.Identity.AdditionalGIDs {
+		b = appendU32(b, g)
+	}
+	return append(b, prog...)
+}
+
+// ProgramBytes encodes a Program in the layout above.
+func ProgramBytes(p *hardencore.Program) []byte {
+	b := make([]byte, 0, 8+4+8*len(p.Seccomp)+4+32*len(p.Landlock)+1)
+	b = appendU64(b, p.KeepCaps)
+	b = appendU32(b, uint32(len(p.Seccomp)))
+	for _, f := range p.Seccomp {
+		b = appendU16(b, f.Code)
+		b = append(b, f.Jt, f.Jf)
+		b = appendU32(b, f.K)
+	}
+	b = appendU32(b, uint32(len(p.Landlock)))
+	for _, r := range p.Landlock {
+		b = appendString(b, r.Path)
+		b = appendU64(b, r.Access)
+	}
+	return appendBool(b, p.LandlockBestEffort)
+}
+
+func appendString(b []byte, s string) []byte {
+	b = appendU32(b, uint32(len(s)))
+	return append(b, s...)
+}
+
+func appendStrings(b []byte, l []string) []byte {
+	b = appendU32(b, uint32(len(l)))
+	for _, s := range l {
+		b = appendString(b, s)
+	}
+	return b
+}
+
+func appendBool(b []byte, v bool) []byte {
+	if v {
+		return append(b, 1)
+	}
+	return append(b, 0)
+}
+
+// ErrShortConfig is the error for a record cut short, or whose counts
+// promise more than it holds.
+var ErrShortConfig = errors.New("config: truncated record")
+
+// configReader decodes the record; the first error sticks.
+type configReader struct {
+	b   []byte
+	err error
+}
+
+func (r *configReader) take(n int) []byte {
+	if r.err != nil {
+		return nil
+	}
+	if n < 0 || n > len(r.b) {
+		r.err = ErrShortConfig
+		return nil
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *configReader) u8() byte {
+	if v := r.take(1); v != nil {
+		return v[0]
+	}
+	return 0
+}
+
+func (r *configReader) u16() uint16 {
+	if v := r.take(2); v != nil {
+		if littleEndian {
+			return uint16(v[0]) | uint16(v[1])<<8
+		}
+		return uint16(v[1]) | uint16(v[0])<<8
+	}
+	return 0
+}
+
+func (r *configReader) u32() uint32 {
+	if v := r.take(4); v != nil {
+		return getU32(v)
+	}
+	return 0
+}
+
+func (r *configReader) u64() uint64 {
+	if v := r.take(8); v != nil {
+		a, b := uint64(getU32(v)), uint64(getU32(v[4:]))
+		if littleEndian {
+			return a | b<<32
+		}
+		return a<<32 | b
+	}
+	return 0
+}
+
+func (r *configReader) bool() bool {
+	switch r.u8() {
+	case 0:
+		return false
+	case 1:
+		return true
+	default:
+		if r.err == nil {
+			r.err = errors.New("config: bad boolean")
+		}
+		return false
+	}
+}
+
+// count reads a list length and checks that the rest of the record can hold
+// that many items of at least min bytes, so a bad count cannot make the
+// child allocate more than the record's size.
+func (r *configReader) count(min int) int {
+	n := r.u32()
+	if r.err == nil && (n > 1<<31-1 || int(n) > len(r.b)/min) {
+		r.err = ErrShortConfig
+		return 0
+	}
+	return int(n)
+}
+
+func (r *configReader) string() string {
+	return string(r.take(int(r.u32())))
+}
+
+func (r *configReader) strings() []string {
+	n := r.count(4)
+	if n == 0 {
+		return nil
+	}
+	l := make([]string, 0, n)
+	for i := 0; i < n && r.err == nil; i++ {
+		l = append(l, r.string())
+	}
+	return l
+}
+
+// DecodeConfig is AppendConfig's inverse. It refuses a record with bytes
+// left over, as well as a truncated one.
+func DecodeConfig(b []byte) (*Config, error) {
+	r := &configReader{b: b}
+	if v := r.u32(); r.err == nil && v != ConfigVersion {
+		return nil, errors.New("config: version " + strconv.FormatUint(uint64(v), 10) + ", want " + strconv.Itoa(ConfigVersion))
+	}
+	c := &Config{Program: &hardencore.Program{}}
+	c.Args = r.strings()
+	c.Env = r.strings()
+	c.NeedHome = r.bool()
+	c.Dir = r.string()
+	c.Identity.UID = r.u32()
+	c.Identity.GID = r.u32()
+	if n := r.count(4); n > 0 {
+		c.Identity.AdditionalGIDs = make([]uint32, n)
+		for i := range c.Identity.AdditionalGIDs {
+			c.Identity.AdditionalGIDs[i] = r.u32()
+		}
+	}
+	p := c.Program
+	p.KeepCaps = r.u64()
+	if n := r.count(8); n > 0 {
+		p.Seccomp = make([]hardencore.SockFilter, n)
+		for i := range p.Seccomp {
+			f := &p.Seccomp[i]
+			f.Code = r.u16()
+			f.Jt = r.u8()
+			f.Jf = r.u8()
+			f.K = r.u32()
+		}
+	}
+	if n := r.count(12); n > 0 {
+		p.Landlock = make([]hardencore.LandlockRule, n)
+		for i := range p.Landlock {
+			p.Landlock[i].Path = r.string()
+			p.Landlock[i].Access = r.u64()
+		}
+	}
+	p.LandlockBestEffort = r.bool()
+	if r.err != nil {
+		return nil, r.err
+	}
+	if len(r.b) != 0 {
+		return nil, errors.New("config: " + strconv.Itoa(len(r.b)) + " bytes after the record")
+	}
+	return c, nil
+}

@@ -1,0 +1,327 @@
+package hardencore
+
+import (
+	"runtime"
+	"strconv"
+	"syscall"
+	"unsafe"
+)
+
+// TestHook, when set (by tests only), is called at the start of every step
+// with the step's name, so that tests can assert the order.
+var TestHook func(step string)
+
+func enter(step string) {
+	if TestHook != nil {
+		TestHook(step)
+	}
+}
+
+// Apply hardens the calling OS thread, which must be locked and must call
+// execve right after a successful return. It is the implementation of
+// nucleus/harden's (*Program).Apply, whose documentation gives the steps
+// and their order; every failure is a *StepError naming the step.
+func (p *Program) Apply(id Identity, dir string) error {
+	if p == nil {
+		return stepErr(StepProgram, textError("nil Program"))
+	}
+	if dir == "" {
+		dir = "/"
+	}
+	if p.KeepCaps != 0 && id.UID != 0 {
+		// Without file capabilities (ignored under no_new_privs) and
+		// without ambient capabilities (cleared), execve gives a non-zero
+		// uid an empty permitted set: keeping them cannot work.
+		return stepErr(StepCapset, textError("capabilities "+CapNames(p.KeepCaps)+" can be kept only for uid 0, not uid "+utoa(uint64(id.UID))+": execve drops them for any other uid under no_new_privs"))
+	}
+
+	if err := setIdentity(id); err != nil {
+		return err
+	}
+
+	enter(StepCapBSet)
+	if err := dropBounding(p.KeepCaps); err != nil {
+		return stepErr(StepCapBSet, err)
+	}
+	enter(StepAmbient)
+	if err := Prctl(prCapAmbient, prCapAmbientClearAll, 0); err != nil && err != syscall.EINVAL {
+		// EINVAL: a kernel without ambient capabilities (< 4.3) has none.
+		return stepErr(StepAmbient, err)
+	}
+	enter(StepCapset)
+	if err := clearInheritable(); err != nil {
+		return stepErr(StepCapset, err)
+	}
+
+	enter(StepNoNewPrivs)
+	if err := Prctl(prSetNoNewPrivs, 1, 0); err != nil {
+		return stepErr(StepNoNewPrivs, err)
+	}
+
+	enter(StepLandlock)
+	if err := applyLandlock(p.Landlock, p.LandlockBestEffort); err != nil {
+		return stepErr(StepLandlock, err)
+	}
+
+	enter(StepCapset)
+	if err := setCaps(p.KeepCaps, p.KeepCaps, 0); err != nil {
+		return stepErr(StepCapset, wrap("clear effective and permitted", err))
+	}
+
+	enter(StepCloseRange)
+	if err := cloexecFrom3(); err != nil {
+		return stepErr(StepCloseRange, err)
+	}
+
+	enter(StepChdir)
+	if dir[0] != '/' {
+		return stepErr(StepChdir, wrap(quote(dir)+" is not an absolute path", syscall.EINVAL))
+	}
+	if err := syscall.Chdir(dir); err != nil {
+		return stepErr(StepChdir, wrap(quote(dir), err))
+	}
+	enter(StepGetcwd)
+	if err := checkCwd(); err != nil {
+		return stepErr(StepGetcwd, err)
+	}
+
+	enter(StepDumpable)
+	if err := Prctl(prSetDumpable, 0, 0); err != nil {
+		return stepErr(StepDumpable, err)
+	}
+
+	enter(StepSeccomp)
+	if err := InstallSeccomp(p.Seccomp); err != nil {
+		return stepErr(StepSeccomp, err)
+	}
+	return nil
+}
+
+func setIdentity(id Identity) error {
+	enter(StepSetgroups)
+	if err := Setgroups(id.AdditionalGIDs); err != nil {
+		if err != syscall.EPERM {
+			return stepErr(StepSetgroups, err)
+		}
+		// An unprivileged user namespace may forbid setgroups; only then,
+		// and only when no groups were asked for, is this acceptable. The
+		// file is consulted only after the kernel refused, so a fake /proc
+		// cannot make us skip a setgroups that would have worked.
+		if !setgroupsDenied() {
+			return stepErr(StepSetgroups, err)
+		}
+		if len(id.AdditionalGIDs) > 0 {
+			return stepErr(StepSetgroups, wrap("the user namespace denies setgroups (/proc/self/setgroups is \"deny\") but additional gids "+uintList(id.AdditionalGIDs)+" were asked for", err))
+		}
+	}
+	enter(StepSetresgid)
+	if _, _, e := syscall.RawSyscall(syscall.SYS_SETRESGID, uintptr(id.GID), uintptr(id.GID), uintptr(id.GID)); e != 0 {
+		return stepErr(StepSetresgid, wrap("gid "+utoa(uint64(id.GID)), e))
+	}
+	enter(StepSetresuid)
+	// Going from uid 0 to a non-zero uid clears the permitted and effective
+	// sets unless keep-caps is on. CAP_SETPCAP is still needed to drop the
+	// bounding set, so keep-caps is held across the switch and released
+	// right after (execve would reset it anyway); the effective set,
+	// cleared by the switch regardless, is restored from permitted.
+	if err := Prctl(prSetKeepCaps, 1, 0); err != nil {
+		return stepErr(StepSetresuid, wrap("PR_SET_KEEPCAPS", err))
+	}
+	if _, _, e := syscall.RawSyscall(syscall.SYS_SETRESUID, uintptr(id.UID), uintptr(id.UID), uintptr(id.UID)); e != 0 {
+		return stepErr(StepSetresuid, wrap("uid "+utoa(uint64(id.UID)), e))
+	}
+	if err := Prctl(prSetKeepCaps, 0, 0); err != nil {
+		return stepErr(StepSetresuid, wrap("PR_SET_KEEPCAPS", err))
+	}
+	return nil
+}
+
+func setgroupsDenied() bool {
+	b, err := ReadSmall("/proc/self/setgroups", 64<<10)
+	return err == nil && hasPrefix(string(b), "deny")
+}
+
+func clearInheritable() error {
+	data, err := capget()
+	if err != nil {
+		return wrap("capget", err)
+	}
+	data[0].inheritable, data[1].inheritable = 0, 0
+	if err := capsetRaw(&data); err != nil {
+		return wrap("clear inheritable", err)
+	}
+	return nil
+}
+
+// dropBounding removes from the bounding set every capability the kernel
+// knows, except the kept ones, which must exist and be in the set.
+func dropBounding(keep uint64) error {
+	// Make the permitted set effective again (the uid switch clears the
+	// effective set): PR_CAPBSET_DROP needs CAP_SETPCAP.
+	data, err := capget()
+	if err != nil {
+		return wrap("capget", err)
+	}
+	if data[0].effective != data[0].permitted || data[1].effective != data[1].permitted {
+		data[0].effective, data[1].effective = data[0].permitted, data[1].permitted
+		if err := capsetRaw(&data); err != nil {
+			return wrap("raise effective", err)
+		}
+	}
+	for v := uint(0); v < 64; v++ {
+		if keep&(1<<v) == 0 {
+			continue
+		}
+		in, _, e := syscall.RawSyscall6(syscall.SYS_PRCTL, prCapBSetRead, uintptr(v), 0, 0, 0, 0)
+		if e == syscall.EINVAL {
+			return wrap("capability "+utoa(uint64(v))+" cannot be kept: not a capability of this kernel", e)
+		}
+		if e != 0 {
+			return wrap("PR_CAPBSET_READ "+utoa(uint64(v)), e)
+		}
+		if in == 0 {
+			return wrap("capability "+CapName(v)+" cannot be kept: not in the bounding set", syscall.EPERM)
+		}
+	}
+	// The kernel's last capability comes from /proc/sys/kernel/cap_last_cap,
+	// but the loop stops only where the kernel itself says EINVAL, so a
+	// container's /proc that under-reports cannot leave a capability in the
+	// set.
+	last := capLastCap()
+	for v := uint(0); v < 64; v++ {
+		if keep&(1<<v) != 0 {
+			continue
+		}
+		_, _, e := syscall.RawSyscall6(syscall.SYS_PRCTL, prCapBSetDrop, uintptr(v), 0, 0, 0, 0)
+		switch {
+		case e == 0:
+		case e == syscall.EINVAL:
+			if int(v) <= last {
+				return wrap("PR_CAPBSET_DROP "+CapName(v)+" (cap_last_cap "+itoa(last)+")", e)
+			}
+			return nil
+		case e == syscall.EPERM && !inBounding(v):
+			// Without CAP_SETPCAP nothing can be dropped, but a
+			// capability that is not in the set needs no dropping.
+		default:
+			return wrap("PR_CAPBSET_DROP "+CapName(v), e)
+		}
+	}
+	return nil
+}
+
+func inBounding(v uint) bool {
+	in, _, e := syscall.RawSyscall6(syscall.SYS_PRCTL, prCapBSetRead, uintptr(v), 0, 0, 0, 0)
+	return e != 0 || in != 0
+}
+
+// capLastCap reads /proc/sys/kernel/cap_last_cap; -1 when it cannot.
+func capLastCap() int {
+	b, err := ReadSmall("/proc/sys/kernel/cap_last_cap", 64<<10)
+	if err != nil {
+		return -1
+	}
+	n, err := strconv.Atoi(trimSpace(string(b)))
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// cloexecFrom3 marks every fd >= 3 close-on-exec (CVE-2024-21626: a leaked
+// host fd must not reach the command). Marking rather than closing leaves
+// the Go runtime's own fds working until execve.
+func cloexecFrom3() error {
+	_, _, e := syscall.RawSyscall(sysCloseRange, 3, uintptr(^uint32(0)), closeRangeCloexec)
+	if e == 0 {
+		return nil
+	}
+	if e != syscall.ENOSYS && e != syscall.EINVAL {
+		return e
+	}
+	// Kernels before 5.11 lack CLOSE_RANGE_CLOEXEC: mark each open fd.
+	fd, err := syscall.Open("/proc/self/fd", syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return wrap("close_range: "+e.Error()+"; fallback: open /proc/self/fd", err)
+	}
+	defer syscall.Close(fd)
+	buf := make([]byte, 4096)
+	for {
+		n, err := syscall.Getdents(fd, buf)
+		if err != nil {
+			return wrap("fallback: getdents /proc/self/fd", err)
+		}
+		if n <= 0 {
+			return nil
+		}
+		_, _, names := syscall.ParseDirent(buf[:n], -1, nil)
+		for _, name := range names {
+			v, err := strconv.Atoi(name)
+			if err != nil || v < 3 || v == fd {
+				continue
+			}
+			if _, _, e := syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(v), syscall.F_SETFD, syscall.FD_CLOEXEC); e != 0 && e != syscall.EBADF {
+				return wrap("fallback: F_SETFD "+itoa(v), e)
+			}
+		}
+	}
+}
+
+// checkCwd verifies that the working directory is reachable from the
+// process root. For a cwd outside it (a directory fd opened on the host and
+// reached through /proc/self/fd/N, CVE-2024-21626) the getcwd system call
+// returns a path starting with "(unreachable)" instead of "/".
+func checkCwd() error {
+	var buf [pathMax]byte
+	n, err := syscall.Getcwd(buf[:])
+	if err != nil {
+		return err
+	}
+	cwd := string(buf[:n])
+	for i, c := range buf[:n] {
+		if c == 0 {
+			cwd = string(buf[:i])
+			break
+		}
+	}
+	if len(cwd) == 0 || cwd[0] != '/' {
+		return wrap("working directory "+quote(cwd)+" is outside the container's root", syscall.EACCES)
+	}
+	return nil
+}
+
+// InstallSeccomp installs filter on this thread only (no TSYNC) and
+// verifies that the thread is in filter mode.
+func InstallSeccomp(filter []SockFilter) error {
+	if len(filter) == 0 || len(filter) > BPFMaxInsns {
+		return wrap("filter of "+itoa(len(filter))+" instructions (1 to "+itoa(BPFMaxInsns)+" allowed)", syscall.EINVAL)
+	}
+	raw := make([]syscall.SockFilter, len(filter))
+	for i, f := range filter {
+		raw[i] = syscall.SockFilter{Code: f.Code, Jt: f.Jt, Jf: f.Jf, K: f.K}
+	}
+	prog := syscall.SockFprog{Len: uint16(len(raw)), Filter: &raw[0]}
+	_, _, e := syscall.RawSyscall(sysSeccomp, seccompSetModeFilter, 0, uintptr(unsafe.Pointer(&prog)))
+	runtime.KeepAlive(raw)
+	if e != 0 {
+		return e
+	}
+	// Verify: PR_GET_SECCOMP answers for this thread from the kernel,
+	// without depending on the container's /proc. If the filter itself
+	// refuses prctl, fall back to /proc/thread-self/status.
+	mode, _, e := syscall.RawSyscall6(syscall.SYS_PRCTL, prGetSeccomp, 0, 0, 0, 0, 0)
+	if e == 0 {
+		if mode != seccompModeFilter {
+			return textError("after install PR_GET_SECCOMP says mode " + utoa(uint64(mode)) + ", not 2 (filter)")
+		}
+		return nil
+	}
+	b, err := ReadSmall("/proc/thread-self/status", 64<<10)
+	if err != nil {
+		return wrap("verify: PR_GET_SECCOMP: "+e.Error()+"; /proc/thread-self/status", err)
+	}
+	if !contains(string(b), "\nSeccomp:\t2\n") {
+		return textError("verify: /proc/thread-self/status does not show Seccomp: 2")
+	}
+	return nil
+}
