@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strconv"
 	"syscall"
+
+	"nucleus/internal/hardencore"
 )
 
 // The wire constants of nucleus/nsenter that the child uses.
@@ -134,7 +136,7 @@ func homeOf(uid uint32) string {
 	if err := syscall.Fstat(fd, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG {
 		return "/"
 	}
-	b, err := readAll(fd, MaxConfig)
+	b, err := hardencore.ReadFD(fd, MaxConfig)
 	if err != nil {
 		return "/"
 	}
@@ -168,29 +170,6 @@ func indexByte(b []byte, c byte) int {
 		}
 	}
 	return -1
-}
-
-// readAll reads fd to its end, up to limit bytes.
-func readAll(fd, limit int) ([]byte, error) {
-	var out []byte
-	var chunk [4096]byte
-	for len(out) < limit {
-		n, err := syscall.Read(fd, chunk[:])
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			break
-		}
-		out = append(out, chunk[:n]...)
-	}
-	if len(out) > limit {
-		out = out[:limit]
-	}
-	return out, nil
 }
 
 // readFull fills b from fd; io.ErrUnexpectedEOF's text when the peer

@@ -135,10 +135,11 @@ func ReadSmall(path string, limit int) ([]byte, error) {
 		return nil, err
 	}
 	defer syscall.Close(fd)
-	return readFD(fd, limit)
+	return ReadFD(fd, limit)
 }
 
-func readFD(fd, limit int) ([]byte, error) {
+// ReadFD reads fd to its end, up to limit bytes, with plain syscalls.
+func ReadFD(fd, limit int) ([]byte, error) {
 	var out []byte
 	var chunk [4096]byte
 	for len(out) < limit {
