@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"nucleus/internal/hardencore"
+	"nucleus/internal/testutil"
 	"nucleus/state"
 )
 
@@ -164,7 +165,7 @@ const busybox = "/bin/busybox"
 func requireBusybox(t testing.TB) {
 	t.Helper()
 	if _, err := os.Stat(busybox); err != nil {
-		t.Skipf("%s is needed: %v", busybox, err)
+		testutil.Missing(t, "%s is needed: %v", busybox, err)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"nucleus/internal/testcontainer"
+	"nucleus/internal/testutil"
 	"nucleus/state"
 )
 
@@ -63,26 +64,6 @@ func closeBenchContainers() {
 	benchContainers.list = nil
 }
 
-// hostListener accepts and closes connections on the host's loopback.
-func hostListener(b *testing.B) string {
-	b.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	return ln.Addr().String()
-}
-
 func hostDial(b *testing.B, addr string) {
 	c, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
@@ -93,7 +74,7 @@ func hostDial(b *testing.B, addr string) {
 
 // hostDialNs measures the baseline outside the timed region.
 func hostDialNs(b *testing.B, n int) float64 {
-	addr := hostListener(b)
+	addr := testutil.AcceptAndClose(b)
 	hostDial(b, addr)
 	start := time.Now()
 	for i := 0; i < n; i++ {
@@ -103,7 +84,7 @@ func hostDialNs(b *testing.B, n int) float64 {
 }
 
 func BenchmarkHostDial(b *testing.B) {
-	addr := hostListener(b)
+	addr := testutil.AcceptAndClose(b)
 	for b.Loop() {
 		hostDial(b, addr)
 	}

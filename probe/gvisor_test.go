@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"nucleus/internal/testcontainer"
+	"nucleus/internal/testutil"
 	"nucleus/state"
 )
 
@@ -136,7 +137,7 @@ func TestGVisorNetworkHost(t *testing.T) {
 func TestGVisorNetworkSandbox(t *testing.T) {
 	testcontainer.RequireRunsc(t)
 	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("needs ip (iproute2) to make a veth pair")
+		testutil.Missing(t, "needs ip (iproute2) to make a veth pair")
 	}
 	pid := os.Getpid()
 	ns := fmt.Sprintf("nucleus-gv-%d", pid)

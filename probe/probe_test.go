@@ -186,19 +186,10 @@ func TestHTTPSemanticsOnHost(t *testing.T) {
 }
 
 func TestTCPOnHost(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	_, port, err := net.SplitHostPort(testutil.AcceptAndClose(t))
 	require.NoError(t, err)
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	p := ln.Addr().(*net.TCPAddr).Port
+	p, err := strconv.Atoi(port)
+	require.NoError(t, err)
 	res, err := RunProbe(os.Getpid(), TCP{Port: p}, time.Second)
 	require.NoError(t, err)
 	assert.Equal(t, Success, res.Status)

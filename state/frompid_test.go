@@ -105,7 +105,7 @@ func TestFromPIDUserNamespaceMapRoot(t *testing.T) {
 	testutil.RequireRoot(t)
 	unshare, err := exec.LookPath("unshare")
 	if err != nil {
-		t.Skip("unshare(1) not installed")
+		testutil.Missing(t, "unshare(1) not installed")
 	}
 	cmd := testutil.StartChild(t, exec.Command(unshare, "--user", "--map-root-user", "sleep", "60"))
 	waitUserNS(t, cmd.Process.Pid, "sleep")
@@ -181,7 +181,7 @@ func TestFromPIDUnmappedIDs(t *testing.T) {
 	// No maps written at all: host root is not mapped inside.
 	unshare, err := exec.LookPath("unshare")
 	if err != nil {
-		t.Skip("unshare(1) not installed")
+		testutil.Missing(t, "unshare(1) not installed")
 	}
 	cmd = testutil.StartChild(t, exec.Command(unshare, "--user", "sleep", "60"))
 	waitUserNS(t, cmd.Process.Pid, "sleep")

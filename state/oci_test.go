@@ -265,7 +265,7 @@ func TestCheckRunningFrozen(t *testing.T) {
 func freezeTest(t *testing.T, parent, stateFile, freeze, thaw string) {
 	dir := filepath.Join(parent, fmt.Sprintf("nucleus-state-freeze-%d", os.Getpid()))
 	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Skipf("cannot create a cgroup: %v", err)
+		testutil.Missing(t, "cannot create a cgroup: %v", err)
 	}
 	pid := sleeper(t, exec.Command("sleep", "60"))
 	t.Cleanup(func() {
@@ -274,7 +274,7 @@ func freezeTest(t *testing.T, parent, stateFile, freeze, thaw string) {
 		require.Eventually(t, func() bool { return os.Remove(dir) == nil }, 5*time.Second, 10*time.Millisecond)
 	})
 	if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(fmt.Sprint(pid)), 0); err != nil {
-		t.Skipf("cannot move a process into %s: %v", dir, err)
+		testutil.Missing(t, "cannot move a process into %s: %v", dir, err)
 	}
 	s, err := FromOCI(strings.NewReader(runcState("f", pid, "running")))
 	require.NoError(t, err)

@@ -75,7 +75,7 @@ func BenchmarkDial(b *testing.B) {
 // through a Handle (no thread switch): the cost of the package's connect
 // path alone.
 func BenchmarkDialFastPath(b *testing.B) {
-	a := echoListener(b)
+	a := testutil.AcceptAndClose(b)
 	h, err := Open(os.Getpid(), 0)
 	if err != nil {
 		b.Fatal(err)
@@ -92,7 +92,7 @@ func BenchmarkDialFastPath(b *testing.B) {
 }
 
 func BenchmarkDialHost(b *testing.B) {
-	a := echoListener(b)
+	a := testutil.AcceptAndClose(b)
 	for b.Loop() {
 		c, err := net.Dial("tcp", a)
 		if err != nil {
@@ -100,22 +100,4 @@ func BenchmarkDialHost(b *testing.B) {
 		}
 		c.Close()
 	}
-}
-
-func echoListener(b *testing.B) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	return ln.Addr().String()
 }

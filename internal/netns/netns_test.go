@@ -231,23 +231,12 @@ func TestOpenRefusesDeadAndRecycled(t *testing.T) {
 
 // A target in the caller's own namespace needs no switch and no privilege.
 func TestHostNamespaceFastPath(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	addr := testutil.AcceptAndClose(t)
 	h, err := Open(os.Getpid(), 0)
 	require.NoError(t, err)
 	defer h.Close()
 	assert.True(t, h.SharesCallerNamespace())
-	c, err := h.Dial(context.Background(), "tcp", ln.Addr().String())
+	c, err := h.Dial(context.Background(), "tcp", addr)
 	require.NoError(t, err)
 	c.Close()
 }

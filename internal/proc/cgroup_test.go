@@ -147,7 +147,7 @@ func TestCgroupsMountRoot(t *testing.T) {
 	})
 	unshare, err := exec.LookPath("unshare")
 	if err != nil {
-		t.Skip("unshare(1) not installed")
+		testutil.Missing(t, "unshare(1) not installed")
 	}
 	cmd := exec.Command(unshare, "--mount", "--propagation", "private",
 		os.Args[0], "-test.run", "^TestCgroupsMountRoot$", "-test.v", "-test.count=1")

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"nucleus/internal/proc"
+	"nucleus/internal/testutil"
 	"nucleus/state"
 )
 
@@ -75,13 +76,13 @@ type Container struct {
 	// parent, for a rootless container; 0 otherwise.
 	LauncherPID int
 
-	cmd    *exec.Cmd     // the init (rootful) or the launcher (rootless)
-	pidfd  int           // the init, from the time its pid is known; -1 before
-	gate   *os.File      // write end of the init's "go" pipe, open until Close
-	events chan string   // lines the init writes on its fd 3; closed at EOF
-	exited chan struct{} // closed when cmd has been waited for
-	done   chan struct{} // closed by Close: stops the event reader
-	stderr lockedBuffer  // the init's (and launcher's) stderr
+	cmd    *exec.Cmd           // the init (rootful) or the launcher (rootless)
+	pidfd  int                 // the init, from the time its pid is known; -1 before
+	gate   *os.File            // write end of the init's "go" pipe, open until Close
+	events chan string         // lines the init writes on its fd 3; closed at EOF
+	exited chan struct{}       // closed when cmd has been waited for
+	done   chan struct{}       // closed by Close: stops the event reader
+	stderr testutil.SyncBuffer // the init's (and launcher's) stderr
 
 	mu        sync.Mutex // serialises listener requests and Close
 	closed    bool
@@ -401,24 +402,4 @@ func removeRootfs(dir string) error {
 		return fmt.Errorf("testcontainer: close: remove rootfs: %w", err)
 	}
 	return nil
-}
-
-// lockedBuffer is a bytes.Buffer safe for exec's copying goroutine and a
-// concurrent reader.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// Bytes returns a copy of the contents.
-func (b *lockedBuffer) Bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return bytes.Clone(b.buf.Bytes())
 }

@@ -7,6 +7,7 @@ package testutil
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,6 +31,18 @@ func RequireRoot(t testing.TB) {
 		t.Fatalf("test needs root (euid is %d) and NUCLEUS_REQUIRE_ROOT=1", os.Geteuid())
 	}
 	t.Skipf("test needs root (euid is %d); run as root, or set NUCLEUS_REQUIRE_ROOT=1 to fail instead", os.Geteuid())
+}
+
+// Missing skips the test because something it needs from the machine (a
+// tool, a writable cgroup) is not there — or, with NUCLEUS_REQUIRE_ROOT=1,
+// fails it: CI installs everything the tests need, so there a missing piece
+// is a broken CI, not a reason to pass.
+func Missing(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("NUCLEUS_REQUIRE_ROOT") == "1" {
+		t.Fatalf(format+" (NUCLEUS_REQUIRE_ROOT=1: CI must provide it)", args...)
+	}
+	t.Skipf(format, args...)
 }
 
 // StartChild starts cmd and registers a cleanup that kills and reaps it.
@@ -226,9 +239,37 @@ func (b *SyncBuffer) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 
+// Bytes returns a copy of what was written so far.
+func (b *SyncBuffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.Clone(b.buf.Bytes())
+}
+
 // String returns what was written so far.
 func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// AcceptAndClose listens on 127.0.0.1 of the caller's namespace, accepts
+// and closes every connection until the test ends, and returns the address.
+func AcceptAndClose(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return ln.Addr().String()
 }
