@@ -1,10 +1,8 @@
 package state
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -152,50 +150,16 @@ func checkRuntimeRoot(dir string) (uint32, error) {
 	return st.Uid, nil
 }
 
-// ociConfig is the part of an OCI bundle's config.json nucleus reads.
-type ociConfig struct {
-	Process *struct {
-		User struct {
-			UID            uint32   `json:"uid"`
-			GID            uint32   `json:"gid"`
-			AdditionalGids []uint32 `json:"additionalGids"`
-		} `json:"user"`
-	} `json:"process"`
-}
-
 // bundleIdentity reads process.user of <bundle>/config.json: the identity
-// the container's process was given, inside its user namespace. The file
-// must be a regular file (opened non-blocking, so a FIFO cannot hang the
-// caller) and is read up to maxStateFile bytes.
+// the container's process was given, inside its user namespace.
 func bundleIdentity(bundle string) (ProcessIdentity, error) {
-	p := filepath.Join(bundle, "config.json")
-	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
-	if err != nil {
-		return ProcessIdentity{}, &os.PathError{Op: "open", Path: p, Err: err}
-	}
-	f := os.NewFile(uintptr(fd), p)
-	defer f.Close()
-	fi, err := f.Stat()
+	spec, err := ReadBundleSpec(bundle)
 	if err != nil {
 		return ProcessIdentity{}, err
 	}
-	if !fi.Mode().IsRegular() {
-		return ProcessIdentity{}, fmt.Errorf("%s: not a regular file", p)
+	if spec.Process == nil {
+		return ProcessIdentity{}, fmt.Errorf("%s: no process", filepath.Join(bundle, "config.json"))
 	}
-	b, err := io.ReadAll(io.LimitReader(f, maxStateFile+1))
-	if err != nil {
-		return ProcessIdentity{}, err
-	}
-	if len(b) > maxStateFile {
-		return ProcessIdentity{}, fmt.Errorf("%s: larger than %d bytes", p, maxStateFile)
-	}
-	var c ociConfig
-	if err := json.Unmarshal(b, &c); err != nil {
-		return ProcessIdentity{}, fmt.Errorf("%s: %w", p, err)
-	}
-	if c.Process == nil {
-		return ProcessIdentity{}, fmt.Errorf("%s: no process", p)
-	}
-	u := c.Process.User
+	u := spec.Process.User
 	return ProcessIdentity{UID: u.UID, GID: u.GID, AdditionalGIDs: u.AdditionalGids}, nil
 }
