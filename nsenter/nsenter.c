@@ -12,6 +12,7 @@
 
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -135,6 +136,7 @@ __attribute__((constructor)) static void nucleus_nsenter(void)
 	struct nucleus_request req;
 	size_t i;
 	long pid;
+	int order[2];
 
 	if (getenv(NUCLEUS_ENV) == NULL)
 		return;
@@ -174,15 +176,33 @@ __attribute__((constructor)) static void nucleus_nsenter(void)
 	// A fork-like clone: CLONE_PARENT makes the grandchild a child of the
 	// Go parent, which waits for it through a pidfd and reaps it; it is
 	// the first process in the target PID namespace we joined above.
+	//
+	// Both processes write to the one bootstrap socket, and the parent
+	// reads the PID report first: the grandchild must not report anything
+	// (a failed step, an execve error) before it. The order pipe enforces
+	// it: the grandchild reads it until EOF, which comes once the middle
+	// child has sent the PID report and closed its end.
+	if (pipe2(order, O_CLOEXEC) < 0)
+		fail("pipe2", errno);
 	pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
 	if (pid < 0)
 		fail("clone", errno);
 	if (pid > 0) {
+		close(order[0]);
 		send_msg(NUCLEUS_MSG_PID, (int32_t)pid, NULL);
 		_exit(0);
 	}
 
 	// Grandchild: inside every namespace and cgroup of the target.
+	close(order[1]);
+	{
+		char c;
+		ssize_t n;
+		do
+			n = read(order[0], &c, 1);
+		while (n < 0 && errno == EINTR);
+		close(order[0]);
+	}
 	close(NUCLEUS_FD_PIDFD);
 	if (setsid() < 0)
 		fail("setsid", errno);
