@@ -34,7 +34,8 @@ type ExecError = launch.ExecError
 
 // Attach runs cmd inside the container st and returns its exit code, or 128
 // plus the signal number when a signal killed it. Without WithStdio the
-// command shares the caller's stdin, stdout and stderr.
+// command gets the caller's stdin, stdout and stderr — through pipes where
+// they are terminals (see WithStdio).
 func Attach(st *state.ContainerState, cmd []string, opts ...Option) (int, error) {
 	return AttachContext(context.Background(), st, cmd, opts...)
 }
