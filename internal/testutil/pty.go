@@ -34,7 +34,6 @@ func OpenPTY(t testing.TB) (master, slave *os.File) {
 	return master, slave
 }
 
-
 // StdioProbe is a sh script that prints, for each of its fds 0, 1 and 2,
 // "fdN=<what /proc links it to>" and "ttyN" or "nottyN": what a command run
 // in a container was given as stdio, seen from inside.
