@@ -20,7 +20,10 @@ type Process struct {
 	pid   int
 	pidfd *os.File // non-blocking, in the runtime's poller
 	stdio *stdio
-	log   interface{ Debug(string, ...any) }
+	// cgroup is the command's own cgroup (cmdCgroup), nil when none could
+	// be made: then only the process group can be killed.
+	cgroup *cmdCgroup
+	log    interface{ Debug(string, ...any) }
 
 	mu       sync.Mutex
 	reaped   bool // after the reap the PID and process group may be reused
@@ -82,9 +85,11 @@ func (p *Process) Signal(sig os.Signal) error {
 	return proc.PidfdSignal(int(p.pidfd.Fd()), s)
 }
 
-// KillGroup SIGKILLs the command's whole process group (the command called
-// setsid, so the group is the command and whatever it started and did not
-// move away), then the command itself through its pidfd.
+// KillGroup SIGKILLs every descendant of the command: all of its cgroup
+// (cmdCgroup), which nothing started inside can leave, and its process
+// group (the command called setsid, so the group is the command and
+// whatever it started and did not move away; all there is to kill when no
+// cgroup could be made), then the command itself through its pidfd.
 func (p *Process) KillGroup() error {
 	if p.sandbox != nil {
 		return p.sandbox.killGroup(p)
@@ -98,6 +103,7 @@ func (p *Process) killGroupLocked() error {
 	if p.reaped {
 		return nil
 	}
+	cerr := p.cgroup.kill()
 	// Until the leader is reaped its PID stays allocated, so the group ID
 	// cannot name another group.
 	gerr := unix.Kill(-p.pid, unix.SIGKILL)
@@ -107,10 +113,13 @@ func (p *Process) killGroupLocked() error {
 	if err := proc.PidfdSignal(int(p.pidfd.Fd()), unix.SIGKILL); err != nil && err != unix.ESRCH {
 		return err
 	}
+	if cerr != nil {
+		return fmt.Errorf("kill cgroup: %w", cerr)
+	}
 	return gerr
 }
 
-// watch kills the process group when ctx ends before the command does.
+// watch kills every descendant when ctx ends before the command is reaped.
 func (p *Process) watch(ctx context.Context) {
 	p.stop = context.AfterFunc(ctx, func() {
 		p.mu.Lock()
@@ -129,24 +138,34 @@ func (p *Process) abort() {
 	p.stop()
 	_ = p.KillGroup()
 	_, _ = p.reap(false)
+	p.cgroup.release(true)
 	p.stdio.abort()
 }
 
 // Wait waits for the command to exit, reaps it, waits for its output to be
 // copied (bounded by the drain time when something it started still holds
 // the pipes) and returns its exit code: the status it exited with, or 128
-// plus the number of the signal that killed it. killGroup additionally kills
-// whatever the command left running in its process group before the reap.
+// plus the number of the signal that killed it.
+//
+// What the command started in the background and left running keeps
+// running, as after `runc exec` or `docker exec`, unless the context ended
+// first (then everything was killed). Its cgroup is removed when the last
+// of them exits (cmdCgroup).
 func (p *Process) Wait() (int, error) { return p.wait(false) }
 
-// WaitAndKillGroup is Wait that leaves nothing of the command's process
-// group alive: what probes want.
+// WaitAndKillGroup is Wait that leaves nothing the command started alive:
+// after the command exits, and before it is reaped, its cgroup (else its
+// process group) is SIGKILLed, and the cgroup is removed once empty. What
+// probes want.
 func (p *Process) WaitAndKillGroup() (int, error) { return p.wait(true) }
 
 func (p *Process) wait(killGroup bool) (int, error) {
 	p.waitOnce.Do(func() {
 		p.code, p.err = p.reap(killGroup)
 		p.stop()
+		// Killed (by the caller, a cancel, or killGroup): wait for the
+		// members to die, so the directory is gone when Wait returns.
+		p.cgroup.release(killGroup || p.Canceled())
 		if p.sandbox != nil {
 			p.code, p.err = p.sandbox.finish(p, p.code, p.err, killGroup)
 		}
@@ -209,6 +228,7 @@ func (p *Process) reap(killGroup bool) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if killGroup {
+		_ = p.cgroup.kill()
 		_ = unix.Kill(-p.pid, unix.SIGKILL)
 	}
 	var si siginfo
