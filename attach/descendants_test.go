@@ -53,7 +53,9 @@ func TestTimeoutKillsEveryDescendant(t *testing.T) {
 			require.ErrorIs(t, err, context.DeadlineExceeded)
 			assert.Equal(t, 128+int(syscall.SIGKILL), code)
 			require.True(t, seen.Load(), "the setsid'd sleep 300 ran before the timeout")
-			assert.Empty(t, sleepers(t, c), "nothing the command started survives")
+			// Killed ones are zombies until the container's init reaps them.
+			assert.True(t, testutil.Within(2*time.Second, func() bool { return len(sleepers(t, c)) == 0 }),
+				"nothing the command started survives: %v", sleepers(t, c))
 			assert.Empty(t, testutil.ZombieChildren(t))
 			left, err := c.CommandCgroups()
 			require.NoError(t, err)
