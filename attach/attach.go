@@ -100,6 +100,11 @@ func (p *Process) Console() *os.File { return p.p.Console() }
 // Wait waits for the command to exit and returns its exit code (128+signal
 // when killed). When the context of Start ended first, the error wraps the
 // context's error.
+//
+// A program that ignores SIGCHLD (signal.Ignore(syscall.SIGCHLD)) makes the
+// kernel reap the command itself; Wait then takes the exit status the
+// kernel keeps in the command's pidfd (Linux 6.15+), and on older kernels
+// fails with an error that says SIGCHLD is ignored.
 func (p *Process) Wait() (int, error) {
 	code, err := p.p.Wait()
 	if err != nil {

@@ -2,6 +2,7 @@ package launch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -44,6 +45,12 @@ func newProcess(pid int, s *stdio, log interface{ Debug(string, ...any) }) (*Pro
 	// its PID cannot be reused before this pidfd_open.
 	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
 	if err != nil {
+		if sigchldIgnored() {
+			// No zombie holds the PID: the kernel reaped the command
+			// (it exited already), and the number may name another
+			// process now. Nothing to kill; the status is lost.
+			return nil, fmt.Errorf("pidfd_open of command %d: %w: %w", pid, err, errSigchldIgnored)
+		}
 		// Unknown to us and unreapable through a pidfd: kill and reap by
 		// number, which is safe for the same zombie reason.
 		_ = unix.Kill(pid, unix.SIGKILL)
@@ -105,10 +112,13 @@ func (p *Process) killGroupLocked() error {
 	}
 	cerr := p.cgroup.kill()
 	// Until the leader is reaped its PID stays allocated, so the group ID
-	// cannot name another group.
-	gerr := unix.Kill(-p.pid, unix.SIGKILL)
-	if gerr == unix.ESRCH {
-		gerr = nil
+	// cannot name another group. A leader the kernel reaped by itself
+	// (SIGCHLD ignored) holds it no more, which its pidfd tells.
+	var gerr error
+	if proc.PidfdSignal(int(p.pidfd.Fd()), 0) == nil {
+		if gerr = unix.Kill(-p.pid, unix.SIGKILL); gerr == unix.ESRCH {
+			gerr = nil
+		}
 	}
 	if err := proc.PidfdSignal(int(p.pidfd.Fd()), unix.SIGKILL); err != nil && err != unix.ESRCH {
 		return err
@@ -221,7 +231,9 @@ func (p *Process) reap(killGroup bool) (int, error) {
 	if err == nil {
 		err = werr
 	}
-	if err != nil {
+	// ECHILD: the kernel reaped the command itself (see exitstatus.go).
+	autoreaped := errors.Is(err, unix.ECHILD)
+	if err != nil && !autoreaped {
 		return -1, fmt.Errorf("wait: %w", err)
 	}
 
@@ -229,25 +241,43 @@ func (p *Process) reap(killGroup bool) (int, error) {
 	defer p.mu.Unlock()
 	if killGroup {
 		_ = p.cgroup.kill()
-		_ = unix.Kill(-p.pid, unix.SIGKILL)
+		if !autoreaped { // else the group ID may name another group
+			_ = unix.Kill(-p.pid, unix.SIGKILL)
+		}
 	}
-	var si siginfo
-	err = rc.Control(func(fd uintptr) { si, werr = waitid(fd, unix.WEXITED) })
-	if err == nil {
-		err = werr
+	code := -1
+	if !autoreaped {
+		var si siginfo
+		err = rc.Control(func(fd uintptr) { si, werr = waitid(fd, unix.WEXITED) })
+		if err == nil {
+			err = werr
+		}
+		autoreaped = errors.Is(err, unix.ECHILD) // reaped between the two calls
+		if err == nil {
+			p.log.Debug("command exited", "pid", p.pid, "code", si.Code, "status", si.Status)
+			code = int(si.Status)
+			if si.Code != cldExited { // CLD_KILLED, CLD_DUMPED
+				code += 128
+			}
+		}
+	}
+	if autoreaped {
+		var ws unix.WaitStatus
+		err = rc.Control(func(fd uintptr) { ws, werr = pidfdExitStatus(fd) })
+		if err == nil {
+			err = werr
+		}
+		if err == nil {
+			p.log.Debug("command exited, reaped by the kernel (SIGCHLD ignored), status from its pidfd", "pid", p.pid, "status", int(ws))
+			code = exitCode(ws)
+		}
 	}
 	p.reaped = true
 	p.pidfd.Close()
 	if err != nil {
 		return -1, fmt.Errorf("reap: %w", err)
 	}
-	p.log.Debug("command exited", "pid", p.pid, "code", si.Code, "status", si.Status)
-	switch si.Code {
-	case cldExited:
-		return int(si.Status), nil
-	default: // CLD_KILLED, CLD_DUMPED
-		return 128 + int(si.Status), nil
-	}
+	return code, nil
 }
 
 // si_code values of SIGCHLD (include/uapi/asm-generic/siginfo.h).

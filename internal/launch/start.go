@@ -399,8 +399,10 @@ func (l *launcher) exchange(ctx context.Context, sock *os.File, middle *os.Proce
 		defer sock.Close()
 		msg, err := nsenter.ReadMessage(sock)
 		_, _ = middle.Wait()
-		if err == nil && msg.Type == nsenter.MsgPID {
+		if err == nil && msg.Type == nsenter.MsgPID && !sigchldIgnored() {
 			// Our child (CLONE_PARENT), unreaped: the PID is still its.
+			// (Not when the kernel reaps our children: the number may
+			// name another process; the command's cgroup is killed.)
 			pid := int(msg.Value)
 			_ = unix.Kill(-pid, unix.SIGKILL)
 			_ = unix.Kill(pid, unix.SIGKILL)
