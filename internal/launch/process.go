@@ -173,7 +173,7 @@ func (p *Process) wait(killGroup bool) (int, error) {
 	p.waitOnce.Do(func() {
 		p.code, p.err = p.reap(killGroup)
 		p.stop()
-		// Killed (by the caller, a cancel, or killGroup): wait for the
+		// Killed (a cancel, or killGroup): wait for the
 		// members to die, so the directory is gone when Wait returns.
 		p.cgroup.release(killGroup || p.Canceled())
 		if p.sandbox != nil {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -36,17 +37,20 @@ func CheckCommandCgroups(want, got string) error {
 	return nil
 }
 
-// CommandCgroupDirs lists the command cgroups (nucleus-<pid>-<n>) left in
-// the v2 cgroup directory dir: after every command and its descendants have
-// ended there must be none.
+// CommandCgroupDirs lists the cgroups of commands this process attached
+// (nucleus-<our pid>-<n>) left in the v2 cgroup directory dir: after every
+// command and its descendants have ended there must be none. Other
+// processes' are not listed: tests of other packages may be attaching to
+// containers in the same cgroup meanwhile.
 func CommandCgroupDirs(dir string) ([]string, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
+	ours := "nucleus-" + strconv.Itoa(os.Getpid()) + "-"
 	var left []string
 	for _, e := range ents {
-		if e.IsDir() && commandCgroup.MatchString(e.Name()) {
+		if e.IsDir() && commandCgroup.MatchString(e.Name()) && strings.HasPrefix(e.Name(), ours) {
 			left = append(left, filepath.Join(dir, e.Name()))
 		}
 	}
