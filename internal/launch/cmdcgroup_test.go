@@ -47,6 +47,20 @@ func TestFailedStartRemovesCommandCgroup(t *testing.T) {
 	assert.Empty(t, testutil.ZombieChildren(t))
 }
 
+// Where cgroup.kill is missing (a kernel before 5.14; here: a directory
+// that is no cgroup) no command cgroup is made and nothing is left: the
+// caller falls back to the process-group kill.
+func TestNoCommandCgroupWithoutCgroupKill(t *testing.T) {
+	parent := t.TempDir()
+	cg, err := newCmdCgroup(parent)
+	require.Error(t, err)
+	assert.Nil(t, cg)
+	assert.Contains(t, err.Error(), "cgroup.kill")
+	ents, err := os.ReadDir(parent)
+	require.NoError(t, err)
+	assert.Empty(t, ents, "the directory it made is removed")
+}
+
 // The reaper removes a cgroup whose last member exits after its command.
 func TestReaperRemovesOnceEmpty(t *testing.T) {
 	testutil.RequireRoot(t)
