@@ -34,14 +34,16 @@ type ExecError = launch.ExecError
 
 // Attach runs cmd inside the container st and returns its exit code, or 128
 // plus the signal number when a signal killed it. Without WithStdio the
-// command shares the caller's stdin, stdout and stderr.
+// command gets the caller's stdin, stdout and stderr — through pipes where
+// they are terminals (see WithStdio).
 func Attach(st *state.ContainerState, cmd []string, opts ...Option) (int, error) {
 	return AttachContext(context.Background(), st, cmd, opts...)
 }
 
 // AttachContext is Attach with a context: when ctx ends before the command,
-// the command's whole process group is killed and reaped, and the error
-// wraps ctx.Err().
+// everything the command started is killed (its cgroup, else its process
+// group: see Start) and the command is reaped, and the error wraps
+// ctx.Err().
 func AttachContext(ctx context.Context, st *state.ContainerState, cmd []string, opts ...Option) (int, error) {
 	p, err := Start(ctx, st, cmd, opts...)
 	if err != nil {
@@ -57,7 +59,18 @@ type Process struct {
 }
 
 // Start runs cmd inside the container st and returns once it has been
-// executed. Call Wait to reap it. Cancelling ctx kills its process group.
+// executed. Call Wait to reap it.
+//
+// The command runs in a cgroup v2 of its own below the container's (so it
+// stays accounted to the container), and cancelling ctx kills that cgroup
+// whole with cgroup.kill: every process the command started dies, also one
+// that called setsid or double-forked. Where no such cgroup can be made (a
+// caller without write access to the container's cgroup, as the owner of a
+// rootless container usually is; a read-only cgroupfs; no cgroup v2; a
+// kernel before 5.14) cancelling kills the command's process group only,
+// and WithLogger's log says so. After a normal exit what the command left
+// running in the background keeps running, as after `docker exec`; the
+// cgroup is removed when the last of those exits.
 func Start(ctx context.Context, st *state.ContainerState, cmd []string, opts ...Option) (*Process, error) {
 	req := &launch.Request{Target: st, Command: cmd,
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
@@ -87,6 +100,11 @@ func (p *Process) Console() *os.File { return p.p.Console() }
 // Wait waits for the command to exit and returns its exit code (128+signal
 // when killed). When the context of Start ended first, the error wraps the
 // context's error.
+//
+// A program that ignores SIGCHLD (signal.Ignore(syscall.SIGCHLD)) makes the
+// kernel reap the command itself; Wait then takes the exit status the
+// kernel keeps in the command's pidfd (Linux 6.15+), and on older kernels
+// fails with an error that says SIGCHLD is ignored.
 func (p *Process) Wait() (int, error) {
 	code, err := p.p.Wait()
 	if err != nil {

@@ -19,6 +19,9 @@ func TestMain(m *testing.M) {
 	if js := os.Getenv(childEnv); js != "" {
 		os.Exit(attachAsChild(js))
 	}
+	if js := os.Getenv(sigchldEnv); js != "" {
+		os.Exit(attachIgnoringSIGCHLD(js))
+	}
 	os.Exit(m.Run())
 }
 

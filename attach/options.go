@@ -13,10 +13,31 @@ import (
 type Option struct{ apply func(*launch.Request) }
 
 // WithStdio sets the command's stdin, stdout and stderr. A nil one is
-// connected to /dev/null. An *os.File is handed to the command as it is;
-// other readers and writers are copied through pipes.
+// connected to /dev/null. Other readers and writers are copied through
+// pipes, and so is an *os.File that is a terminal; any other *os.File (a
+// pipe, a socket, a regular file) is handed to the command as it is.
+//
+// Why a terminal is not handed over: every fd of the command can be opened
+// from inside the container through /proc/<command>/fd/N (by a process
+// with CAP_SYS_ADMIN, or one running as the command's uid), and the
+// caller's terminal there is the caller's keyboard — TIOCSTI pushes
+// keystrokes into the caller's shell, which runs them when the kernel
+// allows legacy TIOCSTI (/proc/sys/dev/tty/legacy_tiocsti), reads steal
+// what the user types, TCSETS changes the terminal's modes. The same holds
+// for any file handed over: give the command only files the container may
+// keep. For an interactive command use WithTTY (a new pseudo-terminal, as
+// `docker exec -t` gives); WithInheritTerminal hands terminals over anyway.
 func WithStdio(in io.Reader, out, err io.Writer) Option {
 	return Option{func(r *launch.Request) { r.Stdin, r.Stdout, r.Stderr = in, out, err }}
+}
+
+// WithInheritTerminal hands an *os.File that is a terminal (WithStdio's, or
+// the caller's own stdin, stdout and stderr) to the command as it is
+// instead of through a pipe. Only for a container trusted with the
+// caller's terminal: see WithStdio for what a container process can do
+// with it.
+func WithInheritTerminal() Option {
+	return Option{func(r *launch.Request) { r.InheritTerminal = true }}
 }
 
 // WithEnv sets the command's environment, KEY=VALUE entries. PATH and TERM

@@ -28,10 +28,11 @@
 //
 //   - Exec: exit status 0 → Success; non-zero → Failure with ExitCode; the
 //     timeout expiring → Failure with Reason "timeout". Unlike kubelet (which
-//     leaves a timed-out exec probe running) and like containerd, the
-//     command's whole process group is SIGKILLed and reaped on timeout. After
-//     a normal exit the process group is SIGKILLed too, so a probe never
-//     leaves background processes behind in the container.
+//     leaves a timed-out exec probe running) and like containerd, everything
+//     the command started is SIGKILLed (its cgroup, cgroup.kill; its process
+//     group where no cgroup can be made) and reaped on timeout. After a
+//     normal exit it is SIGKILLed too, so a probe never leaves background
+//     processes behind in the container.
 //   - TCP: connection established → Success (closed at once); any dial error
 //     (refused, unreachable, timeout) → Failure with the error text as Reason.
 //   - HTTP: GET with User-Agent "nucleus-probe/1.0"; 2xx and 3xx → Success.

@@ -16,11 +16,12 @@ import (
 //
 // Its stdout and stderr are captured into one buffer capped at 10 KiB
 // (WithMaxOutput); the rest is read and discarded, so the command never
-// blocks on output. When the timeout expires the command's whole process
-// group is SIGKILLed and reaped and the result is a Failure with Reason
-// "timeout". After a normal exit the process group is SIGKILLed as well, so
-// background processes the command left behind in the container do not
-// outlive the probe. (Kubelet leaves a timed-out exec probe running;
+// blocks on output. When the timeout expires everything the command started
+// is SIGKILLed — its cgroup of its own with cgroup.kill, so also what called
+// setsid; its process group where no cgroup can be made — and reaped, and
+// the result is a Failure with Reason "timeout". After a normal exit the
+// same kill is made, so background processes the command left behind in the
+// container do not outlive the probe. (Kubelet leaves a timed-out exec probe running;
 // containerd kills it. A probe that accumulates processes in the container
 // at every period is a leak, so nucleus kills.)
 type Exec struct {
@@ -61,17 +62,17 @@ func (p Exec) run(ctx context.Context, st *state.ContainerState, c *config) (Res
 		}
 		return Result{}, fmt.Errorf("probe: exec: %w", err)
 	}
-	// WaitAndKillGroup SIGKILLs whatever the command left in its process
-	// group (background children) after the command exits and before it is
-	// reaped, while its PID, and so the group ID, cannot be reused. That
-	// also closes the output pipes those children held, so the wait does
-	// not sit out launch's drain time.
+	// WaitAndKillGroup SIGKILLs whatever the command left (its cgroup, and
+	// its process group) after the command exits and before it is reaped,
+	// while its PID, and so the group ID, cannot be reused, and removes the
+	// cgroup. That also closes the output pipes those children held, so the
+	// wait does not sit out launch's drain time.
 	code, werr := proc.WaitAndKillGroup()
 	res := Result{ExitCode: code, Output: out.bytes()}
 	switch {
 	case proc.Canceled() && errors.Is(ctx.Err(), context.DeadlineExceeded):
 		// The deadline passed while the command ran: Start's context
-		// killed the whole process group, and Wait reaped the command.
+		// killed everything the command started, and Wait reaped it.
 		// (A command that exited by itself just before the deadline was
 		// not canceled and keeps its own exit status.)
 		res.Status, res.Reason = Failure, "timeout"

@@ -14,6 +14,10 @@
 // the supplementary groups), -w dir (working directory, default /), -e
 // KEY=VAL (repeatable), -t (a new pseudo-terminal).
 //
+// Without -t the command's stdin, stdout and stderr are pipes that nsattach
+// copies to and from its own: the command, and so the container, never
+// holds an fd of the caller's terminal (see attach.WithStdio).
+//
 // SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 are forwarded to the
 // command. nsattach exits with the command's exit code (128+N when signal N
 // killed it); 126 when the command could not be invoked (permission denied,

@@ -215,6 +215,8 @@ func nsattach(args []string) int {
 	}
 	if o.tty {
 		opts = append(opts, attach.WithTTY())
+	} else {
+		opts = append(opts, attach.WithStdio(pipedStdio()))
 	}
 
 	// Before the start, so that no signal meant for the command can kill

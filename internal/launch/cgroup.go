@@ -19,7 +19,9 @@ import (
 // container's own processes (runc exec does the same). It is born there: the
 // middle child is started directly in the target's cgroup v2 (clone3 with
 // CLONE_INTO_CGROUP) and moves itself into each v1 hierarchy before it
-// clones the grandchild, which inherits all of them.
+// clones the grandchild, which inherits all of them. On v2 it is cloned into
+// a new cgroup of the command's own below the target's (cmdCgroup), which a
+// cancel kills whole.
 //
 // Why not write the grandchild's PID to cgroup.procs, as runc 1.1 does: such
 // a write takes the kernel's global cgroup_threadgroup_rwsem for writing,
@@ -31,9 +33,13 @@ type cgroupJoin struct {
 	tasks []*os.File // v1 "tasks" files, passed from nsenter.FdCgroup on
 	names []string   // the hierarchy of each, for errors
 
-	v2     *os.File // the target's v2 cgroup directory, nil when not joined
+	v2     *os.File // the v2 cgroup to clone into, nil when not joined
 	v2Dir  string   // that directory on our file system
 	v2Path string   // its path in /proc/PID/cgroup
+
+	// cmd is the command's own v2 cgroup below the target's (v2 and v2Dir
+	// then name it), nil when none could be made: see cmdCgroup.
+	cmd *cmdCgroup
 }
 
 // planCgroups opens what the join needs: the target's cgroups where they
@@ -51,20 +57,19 @@ func planCgroups(target int, log interface{ Debug(string, ...any) }) (*cgroupJoi
 	}
 	root := os.Geteuid() == 0
 	j := &cgroupJoin{}
+	fail := func(err error) (*cgroupJoin, error) {
+		j.close()
+		j.discard()
+		return nil, err
+	}
 	for _, c := range theirs {
-		if same[c.Controllers+":"+c.Path] {
+		if c.Hierarchy == 0 && c.Controllers == "" {
+			if err := j.planV2(c, same[c.Controllers+":"+c.Path], log); err != nil {
+				return fail(err)
+			}
 			continue
 		}
-		if c.Hierarchy == 0 && c.Controllers == "" {
-			// cgroup v2. O_PATH: the right to write is checked by the
-			// clone, with our credentials and cgroup namespace, as a
-			// write to cgroup.procs would be.
-			fd, err := unix.Open(c.Dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-			if err != nil {
-				j.close()
-				return nil, fmt.Errorf("join %q (v2): %w", c.Path, err)
-			}
-			j.v2, j.v2Dir, j.v2Path = os.NewFile(uintptr(fd), c.Dir), c.Dir, c.Path
+		if same[c.Controllers+":"+c.Path] {
 			continue
 		}
 		f, err := os.OpenFile(filepath.Join(c.Dir, "tasks"), os.O_WRONLY, 0)
@@ -73,17 +78,62 @@ func planCgroups(target int, log interface{ Debug(string, ...any) }) (*cgroupJoi
 				log.Debug("cgroup not joined", "hierarchy", c.Controllers, "path", c.Path, "err", err)
 				continue
 			}
-			j.close()
-			return nil, fmt.Errorf("join %q (%s): %w", c.Path, c.Controllers, err)
+			return fail(fmt.Errorf("join %q (%s): %w", c.Path, c.Controllers, err))
 		}
 		j.tasks = append(j.tasks, f)
 		j.names = append(j.names, fmt.Sprintf("%q (%s)", c.Path, c.Controllers))
 	}
 	if len(j.tasks) > nsenter.MaxCgroups {
-		j.close()
-		return nil, fmt.Errorf("%d cgroup v1 hierarchies to join, at most %d", len(j.tasks), nsenter.MaxCgroups)
+		return fail(fmt.Errorf("%d cgroup v1 hierarchies to join, at most %d", len(j.tasks), nsenter.MaxCgroups))
 	}
 	return j, nil
+}
+
+// planV2 plans the v2 join: into a new cgroup of the command's own below
+// the target's (cmdCgroup), even when the target's is ours, so that its
+// descendants can be killed whole; into the target's when none can be made
+// (logged: a cancel then kills the process group only, which a descendant
+// that called setsid escapes); nowhere when the target's is ours and no
+// command cgroup can be made.
+func (j *cgroupJoin) planV2(c proc.CgroupDir, ours bool, log interface{ Debug(string, ...any) }) error {
+	dir, path := c.Dir, c.Path
+	cmd, err := newCmdCgroup(c.Dir)
+	if err != nil {
+		log.Debug("no cgroup of the command's own: a cancel kills its process group only", "err", err)
+		if ours {
+			return nil
+		}
+	} else {
+		dir, path = cmd.dir, strings.TrimSuffix(c.Path, "/")+"/"+filepath.Base(cmd.dir)
+	}
+	// O_PATH: the right to write is checked by the clone, with our
+	// credentials and cgroup namespace, as a write to cgroup.procs would be.
+	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		if cmd != nil {
+			_ = unix.Rmdir(cmd.dir)
+		}
+		return fmt.Errorf("join %q (v2): %w", path, err)
+	}
+	j.v2, j.v2Dir, j.v2Path, j.cmd = os.NewFile(uintptr(fd), dir), dir, path, cmd
+	return nil
+}
+
+// takeCommand hands the command's cgroup over to its Process.
+func (j *cgroupJoin) takeCommand() *cmdCgroup {
+	c := j.cmd
+	j.cmd = nil
+	return c
+}
+
+// discard kills what is in a command cgroup no Process took (the start
+// failed) and removes it, now or, should something outlive the kill (a
+// frozen container), once it is empty.
+func (j *cgroupJoin) discard() {
+	if c := j.takeCommand(); c != nil {
+		_ = c.kill()
+		c.release(false)
+	}
 }
 
 // ownCgroups returns "controllers:path" of each line of /proc/self/cgroup.

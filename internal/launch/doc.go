@@ -28,8 +28,9 @@
 //  6. EOF on the close-on-exec socket means the execve succeeded; a message
 //     is a failure with its step.
 //  7. Wait on the pidfd through the runtime's poller (no thread blocked, no
-//     polling interval) and reap. A cancelled context SIGKILLs the
-//     command's process group first.
+//     polling interval) and reap. A cancelled context SIGKILLs everything
+//     the command started first: its cgroup of its own (cmdCgroup), else
+//     its process group.
 //
 // # Child
 //

@@ -2,6 +2,7 @@ package launch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -20,7 +21,10 @@ type Process struct {
 	pid   int
 	pidfd *os.File // non-blocking, in the runtime's poller
 	stdio *stdio
-	log   interface{ Debug(string, ...any) }
+	// cgroup is the command's own cgroup (cmdCgroup), nil when none could
+	// be made: then only the process group can be killed.
+	cgroup *cmdCgroup
+	log    interface{ Debug(string, ...any) }
 
 	mu       sync.Mutex
 	reaped   bool // after the reap the PID and process group may be reused
@@ -41,6 +45,12 @@ func newProcess(pid int, s *stdio, log interface{ Debug(string, ...any) }) (*Pro
 	// its PID cannot be reused before this pidfd_open.
 	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
 	if err != nil {
+		if sigchldIgnored() {
+			// No zombie holds the PID: the kernel reaped the command
+			// (it exited already), and the number may name another
+			// process now. Nothing to kill; the status is lost.
+			return nil, fmt.Errorf("pidfd_open of command %d: %w: %w", pid, err, errSigchldIgnored)
+		}
 		// Unknown to us and unreapable through a pidfd: kill and reap by
 		// number, which is safe for the same zombie reason.
 		_ = unix.Kill(pid, unix.SIGKILL)
@@ -82,9 +92,11 @@ func (p *Process) Signal(sig os.Signal) error {
 	return proc.PidfdSignal(int(p.pidfd.Fd()), s)
 }
 
-// KillGroup SIGKILLs the command's whole process group (the command called
-// setsid, so the group is the command and whatever it started and did not
-// move away), then the command itself through its pidfd.
+// KillGroup SIGKILLs every descendant of the command: all of its cgroup
+// (cmdCgroup), which nothing started inside can leave, and its process
+// group (the command called setsid, so the group is the command and
+// whatever it started and did not move away; all there is to kill when no
+// cgroup could be made), then the command itself through its pidfd.
 func (p *Process) KillGroup() error {
 	if p.sandbox != nil {
 		return p.sandbox.killGroup(p)
@@ -98,19 +110,26 @@ func (p *Process) killGroupLocked() error {
 	if p.reaped {
 		return nil
 	}
+	cerr := p.cgroup.kill()
 	// Until the leader is reaped its PID stays allocated, so the group ID
-	// cannot name another group.
-	gerr := unix.Kill(-p.pid, unix.SIGKILL)
-	if gerr == unix.ESRCH {
-		gerr = nil
+	// cannot name another group. A leader the kernel reaped by itself
+	// (SIGCHLD ignored) holds it no more, which its pidfd tells.
+	var gerr error
+	if proc.PidfdSignal(int(p.pidfd.Fd()), 0) == nil {
+		if gerr = unix.Kill(-p.pid, unix.SIGKILL); gerr == unix.ESRCH {
+			gerr = nil
+		}
 	}
 	if err := proc.PidfdSignal(int(p.pidfd.Fd()), unix.SIGKILL); err != nil && err != unix.ESRCH {
 		return err
 	}
+	if cerr != nil {
+		return fmt.Errorf("kill cgroup: %w", cerr)
+	}
 	return gerr
 }
 
-// watch kills the process group when ctx ends before the command does.
+// watch kills every descendant when ctx ends before the command is reaped.
 func (p *Process) watch(ctx context.Context) {
 	p.stop = context.AfterFunc(ctx, func() {
 		p.mu.Lock()
@@ -129,24 +148,34 @@ func (p *Process) abort() {
 	p.stop()
 	_ = p.KillGroup()
 	_, _ = p.reap(false)
+	p.cgroup.release(true)
 	p.stdio.abort()
 }
 
 // Wait waits for the command to exit, reaps it, waits for its output to be
 // copied (bounded by the drain time when something it started still holds
 // the pipes) and returns its exit code: the status it exited with, or 128
-// plus the number of the signal that killed it. killGroup additionally kills
-// whatever the command left running in its process group before the reap.
+// plus the number of the signal that killed it.
+//
+// What the command started in the background and left running keeps
+// running, as after `runc exec` or `docker exec`, unless the context ended
+// first (then everything was killed). Its cgroup is removed when the last
+// of them exits (cmdCgroup).
 func (p *Process) Wait() (int, error) { return p.wait(false) }
 
-// WaitAndKillGroup is Wait that leaves nothing of the command's process
-// group alive: what probes want.
+// WaitAndKillGroup is Wait that leaves nothing the command started alive:
+// after the command exits, and before it is reaped, its cgroup (else its
+// process group) is SIGKILLed, and the cgroup is removed once empty. What
+// probes want.
 func (p *Process) WaitAndKillGroup() (int, error) { return p.wait(true) }
 
 func (p *Process) wait(killGroup bool) (int, error) {
 	p.waitOnce.Do(func() {
 		p.code, p.err = p.reap(killGroup)
 		p.stop()
+		// Killed (a cancel, or killGroup): wait for the
+		// members to die, so the directory is gone when Wait returns.
+		p.cgroup.release(killGroup || p.Canceled())
 		if p.sandbox != nil {
 			p.code, p.err = p.sandbox.finish(p, p.code, p.err, killGroup)
 		}
@@ -202,32 +231,53 @@ func (p *Process) reap(killGroup bool) (int, error) {
 	if err == nil {
 		err = werr
 	}
-	if err != nil {
+	// ECHILD: the kernel reaped the command itself (see exitstatus.go).
+	autoreaped := errors.Is(err, unix.ECHILD)
+	if err != nil && !autoreaped {
 		return -1, fmt.Errorf("wait: %w", err)
 	}
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if killGroup {
-		_ = unix.Kill(-p.pid, unix.SIGKILL)
+		_ = p.cgroup.kill()
+		if !autoreaped { // else the group ID may name another group
+			_ = unix.Kill(-p.pid, unix.SIGKILL)
+		}
 	}
-	var si siginfo
-	err = rc.Control(func(fd uintptr) { si, werr = waitid(fd, unix.WEXITED) })
-	if err == nil {
-		err = werr
+	code := -1
+	if !autoreaped {
+		var si siginfo
+		err = rc.Control(func(fd uintptr) { si, werr = waitid(fd, unix.WEXITED) })
+		if err == nil {
+			err = werr
+		}
+		autoreaped = errors.Is(err, unix.ECHILD) // reaped between the two calls
+		if err == nil {
+			p.log.Debug("command exited", "pid", p.pid, "code", si.Code, "status", si.Status)
+			code = int(si.Status)
+			if si.Code != cldExited { // CLD_KILLED, CLD_DUMPED
+				code += 128
+			}
+		}
+	}
+	if autoreaped {
+		var ws unix.WaitStatus
+		err = rc.Control(func(fd uintptr) { ws, werr = pidfdExitStatus(fd) })
+		if err == nil {
+			err = werr
+		}
+		if err == nil {
+			p.log.Debug("command exited, reaped by the kernel (SIGCHLD ignored), status from its pidfd", "pid", p.pid, "status", int(ws))
+			code = exitCode(ws)
+		}
 	}
 	p.reaped = true
 	p.pidfd.Close()
 	if err != nil {
 		return -1, fmt.Errorf("reap: %w", err)
 	}
-	p.log.Debug("command exited", "pid", p.pid, "code", si.Code, "status", si.Status)
-	switch si.Code {
-	case cldExited:
-		return int(si.Status), nil
-	default: // CLD_KILLED, CLD_DUMPED
-		return 128 + int(si.Status), nil
-	}
+	return code, nil
 }
 
 // si_code values of SIGCHLD (include/uapi/asm-generic/siginfo.h).

@@ -32,10 +32,18 @@ type Request struct {
 	// Policy overrides the default hardening policy.
 	Policy *harden.Policy
 	// Stdin, Stdout and Stderr are the command's stdio; nil connects
-	// /dev/null. An *os.File is handed to the command as it is; anything else
-	// goes through a pipe copied by the parent.
+	// /dev/null. An *os.File is handed to the command as it is, unless it is
+	// a terminal (see InheritTerminal); anything else goes through a pipe
+	// copied by the parent.
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
+	// InheritTerminal hands an *os.File that is a terminal to the command as
+	// it is. By default a terminal goes through a pipe: a process in the
+	// container that can open /proc/<command>/fd/0 (CAP_SYS_ADMIN, or the
+	// same uid) would otherwise hold the caller's terminal and could push
+	// keystrokes into it with TIOCSTI, read what the user types, or change
+	// its settings.
+	InheritTerminal bool
 	// TTY gives the command a new pseudo-terminal as its stdio and
 	// controlling terminal; Process.Console is the caller's end of it.
 	TTY bool

@@ -26,8 +26,9 @@ import (
 const entrypoint = "nucleus-launch"
 
 // Start runs r.Command inside r.Target and returns once the command has been
-// executed (or has failed to be). Cancelling ctx afterwards SIGKILLs the
-// command's whole process group; Wait then reaps it.
+// executed (or has failed to be). Cancelling ctx afterwards SIGKILLs
+// everything the command started (its cgroup, cmdCgroup, else its process
+// group); Wait then reaps it.
 //
 // A gVisor target is never joined: the command is created in the sandbox
 // by runsc exec (startGVisor, gvisor.go).
@@ -78,6 +79,7 @@ func Start(ctx context.Context, r *Request) (*Process, error) {
 		return nil, fmt.Errorf("cgroup: %w", err)
 	}
 	defer cg.close()
+	defer cg.discard() // a failed start: nothing may stay in its cgroup
 	// After every read by PID number: it checks the target still lives.
 	nsflags, err := namespacesToJoin(st, target)
 	if err != nil {
@@ -315,12 +317,13 @@ func (l *launcher) run(ctx context.Context, exe *os.File, target *os.File, nsfla
 	if err != nil {
 		return nil, err
 	}
+	p.cgroup = l.cgroups.takeCommand()
 	fail := func(err error) (*Process, error) {
 		p.abort()
 		return nil, err
 	}
 
-	// From now on a cancelled ctx kills the process group; the exec report
+	// From now on a cancelled ctx kills the command's cgroup; the exec report
 	// below then ends with EOF.
 	p.watch(ctx)
 	msg, err = nsenter.ReadMessage(sock)
@@ -396,8 +399,10 @@ func (l *launcher) exchange(ctx context.Context, sock *os.File, middle *os.Proce
 		defer sock.Close()
 		msg, err := nsenter.ReadMessage(sock)
 		_, _ = middle.Wait()
-		if err == nil && msg.Type == nsenter.MsgPID {
+		if err == nil && msg.Type == nsenter.MsgPID && !sigchldIgnored() {
 			// Our child (CLONE_PARENT), unreaped: the PID is still its.
+			// (Not when the kernel reaps our children: the number may
+			// name another process; the command's cgroup is killed.)
 			pid := int(msg.Value)
 			_ = unix.Kill(-pid, unix.SIGKILL)
 			_ = unix.Kill(pid, unix.SIGKILL)

@@ -41,6 +41,8 @@ type stdio struct {
 	copies     sync.WaitGroup
 	startFns   []func() // copy goroutines, started once the command runs
 	outWriter  io.Writer
+
+	inheritTerminal bool // hand terminal *os.Files to the child as they are
 }
 
 func newStdio(r *Request) (*stdio, error) {
@@ -52,6 +54,7 @@ func newStdio(r *Request) (*stdio, error) {
 		}
 		return s, nil
 	}
+	s.inheritTerminal = r.InheritTerminal
 	if err := s.input(0, r.Stdin); err != nil {
 		s.abort()
 		return nil, err
@@ -71,7 +74,7 @@ func (s *stdio) input(fd int, r io.Reader) error {
 		s.child[fd] = null
 		return err
 	}
-	if f, ok := r.(*os.File); ok {
+	if f, ok := s.passAsIs(r); ok {
 		s.child[fd] = f
 		return nil
 	}
@@ -100,7 +103,7 @@ func (s *stdio) output(fd int, w io.Writer) error {
 		s.child[fd] = null
 		return err
 	}
-	if f, ok := w.(*os.File); ok {
+	if f, ok := s.passAsIs(w); ok {
 		s.child[fd] = f
 		return nil
 	}
@@ -128,6 +131,41 @@ func (s *stdio) output(fd int, w io.Writer) error {
 		}()
 	})
 	return nil
+}
+
+// passAsIs reports whether v is an *os.File to hand to the command as it
+// is: any file but a terminal, which goes through a pipe unless the request
+// asked to inherit it. The command's fds are reachable from the container
+// (/proc/<command>/fd/N, for a process with CAP_SYS_ADMIN or the command's
+// uid), and a terminal fd there is the caller's keyboard: TIOCSTI injects
+// input into the caller's shell (where dev.tty.legacy_tiocsti allows it),
+// reads steal what the user types, TCSETS changes the terminal's modes.
+// A pipe carries the bytes and nothing else.
+func (s *stdio) passAsIs(v any) (*os.File, bool) {
+	f, ok := v.(*os.File)
+	if !ok || f == nil {
+		return nil, false
+	}
+	if !s.inheritTerminal && isTerminal(f) {
+		return nil, false
+	}
+	return f, true
+}
+
+// isTerminal reports whether f is a terminal (either side of a pty, a
+// console, a serial line): TCGETS succeeds on exactly those.
+// SyscallConn rather than Fd: Fd would switch a non-blocking file to
+// blocking mode.
+func isTerminal(f *os.File) bool {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var terr error
+	if err := rc.Control(func(fd uintptr) { _, terr = unix.IoctlGetTermios(int(fd), unix.TCGETS) }); err != nil {
+		return false
+	}
+	return terr == nil
 }
 
 func sameWriter(a, b io.Writer) (same bool) {

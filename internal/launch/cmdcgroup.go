@@ -1,0 +1,205 @@
+package launch
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// cmdCgroup is the cgroup v2 of one command: a child of the container's own
+// v2 cgroup, <container's cgroup>/nucleus-<our pid>-<n>, that the middle
+// child is cloned into, so that the command and everything it starts —
+// whatever setsid, double fork or reparenting they do — are in it and in
+// nothing else. Killing the command's descendants is then one write to
+// cgroup.kill (Linux 5.14+), which SIGKILLs every member and, unlike a
+// process-group kill, cannot be escaped from inside (a member cannot leave
+// a cgroup it has no write access to the parent of). Being a child of the
+// container's cgroup, the command stays accounted to the container as its
+// own processes are.
+//
+// Lifetime: the directory is removed as soon as it is empty (rmdir fails
+// with EBUSY while a member lives). A command that exits leaving background
+// children (an Attach, like `runc exec`) hands it to cgroupReaper, which
+// removes it when the last member exits; when the container ends, its
+// processes are killed with it and the directory goes too. Only when the
+// calling process exits first is an empty directory left behind, which the
+// runtime's recursive removal of the container's cgroup takes (runc,
+// systemd).
+type cmdCgroup struct {
+	dir string
+}
+
+// cmdCgroupSeq numbers the command cgroups of this process.
+var cmdCgroupSeq atomic.Uint64
+
+// newCmdCgroup creates the command's cgroup below parent, the container's
+// v2 cgroup directory. It returns nil and the reason when none can be made
+// — a caller without write access to the container's cgroup (the owner of
+// a rootless container), a read-only cgroupfs, a kernel without cgroup.kill,
+// the container's cgroup.max.descendants reached — and the caller then
+// falls back to killing the process group.
+func newCmdCgroup(parent string) (*cmdCgroup, error) {
+	var dir string
+	for try := 0; ; try++ {
+		dir = filepath.Join(parent, "nucleus-"+strconv.Itoa(os.Getpid())+"-"+strconv.FormatUint(cmdCgroupSeq.Add(1), 10))
+		err := unix.Mkdir(dir, 0o755)
+		if err == nil {
+			break
+		}
+		// EEXIST: left by an earlier process with our PID; take the next.
+		if err != unix.EEXIST || try == 3 {
+			return nil, &os.PathError{Op: "mkdir", Path: dir, Err: err}
+		}
+	}
+	c := &cmdCgroup{dir: dir}
+	if err := unix.Access(filepath.Join(dir, "cgroup.kill"), unix.W_OK); err != nil {
+		_ = unix.Rmdir(dir)
+		return nil, &os.PathError{Op: "cgroup.kill", Path: dir, Err: err}
+	}
+	return c, nil
+}
+
+// kill SIGKILLs every process in the cgroup. The kernel walks the members
+// and blocks forks into the cgroup while it does, so nothing started at
+// that moment slips through.
+func (c *cmdCgroup) kill() error {
+	if c == nil {
+		return nil
+	}
+	fd, err := unix.Open(filepath.Join(c.dir, "cgroup.kill"), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		if err == unix.ENOENT {
+			return nil // already removed: nothing left in it
+		}
+		return &os.PathError{Op: "open", Path: filepath.Join(c.dir, "cgroup.kill"), Err: err}
+	}
+	defer unix.Close(fd)
+	if _, err := unix.Write(fd, []byte("1")); err != nil {
+		return &os.PathError{Op: "write", Path: filepath.Join(c.dir, "cgroup.kill"), Err: err}
+	}
+	return nil
+}
+
+// release removes the cgroup once it is empty. With wait, it waits for that
+// at most drainTime (what is left was just killed and dies in microseconds
+// unless the container is frozen); otherwise, or when the wait runs out,
+// the reaper removes it when its last member exits.
+func (c *cmdCgroup) release(wait bool) {
+	if c == nil {
+		return
+	}
+	removed := reaper.remove(c.dir)
+	if !wait {
+		return
+	}
+	select {
+	case <-removed:
+	case <-time.After(drainTime):
+	}
+}
+
+// cgroupReaper removes command cgroups that still had members when their
+// command ended: one inotify instance for all of them (inotify instances are
+// limited per user, 128 by default), one goroutine, started with the first.
+// The kernel reports a change of populated in cgroup.events as IN_MODIFY
+// (cgroup-v2.rst), and a removed directory as IN_IGNORED.
+type cgroupReaper struct {
+	mu      sync.Mutex
+	ino     *os.File                // non-blocking, in the runtime's poller
+	inoFD   int                     // its fd (Fd would make it blocking)
+	pending map[int32]pendingCgroup // by watch descriptor
+}
+
+type pendingCgroup struct {
+	dir  string
+	done chan struct{}
+}
+
+var reaper cgroupReaper
+
+// remove removes dir now when it is empty, else when it becomes so; the
+// channel is closed once it is gone.
+func (r *cgroupReaper) remove(dir string) <-chan struct{} {
+	done := make(chan struct{})
+	if rmdirCgroup(dir) {
+		close(done)
+		return done
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ino == nil {
+		fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+		if err != nil {
+			return done // never closed: the directory stays for the runtime
+		}
+		r.ino, r.inoFD = os.NewFile(uintptr(fd), "inotify"), fd
+		r.pending = map[int32]pendingCgroup{}
+		go r.loop(r.ino)
+	}
+	wd, err := unix.InotifyAddWatch(r.inoFD, filepath.Join(dir, "cgroup.events"), unix.IN_MODIFY)
+	if err != nil {
+		if rmdirCgroup(dir) { // ENOENT: removed meanwhile
+			close(done)
+		}
+		return done
+	}
+	if p, ok := r.pending[int32(wd)]; ok && p.dir == dir {
+		// Already watched (a second release of the same cgroup): share.
+		return p.done
+	}
+	r.pending[int32(wd)] = pendingCgroup{dir: dir, done: done}
+	// It may have emptied between the first rmdir and the watch.
+	r.check(int32(wd))
+	return done
+}
+
+// check tries to remove the cgroup of watch wd; r.mu is held.
+func (r *cgroupReaper) check(wd int32) {
+	p, ok := r.pending[wd]
+	if !ok || !rmdirCgroup(p.dir) {
+		return
+	}
+	delete(r.pending, wd)
+	close(p.done)
+	// The watch ends by itself with the directory (IN_IGNORED).
+}
+
+func (r *cgroupReaper) loop(ino *os.File) {
+	var buf [4096]byte
+	for {
+		n, err := ino.Read(buf[:])
+		if err != nil {
+			return
+		}
+		r.mu.Lock()
+		for off := 0; off+unix.SizeofInotifyEvent <= n; {
+			ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
+			off += unix.SizeofInotifyEvent + int(ev.Len)
+			if ev.Mask&unix.IN_IGNORED != 0 {
+				// The directory went (removed by the runtime with the
+				// container's cgroup, or by us).
+				if p, ok := r.pending[ev.Wd]; ok {
+					delete(r.pending, ev.Wd)
+					close(p.done)
+				}
+				continue
+			}
+			r.check(ev.Wd)
+		}
+		r.mu.Unlock()
+	}
+}
+
+// rmdirCgroup removes an empty cgroup directory and reports whether it is
+// gone; EBUSY (members left, or a child cgroup) keeps it.
+func rmdirCgroup(dir string) bool {
+	err := unix.Rmdir(dir)
+	return err == nil || errors.Is(err, unix.ENOENT)
+}
