@@ -50,12 +50,16 @@ const overflowID = 65534
 // mixture of two processes. A PID that does not exist or is a zombie yields
 // ErrNotRunning; a namespace the caller may not inspect yields ErrPermission.
 //
-// A gVisor sandbox supervisor (argv[0] runsc-sandbox, or runsc with a "boot"
-// argument) is recognised by its command line: UsingGVisor is set, so that
-// nothing joins its namespaces (they are the sandbox's, not the workload's);
-// ID and Name become the sandbox's id (boot's last argument, the id of its
-// first container, what `runsc exec` takes), and RuntimeRoot, CreatorUID and
-// the process identity are filled as described at ContainerState.RuntimeRoot.
+// A process whose command line is a gVisor sandbox supervisor's (argv[0]
+// runsc-sandbox, or runsc with a "boot" argument) CLAIMS to be one, and any
+// process can make that claim: UsingGVisor is set, so that nothing joins
+// its namespaces (a real sandbox's are not the workload's); ID and Name
+// become the claimed sandbox id (boot's last argument, the id of its first
+// container, what `runsc exec` takes), and RuntimeRoot and CreatorUID are
+// filled as described at ContainerState.RuntimeRoot. The identity stays the
+// process's own: the bundle its command line names is not read. Before any
+// runsc command acts on the claim, the attach engine verifies it against
+// the kernel (see ContainerState.UsingGVisor).
 func FromPID(pid int) (*ContainerState, error) {
 	return inspect(pid, "from pid "+strconv.Itoa(pid), "")
 }
