@@ -58,8 +58,12 @@ func parseSandbox(argv []string) (sandbox, bool) {
 	}
 	if boot < 0 {
 		// runsc-sandbox is only ever the supervisor; a runsc without boot is
-		// some other runsc command (run, exec, gofer...).
-		return sb, name == "runsc-sandbox"
+		// some other runsc command (run, exec, gofer...), and none of its
+		// flags describe a sandbox.
+		if name != "runsc-sandbox" {
+			return sandbox{}, false
+		}
+		return sb, true
 	}
 	rest := args[boot+1:]
 	if n := len(rest); n > 0 && !strings.HasPrefix(rest[n-1], "-") {
