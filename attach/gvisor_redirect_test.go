@@ -125,6 +125,12 @@ func TestGVisorRedirectFromForgedArgv(t *testing.T) {
 	require.NoError(t, err)
 	out, _ := gvAttach(t, v.c, st, []string{"sh", "-c", "hostname; id -u; cat /root/secret 2>/dev/null; true"})
 	assert.Equal(t, v.c.Hostname+"\n1000\n", out)
+	// By its bare PID too: the identity is process.user of the bundle
+	// runsc state reports, never the supervisor's uid 0.
+	st, err = state.FromPID(v.c.PID)
+	require.NoError(t, err)
+	out, _ = gvAttach(t, v.c, st, []string{"id", "-u"})
+	assert.Equal(t, "1000\n", out)
 	onlyInit(t, v.c)
 }
 
