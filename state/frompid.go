@@ -32,8 +32,11 @@ const overflowID = 65534
 //
 // It records the start ticks (the PID's identity), whether the process has
 // its own user namespace (Rootless: its user namespace differs from the
-// caller's), CreatorUID (the process's real uid as the caller sees it,
-// /proc/PID/status), and the process identity as seen INSIDE the process's
+// caller's), CreatorUID (for a process in a user namespace below the
+// caller's, the owner of the outermost such namespace, NS_GET_OWNER_UID:
+// the uid that created the container, which the kernel records and the
+// process cannot change; else the process's real uid, /proc/PID/status, as
+// the caller sees it), and the process identity as seen INSIDE the process's
 // user namespace: the effective uid and gid and the supplementary groups of
 // /proc/PID/status, which the kernel prints in the caller's terms, mapped
 // through /proc/PID/uid_map and gid_map when the namespaces differ.
@@ -110,6 +113,16 @@ func inspect(pid int, where, bundle string) (*ContainerState, error) {
 	}
 	groups := append([]uint32(nil), status.Groups...)
 	if s.Rootless {
+		// The real uid is the process's own choice among its mapped ids
+		// (setresuid with CAP_SETUID in its namespace); the owner of its
+		// user namespace is the kernel's record of who made the container.
+		// A namespace not below the caller's cannot be joined anyway; its
+		// real uid is kept.
+		if owner, err := proc.UserNSOwner(pid); err == nil {
+			s.CreatorUID = owner
+		} else if !errors.Is(err, proc.ErrNotBelow) {
+			return nil, readErr(where, "user namespace owner", err)
+		}
 		uidMap, err := proc.ReadIDMap(pid, "uid_map")
 		if err != nil {
 			return nil, readErr(where, "uid map", err)
