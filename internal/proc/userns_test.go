@@ -69,3 +69,41 @@ func TestUserNSOwner(t *testing.T) {
 		assert.Equal(t, uint32(1234), owner, "%v", args)
 	}
 }
+
+// BenchmarkUserNSOwner: what FromPID pays for a rootless target's owner,
+// beside ReadStatus of the same process (which FromPID reads anyway), as
+// x-status.
+func BenchmarkUserNSOwner(b *testing.B) {
+	testutil.RequireRoot(b)
+	cmd := exec.Command("sleep", "600")
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:  syscall.CLONE_NEWUSER,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 100000, Size: 65536}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 100000, Size: 65536}},
+	}
+	testutil.StartChild(b, cmd)
+	pid := cmd.Process.Pid
+	self, err := NamespaceID(0, "user")
+	require.NoError(b, err)
+	require.Eventually(b, func() bool {
+		id, err := NamespaceID(pid, "user")
+		return err == nil && id != self
+	}, 10*time.Second, 5*time.Millisecond)
+	var owner, status time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		if _, err := UserNSOwner(pid); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if _, err := ReadStatus(pid); err != nil {
+			b.Fatal(err)
+		}
+		owner += t1.Sub(t0)
+		status += time.Since(t1)
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(owner.Nanoseconds())/n/1e3, "owner-µs/op")
+	b.ReportMetric(float64(status.Nanoseconds())/n/1e3, "status-µs/op")
+	b.ReportMetric(float64(owner)/float64(status), "x-status")
+}
