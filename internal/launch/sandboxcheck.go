@@ -35,7 +35,9 @@ import (
 //  2. /proc/PID/exe, which the kernel resolves to the file the process
 //     executes, is the runsc binary nucleus runs (same device and inode).
 //     A process of a container runs its own files, never the host's runsc
-//     (unless the host mounts it in).
+//     (unless the host mounts it in). A sandbox started by a runsc that
+//     was replaced since (an upgrade) runs the old, unlinked file and is
+//     refused too: only that binary is known to be what it claims.
 //  3. `runsc --root R state ID` reports this PID, and FromOCI of its output
 //     reads the same start ticks: runsc's own record, in a directory only
 //     root or the caller writes, says that this process serves container
@@ -131,7 +133,7 @@ func verifySandbox(ctx context.Context, st *state.ContainerState, bin string, ta
 		return sandboxFacts{}, fmt.Errorf("gvisor: verify sandbox: %w", procErr(st, &os.PathError{Op: "stat", Path: exe, Err: err}))
 	}
 	if exeSt.Dev != binSt.Dev || exeSt.Ino != binSt.Ino {
-		return sandboxFacts{}, fmt.Errorf("gvisor: verify sandbox: pid %d claims to be the sandbox of container %q (its command line, which any process can choose), but its executable %s (device %#x, inode %d) is not the runsc binary %s (device %#x, inode %d): refusing to run anything in that sandbox for it: %w",
+		return sandboxFacts{}, fmt.Errorf("gvisor: verify sandbox: pid %d claims to be the sandbox of container %q (its command line, which any process can choose), but its executable %s (device %#x, inode %d) is not the runsc binary %s (device %#x, inode %d): refusing to run anything in that sandbox for it (a sandbox started by another runsc, or by one replaced since, needs that binary: WithRunsc): %w",
 			st.PID, st.ID, exe, exeSt.Dev, exeSt.Ino, bin, binSt.Dev, binSt.Ino, state.ErrPermission)
 	}
 	key := sandboxKey{pid: st.PID, ticks: st.StartTicks, root: st.RuntimeRoot, id: st.ID, dev: binSt.Dev, ino: binSt.Ino}
