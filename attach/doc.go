@@ -30,6 +30,16 @@
 // `runsc kill` (runsc exec forwards none without a terminal); Pid is then
 // the PID of the runsc exec that waits for it.
 //
+// UsingGVisor, the container id and the runsc root come from the target's
+// command line, which any process can forge (a process of an ordinary
+// container can claim to be another container's sandbox). Nothing runs
+// until the kernel and runsc vouch for the claim: the target's
+// /proc/PID/exe must be the runsc binary that is run (device and inode),
+// and `runsc state` in the root, which only root or the caller can write,
+// must report this very PID. Otherwise Attach fails with [ErrPermission],
+// naming the check. The default identity is process.user of the bundle
+// that runsc state reports.
+//
 // Errors name the step that failed ("attach: nsenter: setns(mnt): operation
 // not permitted"); [ErrNotRunning], [ErrStale], [ErrPermission] and
 // [ErrUnsupported] work with errors.Is; a paused or frozen container is

@@ -76,7 +76,10 @@
 // nothing inside the supervisor's namespace reaches it, and the sandbox's
 // loopback is unreachable from the host); with --network=none nothing
 // reaches it. Those cases are Unknown with an error wrapping
-// ErrUnsupported that says why.
+// ErrUnsupported that says why. A command line can be forged, so every
+// probe of a gVisor target first verifies the claim, as attach does (the
+// PID's executable is the runsc binary; `runsc state` reports this PID).
+// A claim that fails is Unknown with ErrPermission.
 //
 // # Monitor
 //

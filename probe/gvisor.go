@@ -2,6 +2,7 @@ package probe
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/netip"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"nucleus/internal/launch"
 	"nucleus/internal/netns"
 	"nucleus/state"
 )
@@ -46,9 +48,19 @@ const (
 // dialNamespace returns the network namespace in which a TCP or HTTP probe
 // of st dials host (the probe's Host): st's own for a container, and for a
 // gVisor sandbox the one described above.
-func (c *config) dialNamespace(st *state.ContainerState, host string) (*netns.Handle, func(), error) {
+//
+// A sandbox's --network comes from its command line, which any process can
+// forge (a process of an ordinary container could so have its probe dialled
+// from the caller's network namespace), so it is read only once the kernel
+// and runsc vouch for the claim (launch.VerifySandbox with the probe's
+// runsc): a claim that fails makes the probe Unknown with an error wrapping
+// ErrPermission. A verified runsc sandbox never rewrites its command line.
+func (c *config) dialNamespace(ctx context.Context, st *state.ContainerState, host string) (*netns.Handle, func(), error) {
 	if !st.UsingGVisor {
 		return c.namespace(st)
+	}
+	if err := launch.VerifySandbox(ctx, st, c.runsc); err != nil {
+		return nil, nil, err
 	}
 	network, err := sandboxNetwork(st.PID)
 	if err != nil {

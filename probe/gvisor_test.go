@@ -200,13 +200,22 @@ func ipPlus(base string, n int) string {
 	return ip.String()
 }
 
-// A state that says gVisor for a PID that is no runsc sandbox is stale.
+// A state that says gVisor for a PID that is no runsc sandbox is refused
+// before its command line is read: without a trusted runsc root there is
+// nothing to verify the claim with (ErrUnsupported); with one, the PID's
+// executable is not runsc (ErrPermission).
 func TestGVisorStateOfAnotherProcess(t *testing.T) {
+	runsc := testcontainer.RequireRunsc(t)
 	st, err := state.FromPID(os.Getpid())
 	require.NoError(t, err)
 	st.UsingGVisor = true
-	_, err = Run(context.Background(), st, TCP{Port: 80})
-	assert.ErrorIs(t, err, ErrStale)
+	_, err = Run(context.Background(), st, TCP{Port: 80}, WithRunsc(runsc))
+	assert.ErrorIs(t, err, ErrUnsupported)
+	st.RuntimeRoot = t.TempDir()
+	res, err := Run(context.Background(), st, TCP{Port: 80}, WithRunsc(runsc))
+	assert.ErrorIs(t, err, ErrPermission)
+	assert.Equal(t, Unknown, res.Status)
+	assert.Contains(t, res.Reason, "/exe")
 }
 
 func TestSandboxAddress(t *testing.T) {

@@ -46,7 +46,7 @@ func (p TCP) run(ctx context.Context, st *state.ContainerState, c *config) (Resu
 	if err != nil {
 		return Result{}, fmt.Errorf("probe: tcp: %w", err)
 	}
-	h, release, err := c.dialNamespace(st, p.Host)
+	h, release, err := c.dialNamespace(ctx, st, p.Host)
 	if err != nil {
 		return Result{}, fmt.Errorf("probe: tcp: %w", err)
 	}
@@ -177,7 +177,7 @@ func (p HTTP) run(ctx context.Context, st *state.ContainerState, c *config) (Res
 	// (Failure), and the namespace handle is closed before any transport
 	// goroutine could still use it.
 	addr := req.URL.Host
-	h, release, err := c.dialNamespace(st, p.Host)
+	h, release, err := c.dialNamespace(ctx, st, p.Host)
 	if err != nil {
 		return Result{}, fmt.Errorf("probe: http: %w", err)
 	}

@@ -250,11 +250,13 @@ func TestSetupErrorsAreUnknown(t *testing.T) {
 	_, err = Run(context.Background(), &noTicks, TCP{Port: 80})
 	assert.ErrorIs(t, err, ErrStale)
 
-	// A state that says gVisor for a process that is no runsc sandbox.
+	// A state that says gVisor for a process that is no runsc sandbox, with
+	// no runsc root to verify the claim in (TestGVisorStateOfAnotherProcess
+	// has one).
 	gv := *st
 	gv.UsingGVisor = true
 	res, err = Run(context.Background(), &gv, TCP{Port: 80})
-	assert.ErrorIs(t, err, ErrStale)
+	assert.ErrorIs(t, err, ErrUnsupported)
 	assert.Equal(t, Unknown, res.Status)
 
 	for _, p := range []Probe{nil, TCP{Port: 0}, TCP{Port: 80, Host: "example.com"}, HTTP{Port: -1}, Exec{}} {

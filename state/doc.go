@@ -26,9 +26,12 @@
 // exec` knows when it refuses one.
 //
 // A gVisor sandbox (the pid `runsc state` reports is the sandbox supervisor,
-// `runsc-sandbox ... boot ...`) is recognised by FromPID and FromOCI:
-// UsingGVisor is set, so its namespaces are never joined, and RuntimeRoot
-// records the runsc --root a `runsc exec` needs.
+// `runsc-sandbox ... boot ...`) is recognised by FromPID and FromOCI from
+// its command line: UsingGVisor is set, so its namespaces are never joined,
+// and RuntimeRoot records the runsc --root a `runsc exec` needs. A command
+// line is the process's own choice, so this is a claim that attach and the
+// probes verify against the kernel before any runsc command acts on it
+// (see ContainerState.UsingGVisor).
 //
 // The process identity in a state (ProcessUID, ProcessGID, AdditionalGIDs,
 // and ProcessIdentity) is always expressed INSIDE the container's user

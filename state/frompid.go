@@ -32,8 +32,11 @@ const overflowID = 65534
 //
 // It records the start ticks (the PID's identity), whether the process has
 // its own user namespace (Rootless: its user namespace differs from the
-// caller's), CreatorUID (the process's real uid as the caller sees it,
-// /proc/PID/status), and the process identity as seen INSIDE the process's
+// caller's), CreatorUID (for a process in a user namespace below the
+// caller's, the owner of the outermost such namespace, NS_GET_OWNER_UID:
+// the uid that created the container, which the kernel records and the
+// process cannot change; else the process's real uid, /proc/PID/status, as
+// the caller sees it), and the process identity as seen INSIDE the process's
 // user namespace: the effective uid and gid and the supplementary groups of
 // /proc/PID/status, which the kernel prints in the caller's terms, mapped
 // through /proc/PID/uid_map and gid_map when the namespaces differ.
@@ -50,12 +53,16 @@ const overflowID = 65534
 // mixture of two processes. A PID that does not exist or is a zombie yields
 // ErrNotRunning; a namespace the caller may not inspect yields ErrPermission.
 //
-// A gVisor sandbox supervisor (argv[0] runsc-sandbox, or runsc with a "boot"
-// argument) is recognised by its command line: UsingGVisor is set, so that
-// nothing joins its namespaces (they are the sandbox's, not the workload's);
-// ID and Name become the sandbox's id (boot's last argument, the id of its
-// first container, what `runsc exec` takes), and RuntimeRoot, CreatorUID and
-// the process identity are filled as described at ContainerState.RuntimeRoot.
+// A process whose command line is a gVisor sandbox supervisor's (argv[0]
+// runsc-sandbox, or runsc with a "boot" argument) CLAIMS to be one, and any
+// process can make that claim: UsingGVisor is set, so that nothing joins
+// its namespaces (a real sandbox's are not the workload's); ID and Name
+// become the claimed sandbox id (boot's last argument, the id of its first
+// container, what `runsc exec` takes), and RuntimeRoot and CreatorUID are
+// filled as described at ContainerState.RuntimeRoot. The identity stays the
+// process's own: the bundle its command line names is not read. Before any
+// runsc command acts on the claim, the attach engine verifies it against
+// the kernel (see ContainerState.UsingGVisor).
 func FromPID(pid int) (*ContainerState, error) {
 	return inspect(pid, "from pid "+strconv.Itoa(pid), "")
 }
@@ -106,6 +113,16 @@ func inspect(pid int, where, bundle string) (*ContainerState, error) {
 	}
 	groups := append([]uint32(nil), status.Groups...)
 	if s.Rootless {
+		// The real uid is the process's own choice among its mapped ids
+		// (setresuid with CAP_SETUID in its namespace); the owner of its
+		// user namespace is the kernel's record of who made the container.
+		// A namespace not below the caller's cannot be joined anyway; its
+		// real uid is kept.
+		if owner, err := proc.UserNSOwner(pid); err == nil {
+			s.CreatorUID = owner
+		} else if !errors.Is(err, proc.ErrNotBelow) {
+			return nil, readErr(where, "user namespace owner", err)
+		}
 		uidMap, err := proc.ReadIDMap(pid, "uid_map")
 		if err != nil {
 			return nil, readErr(where, "uid map", err)

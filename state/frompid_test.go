@@ -124,7 +124,8 @@ func TestFromPIDUserNamespaceMapRoot(t *testing.T) {
 // TestFromPIDUserNamespaceTranslated: a process whose user namespace maps
 // inside 0..65535 to host 100000..165535 and that runs as 1000:1000 with
 // groups 5 and 27 inside. The host sees uid 101000; FromPID must report the
-// inside identity and the host real uid as creator.
+// inside identity, and as creator the owner of the user namespace (root),
+// not the real uid, which a process with CAP_SETUID inside picks itself.
 func TestFromPIDUserNamespaceTranslated(t *testing.T) {
 	testutil.RequireRoot(t)
 	cmd := exec.Command("sleep", "60")
@@ -140,7 +141,7 @@ func TestFromPIDUserNamespaceTranslated(t *testing.T) {
 	s, err := FromPID(cmd.Process.Pid)
 	require.NoError(t, err)
 	assert.True(t, s.Rootless)
-	assert.Equal(t, uint32(101000), s.CreatorUID, "real uid as the host sees it")
+	assert.Equal(t, uint32(0), s.CreatorUID, "the owner of the user namespace (root made it), not the real uid 101000 the process chose")
 	assert.Equal(t, uint32(1000), s.ProcessUID)
 	assert.Equal(t, uint32(1000), s.ProcessGID)
 	assert.Equal(t, []uint32{5, 27}, s.AdditionalGIDs)
@@ -175,7 +176,7 @@ func TestFromPIDUnmappedIDs(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, s.Rootless)
 	assert.Equal(t, uint32(0), s.ProcessUID)
-	assert.Equal(t, uint32(100000), s.CreatorUID)
+	assert.Equal(t, uint32(0), s.CreatorUID, "root made the user namespace")
 	assert.Equal(t, []uint32{70000}, s.AdditionalGIDs, "host group 0 has no mapping and is dropped")
 
 	// No maps written at all: host root is not mapped inside.

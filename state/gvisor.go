@@ -19,12 +19,12 @@ const DefaultRunscRoot = "/var/run/runsc"
 //
 // runsc starts the supervisor as `runsc-sandbox <global flags> boot <boot
 // flags> <id>` (argv[0] set to runsc-sandbox; older or hand-made ones keep
-// runsc): the global flags carry --root, the boot flags --bundle, and the
-// last argument is the sandbox's id, which is the id of its first container.
+// runsc): the global flags carry --root, and the last argument is the
+// sandbox's id, which is the id of its first container. It is a claim: any
+// process can have this command line (see setSandbox).
 type sandbox struct {
-	root   string // --root; "" when absent
-	bundle string // boot --bundle; "" when absent
-	id     string // boot's positional argument; "" when absent
+	root string // --root; "" when absent
+	id   string // boot's positional argument; "" when absent
 }
 
 // parseSandbox recognises a gVisor sandbox supervisor by its argv: the base
@@ -58,16 +58,14 @@ func parseSandbox(argv []string) (sandbox, bool) {
 	}
 	if boot < 0 {
 		// runsc-sandbox is only ever the supervisor; a runsc without boot is
-		// some other runsc command (run, exec, gofer...).
-		return sb, name == "runsc-sandbox"
+		// some other runsc command (run, exec, gofer...), and none of its
+		// flags describe a sandbox.
+		if name != "runsc-sandbox" {
+			return sandbox{}, false
+		}
+		return sb, true
 	}
 	rest := args[boot+1:]
-	for i := 0; i < len(rest); i++ {
-		if v, ok, next := flagValue(rest, i, "bundle"); ok {
-			sb.bundle = v
-			i = next
-		}
-	}
 	if n := len(rest); n > 0 && !strings.HasPrefix(rest[n-1], "-") {
 		sb.id = rest[n-1]
 	}
@@ -89,14 +87,26 @@ func flagValue(args []string, i int, name string) (string, bool, int) {
 	return "", false, i
 }
 
-// setSandbox marks s as a gVisor sandbox described by sb. bundle, when not
-// empty, is the bundle the caller knows the container by (an OCI state's);
-// else the sandbox's own --bundle is used.
+// setSandbox marks s as what sb claims: a gVisor sandbox. bundle, when not
+// empty, is the bundle the caller knows the container by (an OCI state's,
+// which the caller vouches for); the process's identity is then read from
+// that bundle's config.json.
 //
-// A runsc root that fails checkRuntimeRoot leaves RuntimeRoot empty and
+// Everything in sb comes from the process's command line, which the process
+// chose: a process of any container can claim to be the supervisor of
+// another container's sandbox. So the claim only ever makes nucleus do
+// less: UsingGVisor keeps the process's namespaces from being joined, and
+// a runsc command is run on the sandbox only after launch has checked the
+// claim against what the kernel and the runsc root vouch for (its
+// /proc/PID/exe is the runsc binary; `runsc state` in the root reports this
+// very PID). Nothing here reads a file the command line names: its --bundle
+// is not opened (the host file it names would decide the identity), and the
+// --root is only checked, not read.
+//
+// A runsc root that fails CheckRuntimeRoot leaves RuntimeRoot empty and
 // CreatorUID 0 (only root may act on the sandbox) rather than failing: TCP
-// and HTTP probes of the sandbox need no runsc, and `runsc exec` must refuse
-// an empty RuntimeRoot.
+// and HTTP probes of a sandbox with --network=host need no runsc root, and
+// `runsc exec` is refused for an empty RuntimeRoot.
 func (s *ContainerState) setSandbox(sb sandbox, bundle string) {
 	s.UsingGVisor = true
 	root := sb.root
@@ -104,14 +114,11 @@ func (s *ContainerState) setSandbox(sb sandbox, bundle string) {
 		root = DefaultRunscRoot
 	}
 	s.RuntimeRoot, s.CreatorUID = "", 0
-	if owner, err := checkRuntimeRoot(root); err == nil {
+	if owner, err := CheckRuntimeRoot(root); err == nil {
 		s.RuntimeRoot, s.CreatorUID = root, owner
 	}
 	if ValidateID(sb.id) == nil {
 		s.ID, s.Name = sb.id, sb.id
-	}
-	if bundle == "" {
-		bundle = sb.bundle
 	}
 	if bundle != "" {
 		if id, err := bundleIdentity(bundle); err == nil {
@@ -124,13 +131,14 @@ func (s *ContainerState) setSandbox(sb sandbox, bundle string) {
 	}
 }
 
-// checkRuntimeRoot checks that dir may be handed to runsc as --root and
+// CheckRuntimeRoot checks that dir may be handed to runsc as --root and
 // returns its owner: an absolute, clean path naming a directory (not a
 // symlink) owned by root or by the caller's effective uid, writable by no
-// other uid. The path comes from a process's command line, which the
-// process can rewrite; whoever controls the directory controls what a
-// privileged `runsc exec` would act on.
-func checkRuntimeRoot(dir string) (uint32, error) {
+// other uid. Whoever controls the directory controls what a privileged
+// `runsc exec` acts on and what `runsc state` reports, and the path comes
+// from a process's command line, which the process can rewrite (or from a
+// state file): it is checked every time it is about to be used.
+func CheckRuntimeRoot(dir string) (uint32, error) {
 	if !filepath.IsAbs(dir) || filepath.Clean(dir) != dir || strings.IndexByte(dir, 0) >= 0 {
 		return 0, errors.New("not an absolute, clean path")
 	}

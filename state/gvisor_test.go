@@ -25,13 +25,13 @@ func TestParseSandbox(t *testing.T) {
 	}{
 		{"runsc-sandbox as runsc starts it",
 			[]string{"runsc-sandbox", "--root=/var/run/runsc", "--debug=false", "--platform=systrap", "boot", "--bundle=/b", "--controller-fd=3", "--stdio-fds=7", "my-id"},
-			true, sandbox{root: "/var/run/runsc", bundle: "/b", id: "my-id"}},
+			true, sandbox{root: "/var/run/runsc", id: "my-id"}},
 		{"separate values", []string{"/usr/local/bin/runsc", "-root", "/r", "--network", "none", "boot", "-bundle", "/b", "id2"},
-			true, sandbox{root: "/r", bundle: "/b", id: "id2"}},
-		{"single dash with =", []string{"runsc", "-root=/r", "boot", "--bundle", "/b", "x"}, true, sandbox{root: "/r", bundle: "/b", id: "x"}},
-		{"no root: default later", []string{"runsc-sandbox", "boot", "--bundle=/b", "x"}, true, sandbox{bundle: "/b", id: "x"}},
+			true, sandbox{root: "/r", id: "id2"}},
+		{"single dash with =", []string{"runsc", "-root=/r", "boot", "--bundle", "/b", "x"}, true, sandbox{root: "/r", id: "x"}},
+		{"no root: default later", []string{"runsc-sandbox", "boot", "--bundle=/b", "x"}, true, sandbox{id: "x"}},
 		{"runsc-sandbox without boot", []string{"runsc-sandbox", "--root=/r"}, true, sandbox{root: "/r"}},
-		{"no id", []string{"runsc-sandbox", "boot", "--bundle=/b"}, true, sandbox{bundle: "/b"}},
+		{"no id", []string{"runsc-sandbox", "boot", "--bundle=/b"}, true, sandbox{}},
 		{"root after boot is not runsc's", []string{"runsc-sandbox", "boot", "--root=/evil", "x"}, true, sandbox{id: "x"}},
 		{"rootless is not root", []string{"runsc-sandbox", "--rootless", "--root=/r", "boot", "x"}, true, sandbox{root: "/r", id: "x"}},
 		{"runsc run", []string{"runsc", "--root=/r", "run", "x"}, false, sandbox{}},
@@ -54,7 +54,7 @@ func TestParseSandbox(t *testing.T) {
 func TestCheckRuntimeRoot(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.Chmod(dir, 0o711))
-	owner, err := checkRuntimeRoot(dir)
+	owner, err := CheckRuntimeRoot(dir)
 	require.NoError(t, err)
 	assert.Equal(t, uint32(os.Geteuid()), owner)
 
@@ -74,7 +74,7 @@ func TestCheckRuntimeRoot(t *testing.T) {
 		{open, "writable by group or others"},
 		{filepath.Join(dir, "missing"), "no such file"},
 	} {
-		_, err := checkRuntimeRoot(tc.dir)
+		_, err := CheckRuntimeRoot(tc.dir)
 		assert.ErrorContains(t, err, tc.text, tc.dir)
 	}
 
@@ -82,7 +82,7 @@ func TestCheckRuntimeRoot(t *testing.T) {
 		other := filepath.Join(dir, "other")
 		require.NoError(t, os.Mkdir(other, 0o700))
 		require.NoError(t, os.Chown(other, 1234, 1234))
-		_, err := checkRuntimeRoot(other)
+		_, err := CheckRuntimeRoot(other)
 		assert.ErrorContains(t, err, "owned by uid 1234")
 	}
 }
@@ -173,7 +173,7 @@ func TestGVisorSandboxBadRoot(t *testing.T) {
 	s, err = FromPID(pid)
 	require.NoError(t, err)
 	assert.True(t, s.UsingGVisor)
-	if _, err := checkRuntimeRoot(DefaultRunscRoot); err == nil {
+	if _, err := CheckRuntimeRoot(DefaultRunscRoot); err == nil {
 		assert.Equal(t, DefaultRunscRoot, s.RuntimeRoot)
 	} else {
 		assert.Empty(t, s.RuntimeRoot)

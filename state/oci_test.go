@@ -190,7 +190,7 @@ func TestFromOCIUserNamespace(t *testing.T) {
 	s, err := FromOCI(strings.NewReader(runcState("rl", pid, "running")))
 	require.NoError(t, err)
 	assert.True(t, s.Rootless)
-	assert.Equal(t, uint32(101000), s.CreatorUID)
+	assert.Equal(t, uint32(0), s.CreatorUID, "the owner of the user namespace, not the real uid 101000")
 	assert.Equal(t, ProcessIdentity{UID: 1000, GID: 1000, AdditionalGIDs: []uint32{2000}}, s.Identity())
 }
 

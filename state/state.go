@@ -89,8 +89,15 @@ type ContainerState struct {
 	MemoryLimit *uint64 `json:"memory_limit"`
 	// CPULimit in CPUs, nil when unlimited.
 	CPULimit *float64 `json:"cpu_limit"`
-	// UsingGVisor: the PID is a gVisor sandbox; its namespaces are not the
-	// workload's, so joining them is refused (ErrUnsupported).
+	// UsingGVisor: the PID is a gVisor sandbox supervisor; its namespaces
+	// are not the workload's, so they are never joined. FromPID and FromOCI
+	// set it from the process's command line, which the process chooses,
+	// so together with ID and RuntimeRoot it is a claim: attach and probes
+	// act on it only once the kernel and the runsc root vouch for it (the
+	// PID's /proc/PID/exe is the runsc binary that is run, by device and
+	// inode; `runsc --root RuntimeRoot state ID` reports this PID and start
+	// ticks; the pinned pidfd is still alive afterwards), and refuse it
+	// otherwise (ErrPermission).
 	UsingGVisor bool `json:"using_gvisor"`
 	// RuntimeRoot is, for a gVisor target, the state directory of the runsc
 	// that runs the sandbox (its global --root flag, read from the
@@ -105,10 +112,12 @@ type ContainerState struct {
 	// by no one else. When it fails the check RuntimeRoot stays empty (and
 	// `runsc exec` must then be refused) and CreatorUID is 0.
 	// For a gVisor target CreatorUID is that directory's owner (the sandbox
-	// supervisor itself runs as an unrelated uid such as nobody), and
-	// ProcessUID, ProcessGID and AdditionalGIDs come from process.user of the
-	// bundle's config.json when it can be read (the identity `runsc exec`
-	// uses by default), else from the supervisor.
+	// supervisor itself runs as an unrelated uid such as nobody). With
+	// FromOCI, ProcessUID, ProcessGID and AdditionalGIDs come from
+	// process.user of the config.json of the caller's bundle when it can be
+	// read, else from the supervisor; FromPID leaves the supervisor's. A
+	// command run through runsc exec defaults to process.user of the bundle
+	// that `runsc state` reports (the identity `runsc exec` uses).
 	RuntimeRoot string `json:"runtime_root,omitempty"`
 	// Rootless: the container runs in its own user namespace.
 	Rootless bool `json:"rootless"`

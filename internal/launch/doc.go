@@ -51,8 +51,9 @@
 // # gVisor
 //
 // A gVisor target's PID is its sandbox supervisor, never joined: Start
-// hands it to startGVisor (gvisor.go), which runs `runsc exec` as the
-// child and keeps the Process contract (pidfd wait, exit code or
-// 128+signal, cancellation, nothing left behind) by signalling the command
-// in the sandbox with `runsc kill`.
+// hands it to startGVisor (gvisor.go), which first verifies the target's
+// claim to be that sandbox (VerifySandbox, sandboxcheck.go), then runs
+// `runsc exec` as the child and keeps the Process contract (pidfd wait,
+// exit code or 128+signal, cancellation, nothing left behind) by signalling
+// the command in the sandbox with `runsc kill`.
 package launch

@@ -162,16 +162,6 @@ func startGVisor(ctx context.Context, r *Request, runsc string) (*Process, error
 	if err := st.CheckRunning(); err != nil {
 		return nil, err
 	}
-	if st.RuntimeRoot == "" {
-		return nil, fmt.Errorf("container %q is a gVisor sandbox whose runsc root is unknown or not trusted (it must be a directory owned by root or the caller and writable by no one else), so runsc exec cannot be asked: %w", st.ID, state.ErrUnsupported)
-	}
-	if err := state.ValidateID(st.ID); err != nil {
-		return nil, fmt.Errorf("gvisor: container id: %w", err)
-	}
-	spec, err := runscSpec(r)
-	if err != nil {
-		return nil, err
-	}
 	bin, err := RunscBinary(runsc)
 	if err != nil {
 		return nil, err
@@ -189,6 +179,22 @@ func startGVisor(ctx context.Context, r *Request, runsc string) (*Process, error
 		return nil, err
 	}
 	defer target.Close()
+	// UsingGVisor, ID and RuntimeRoot are what the target's command line
+	// claims: nothing is run before the kernel and runsc vouch for them
+	// (sandboxcheck.go).
+	facts, err := verifySandbox(ctx, st, bin, target)
+	if err != nil {
+		return nil, err
+	}
+	if facts.identity == nil && r.Identity == nil {
+		// The state's identity may be the supervisor's (FromPID): never
+		// looser than the container's own, so none is guessed.
+		return nil, fmt.Errorf("gvisor: identity of container %q: process.user of the bundle runsc reports: %w (name one with WithIdentity)", st.ID, facts.identityErr)
+	}
+	spec, err := runscSpec(r, facts.identity)
+	if err != nil {
+		return nil, err
+	}
 
 	sio, err := newStdio(gvisorStdio(r))
 	if err != nil {
@@ -208,8 +214,9 @@ func startGVisor(ctx context.Context, r *Request, runsc string) (*Process, error
 	return p, nil
 }
 
-// runscSpec builds the process.json of r.
-func runscSpec(r *Request) ([]byte, error) {
+// runscSpec builds the process.json of r. The identity is r.Identity, else
+// def (process.user of the bundle runsc reports for the container).
+func runscSpec(r *Request, def *state.ProcessIdentity) ([]byte, error) {
 	caps := &runscCaps{Bounding: []string{}, Effective: []string{}, Inheritable: []string{}, Permitted: []string{}, Ambient: []string{}}
 	if p := r.Policy; p != nil {
 		if p.Seccomp != nil || p.Landlock != nil {
@@ -225,9 +232,12 @@ func runscSpec(r *Request) ([]byte, error) {
 			caps.Permitted = append(caps.Permitted, name)
 		}
 	}
-	id := r.Target.Identity()
+	id := def
 	if r.Identity != nil {
-		id = *r.Identity
+		id = r.Identity
+	}
+	if id == nil {
+		return nil, errors.New("gvisor: process spec: no identity")
 	}
 	// HOME, when the request has none, is added by the Sentry from the
 	// container's /etc/passwd (else /), the rule of the host path.
@@ -664,6 +674,13 @@ func (b *boundedBuffer) Write(p []byte) (int, error) {
 		b.buf = append(b.buf, p[:min(room, len(p))]...)
 	}
 	return len(p), nil
+}
+
+// bytes returns a copy of what was kept.
+func (b *boundedBuffer) bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.Clone(b.buf)
 }
 
 // String returns what was kept, on one line.
