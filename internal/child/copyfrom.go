@@ -134,6 +134,13 @@ func (c *copyOut) file(dfd int, base string, r *Record, listed *syscall.Stat_t) 
 		return text, e
 	}
 	var sz [4]byte
+	// Once the header is out, a failure is announced in the data by an
+	// AbortChunk length, so that the caller reads the error record next.
+	abort := func(text string, e syscall.Errno) (string, syscall.Errno) {
+		PutChunkSize(sz[:], AbortChunk)
+		_ = c.out.write(sz[:])
+		return text, e
+	}
 	for left := r.Size; left > 0; {
 		n := uint64(len(c.data))
 		if left < n {
@@ -144,10 +151,10 @@ func (c *copyOut) file(dfd int, base string, r *Record, listed *syscall.Stat_t) 
 			continue
 		}
 		if err != nil {
-			return quoteName(r.Name) + ": read", errnoOf(err)
+			return abort(quoteName(r.Name)+": read", errnoOf(err))
 		}
 		if m == 0 {
-			return quoteName(r.Name) + ": file shrank while copying", syscall.EAGAIN
+			return abort(quoteName(r.Name)+": file shrank while copying", syscall.EAGAIN)
 		}
 		PutChunkSize(sz[:], uint32(m))
 		if e := c.out.write(sz[:]); e != 0 {

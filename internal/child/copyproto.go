@@ -6,7 +6,7 @@ import "syscall"
 // (nucleus/internal/launch, copy.go) exchange a stream of records over the
 // worker's stdin and stdout: a fixed header, the name and the link target,
 // and for a regular file its data in chunks (u32 length + bytes, a zero
-// length ends the data). The parent turns the records into a tar stream and
+// length ends the data, AbortChunk cuts it short before an error record). The parent turns the records into a tar stream and
 // back; the worker, which runs inside the container with this package's
 // few imports, never sees tar.
 //
@@ -40,6 +40,10 @@ const MaxRecordName = 4096
 
 // CopyChunk is the largest data chunk of a file record.
 const CopyChunk = 128 << 10
+
+// AbortChunk, as a data chunk's length, says that the file's data ends
+// early because of a failure; the error record follows.
+const AbortChunk = 0xffffffff
 
 // Record is one entry of a copy stream.
 type Record struct {
