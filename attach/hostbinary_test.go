@@ -1,6 +1,7 @@
 package attach_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"nucleus/attach"
 	"nucleus/internal/testcontainer"
 	"nucleus/internal/testutil"
+	"nucleus/state"
 )
 
 const hostBusybox = "/bin/busybox"
@@ -115,4 +117,33 @@ func TestHostBinaryRefused(t *testing.T) {
 	assert.True(t, errors.Is(err, os.ErrNotExist), "%v", err)
 	assert.Equal(t, fds, fdCount(t), "fds leaked")
 	assert.Len(t, children(t), kids, "children left")
+}
+
+// A runc container: the host's busybox runs inside it as runc exec would
+// run the container's own (same hostname and root).
+func TestHostBinaryRunc(t *testing.T) {
+	requireStaticBusybox(t)
+	c := testcontainer.StartRunc(t, testcontainer.RuncOptions{Hostname: "runc-hostbin"})
+	require.NoError(t, os.Remove(filepath.Join(c.Rootfs, "bin/hostname")))
+	st := runcState(t, c)
+	code, out := run(t, st, []string{"hostname"}, attach.WithHostBinary(hostBusybox))
+	assert.Equal(t, 0, code)
+	assert.Equal(t, "runc-hostbin\n", out)
+	want, wantCode, err := c.Exec("ls", "/")
+	require.NoError(t, err)
+	code, out = run(t, st, []string{"ls", "/"}, attach.WithHostBinary(hostBusybox))
+	assert.Equal(t, wantCode, code)
+	assert.Equal(t, want, out)
+}
+
+// A gVisor sandbox is never joined, so neither a host binary nor a copy can
+// be done there: refused with ErrUnsupported before anything starts.
+func TestHostBinaryAndCopyRefuseGVisor(t *testing.T) {
+	st := &state.ContainerState{ID: "g", PID: os.Getpid(), UsingGVisor: true, Status: state.StatusRunning}
+	_, err := attach.Attach(st, []string{"ls"}, attach.WithHostBinary(hostBusybox))
+	assert.ErrorIs(t, err, attach.ErrUnsupported)
+	err = attach.CopyTo(context.Background(), st, "/tmp", strings.NewReader(""))
+	assert.ErrorIs(t, err, attach.ErrUnsupported)
+	_, err = attach.CopyFrom(context.Background(), st, "/etc")
+	assert.ErrorIs(t, err, attach.ErrUnsupported)
 }
