@@ -95,6 +95,14 @@ func (c *copyIn) create(r *Record) (string, syscall.Errno) {
 	}
 	parent, base := splitName(r.Name)
 	pfd, e := beneath(c.root, parent, oPath|syscall.O_DIRECTORY)
+	if e == syscall.ENOENT {
+		// An archive need not list the parents of its entries (tar -x
+		// makes them too): 0755, as tar does for implied directories.
+		if text, e := c.mkdirParents(parent); e != 0 {
+			return what + ": " + text, e
+		}
+		pfd, e = beneath(c.root, parent, oPath|syscall.O_DIRECTORY)
+	}
 	if e != 0 {
 		return what + ": open parent directory", e
 	}
@@ -155,6 +163,41 @@ func (c *copyIn) create(r *Record) (string, syscall.Errno) {
 		return what + ": device files are not copied into a container", syscall.EPERM
 	}
 	return what + ": unknown record kind " + strconv.Itoa(int(r.Kind)), syscall.EINVAL
+}
+
+// mkdirParents creates the missing directories of a parent path, one
+// element at a time, each by name in the one above it (opened beneath the
+// root without following symlinks).
+func (c *copyIn) mkdirParents(parent string) (string, syscall.Errno) {
+	els := split(parent, '/')
+	for i := range els {
+		dir := join(els[:i])
+		dfd, e := beneath(c.root, dir, oPath|syscall.O_DIRECTORY)
+		if e != 0 {
+			return "open directory " + quoteName(dir), e
+		}
+		err := syscall.Mkdirat(dfd, els[i], 0o755)
+		syscall.Close(dfd)
+		switch {
+		case err == nil:
+			c.created = append(c.created, createdEntry{join(els[:i+1]), true})
+		case err != syscall.EEXIST:
+			return "mkdir " + quoteName(join(els[:i+1])), errnoOf(err)
+		}
+	}
+	return "", 0
+}
+
+// join joins path elements with "/".
+func join(els []string) string {
+	s := ""
+	for i, el := range els {
+		if i > 0 {
+			s += "/"
+		}
+		s += el
+	}
+	return s
 }
 
 // place creates an entry under a temporary name with make and renames it
