@@ -3,6 +3,7 @@ package attach
 import (
 	"archive/tar"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -92,21 +93,39 @@ func CopyFrom(ctx context.Context, st *state.ContainerState, p string, opts ...O
 		return nil, fmt.Errorf("attach: copy from %q: %w", p, err)
 	}
 	pr, pw := io.Pipe()
+	c := &copyReader{PipeReader: pr, src: src, done: make(chan struct{})}
 	go func() {
-		pw.CloseWithError(writeTar(pw, src, p))
+		defer close(c.done)
+		err := writeTar(pw, src, p)
+		if cerr := src.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("attach: copy from %q: %w", p, cerr)
+		}
+		c.err = err
+		pw.CloseWithError(err)
 	}()
-	return &copyReader{PipeReader: pr, src: src}, nil
+	return c, nil
 }
 
-// copyReader is CopyFrom's stream; Close stops the worker.
+// copyReader is CopyFrom's stream. A goroutine converts the worker's
+// records to tar and owns the worker until it is done; Close stops it.
 type copyReader struct {
 	*io.PipeReader
-	src *launch.CopyOut
+	src  *launch.CopyOut
+	done chan struct{}
+	err  error // the goroutine's result, set before done is closed
 }
 
+// Close stops the worker if it is still running, waits for the conversion
+// to end and releases everything. It returns the copy's failure, if any,
+// unless the stream was closed before its end.
 func (c *copyReader) Close() error {
-	c.PipeReader.Close() // the writer goroutine stops at its next write
-	return c.src.Close()
+	c.PipeReader.Close() // the goroutine's next write fails
+	_ = c.src.Kill()     // and its next read from the worker ends
+	<-c.done
+	if errors.Is(c.err, io.ErrClosedPipe) {
+		return nil
+	}
+	return c.err
 }
 
 // writeTar converts the worker's records to a tar stream.
@@ -115,23 +134,16 @@ func writeTar(w io.Writer, src *launch.CopyOut, p string) error {
 	for {
 		rec, err := src.Next()
 		if err == io.EOF {
-			if err := tw.Close(); err != nil {
-				return err
-			}
-			return src.Close()
+			return tw.Close()
 		}
 		if err != nil {
-			_ = src.Close()
 			return fmt.Errorf("attach: copy from %q: %w", p, err)
 		}
-		h := headerOf(rec)
-		if err := tw.WriteHeader(h); err != nil {
-			_ = src.Close()
+		if err := tw.WriteHeader(headerOf(rec)); err != nil {
 			return fmt.Errorf("attach: copy from %q: %q: %w", p, rec.Name, err)
 		}
 		if rec.Kind == child.KindFile {
 			if _, err := io.Copy(tw, src); err != nil {
-				_ = src.Close()
 				return fmt.Errorf("attach: copy from %q: %w", p, err)
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"sync/atomic"
 	"syscall"
 
 	"nucleus/harden"
@@ -241,6 +242,8 @@ type CopyOut struct {
 	err  error
 	// chunk is what remains of the current data chunk.
 	chunk uint32
+	// killed: Kill was called, so an exit by SIGKILL is ours.
+	killed atomic.Bool
 }
 
 // StartCopyOut starts a worker that sends the tree at p, a path inside
@@ -357,6 +360,13 @@ func (c *CopyOut) abortData() error {
 	return c.setErr(errors.New("copy: the worker sent a malformed data chunk"))
 }
 
+// Kill stops the worker (a no-op once it was reaped); unlike the other
+// methods it may be called from any goroutine.
+func (c *CopyOut) Kill() error {
+	c.killed.Store(true)
+	return c.p.KillGroup()
+}
+
 // Close stops the worker if it is not done, waits for it and releases
 // everything. It returns the first failure of the stream, if any.
 func (c *CopyOut) Close() error {
@@ -368,7 +378,7 @@ func (c *CopyOut) Close() error {
 	if c.err != nil && !errors.Is(c.err, errClosed) {
 		return c.err
 	}
-	if c.done && werr == nil && code != 0 {
+	if c.done && werr == nil && code != 0 && !(c.killed.Load() && code == 128+int(syscall.SIGKILL)) {
 		return fmt.Errorf("copy: the worker exited with status %d", code)
 	}
 	c.err = errClosed
