@@ -361,3 +361,55 @@ var errBroken = errors.New("broken archive source")
 type iotestErr struct{}
 
 func (iotestErr) Read([]byte) (int, error) { return 0, errBroken }
+
+// blockingReader yields data, then blocks until ctx ends.
+type blockingReader struct {
+	ctx  context.Context
+	data []byte
+}
+
+func (r *blockingReader) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		<-r.ctx.Done()
+		return 0, r.ctx.Err()
+	}
+	n := copy(p, r.data)
+	r.data = r.data[n:]
+	return n, nil
+}
+
+// A copy whose context ends midway stops, and the copy-in removes what it
+// had created — the half-written file under its temporary name included.
+func TestCopyCancel(t *testing.T) {
+	testutil.RequireRoot(t)
+	c, st := container(t, testcontainer.Options{Distroless: true})
+	whole := makeTar(t, sampleTree())
+	// Into tree/big's data: the directories and small files are in.
+	cut := bytes.Index(whole, bytes.Repeat([]byte("0123456789abcdef"), 1000)) + 8000
+	require.Greater(t, cut, 8000)
+	require.NoError(t, attach.CopyTo(context.Background(), st, "/root", bytes.NewReader(whole)))
+	fds, kids := fdCount(t), len(children(t))
+	require.NoError(t, os.RemoveAll(filepath.Join(c.Rootfs, "root/tree")))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err := attach.CopyTo(ctx, st, "/root", &blockingReader{ctx: ctx, data: whole[:cut]})
+	require.Error(t, err)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	ents, err := os.ReadDir(filepath.Join(c.Rootfs, "root"))
+	require.NoError(t, err)
+	assert.Empty(t, ents, "the cancelled copy left entries")
+
+	require.NoError(t, attach.CopyTo(context.Background(), st, "/root", bytes.NewReader(whole)))
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	rc, err := attach.CopyFrom(ctx2, st, "/root/tree")
+	require.NoError(t, err)
+	_, err = io.ReadFull(rc, make([]byte, 4096))
+	require.NoError(t, err)
+	cancel2()
+	_, err = io.Copy(io.Discard, rc)
+	assert.ErrorIs(t, err, context.Canceled)
+	rc.Close()
+	assert.Equal(t, fds, fdCount(t), "fds leaked")
+	assert.Len(t, children(t), kids, "children left")
+}

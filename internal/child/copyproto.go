@@ -1,6 +1,6 @@
 package child
 
-import "syscall"
+import "errors"
 
 // The copy workers (copyto.go, copyfrom.go) and the parent
 // (nucleus/internal/launch, copy.go) exchange a stream of records over the
@@ -92,7 +92,7 @@ func ParseRecordHeader(h []byte) (r Record, nameLen, linkLen int, err error) {
 	return r, nameLen, linkLen, nil
 }
 
-var errRecordName = syscallError("copy: record name or link longer than 4096 bytes", syscall.ENAMETOOLONG)
+var errRecordName = errors.New("copy: record name or link longer than 4096 bytes")
 
 func putU64(b []byte, v uint64) {
 	if littleEndian {
@@ -116,31 +116,6 @@ func PutChunkSize(b []byte, n uint32) { putU32(b, n) }
 
 // ChunkSize reads a data chunk's length prefix.
 func ChunkSize(b []byte) uint32 { return getU32(b) }
-
-// CopyError is a failure of a copy step: the step and path as text and
-// the errno, so that errors.Is works with fs.ErrPermission and the like.
-type CopyError struct {
-	Text  string
-	Errno syscall.Errno
-}
-
-func syscallError(text string, e syscall.Errno) *CopyError { return &CopyError{Text: text, Errno: e} }
-
-// Error is "<text>: <errno text>".
-func (e *CopyError) Error() string {
-	if e.Errno == 0 {
-		return e.Text
-	}
-	return e.Text + ": " + e.Errno.Error()
-}
-
-// Unwrap returns the errno.
-func (e *CopyError) Unwrap() error {
-	if e.Errno == 0 {
-		return nil
-	}
-	return e.Errno
-}
 
 // CheckRecordName refuses a name that is empty, absolute, or has an empty,
 // "." or ".." element (the lone name "." is the copy's root itself): the

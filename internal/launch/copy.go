@@ -10,15 +10,18 @@ import (
 	"path"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"nucleus/harden"
 	"nucleus/internal/child"
+	"nucleus/nsenter"
 )
 
 // CopyError is a failure the copy worker reported from inside the
 // container: the step and the container path, with the errno
-// (errors.Is(err, fs.ErrPermission) and the like work).
-type CopyError = child.CopyError
+// (errors.Is(err, fs.ErrPermission) and the like work). It is the type of
+// every failure a child reports.
+type CopyError = nsenter.RemoteError
 
 // CopyRecord is one entry of a copy stream (see nucleus/internal/child,
 // copyproto.go).
@@ -62,6 +65,8 @@ func startWorker(ctx context.Context, r *Request, in, out *os.File) (*Process, e
 // CopyIn is a running copy-in worker: Write sends entries, Close ends the
 // stream and returns the worker's verdict.
 type CopyIn struct {
+	ctx  context.Context
+	stop func() // ends the cancellation watch
 	p    *Process
 	w    *os.File // the worker's stdin
 	bw   *bufio.Writer
@@ -90,14 +95,33 @@ func StartCopyIn(ctx context.Context, r *Request, dir string) (*CopyIn, error) {
 		inW.Close()
 		return nil, fmt.Errorf("copy: pipe: %w", err)
 	}
-	p, err := startWorker(ctx, cr, inR, outW)
+	// A cancelled ctx first closes the worker's stdin, which makes it stop
+	// between two system calls and remove what it created (a SIGKILL
+	// would leave its temporary file behind); the process is killed only
+	// if it has not ended after undoGrace (a frozen container).
+	wctx, kill := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		inW.Close()
+		time.AfterFunc(undoGrace, kill)
+	})
+	p, err := startWorker(wctx, cr, inR, outW)
 	if err != nil {
+		stop()
+		kill()
 		inW.Close()
 		outR.Close()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("copy: %w", context.Cause(ctx))
+		}
 		return nil, err
 	}
-	return &CopyIn{p: p, w: inW, bw: bufio.NewWriterSize(inW, child.CopyChunk+8), resp: outR}, nil
+	return &CopyIn{ctx: ctx, stop: func() { stop(); kill() }, p: p, w: inW,
+		bw: bufio.NewWriterSize(inW, child.CopyChunk+8), resp: outR}, nil
 }
+
+// undoGrace is how long a cancelled copy-in worker has to remove what it
+// created before it is killed.
+const undoGrace = time.Second
 
 // Write sends one entry; for a regular file (KindFile) data supplies
 // exactly rec.Size bytes. After a failure every call returns it; Close
@@ -183,7 +207,10 @@ func (c *CopyIn) Close() error {
 	rec, rerr := readAnswer(bufio.NewReader(c.resp))
 	c.resp.Close()
 	code, werr := c.p.WaitAndKillGroup()
+	c.stop()
 	switch {
+	case c.ctx.Err() != nil && (c.err != nil || rerr != nil || rec.Kind != child.KindEnd):
+		return fmt.Errorf("copy: %w", context.Cause(c.ctx))
 	case c.err != nil && !c.sendFailed:
 		return c.err // the caller's side failed; the worker undid its part
 	case rerr == nil && rec.Kind == child.KindError:
@@ -233,6 +260,7 @@ func readAnswer(r *bufio.Reader) (CopyRecord, error) {
 // CopyOut is a running copy-out worker: Next returns its entries, Read a
 // regular file's data.
 type CopyOut struct {
+	ctx  context.Context
 	p    *Process
 	out  *os.File
 	r    *bufio.Reader
@@ -270,7 +298,7 @@ func StartCopyOut(ctx context.Context, r *Request, p string) (*CopyOut, error) {
 		outR.Close()
 		return nil, err
 	}
-	return &CopyOut{p: pr, out: outR, r: bufio.NewReaderSize(outR, child.CopyChunk+child.RecordHeaderSize)}, nil
+	return &CopyOut{ctx: ctx, p: pr, out: outR, r: bufio.NewReaderSize(outR, child.CopyChunk+child.RecordHeaderSize)}, nil
 }
 
 // Next returns the next entry; io.EOF after the last one. A failure of the
@@ -289,6 +317,9 @@ func (c *CopyOut) Next() (*CopyRecord, error) {
 	}
 	rec, err := readRecord(c.r)
 	if err != nil {
+		if c.p.Canceled() {
+			return nil, c.setErr(fmt.Errorf("copy: %w", context.Cause(c.ctx)))
+		}
 		if errors.Is(err, io.EOF) {
 			err = errors.New("the worker ended without an answer")
 		}
@@ -324,7 +355,7 @@ func (c *CopyOut) Read(p []byte) (int, error) {
 	if c.chunk == 0 {
 		var sz [4]byte
 		if _, err := io.ReadFull(c.r, sz[:]); err != nil {
-			return 0, c.setErr(fmt.Errorf("copy: read from the worker: %w", io.ErrUnexpectedEOF))
+			return 0, c.readErr()
 		}
 		n := child.ChunkSize(sz[:])
 		switch {
@@ -344,9 +375,18 @@ func (c *CopyOut) Read(p []byte) (int, error) {
 	c.chunk -= uint32(m)
 	c.left -= uint64(m)
 	if err != nil {
-		return m, c.setErr(fmt.Errorf("copy: read from the worker: %w", io.ErrUnexpectedEOF))
+		return m, c.readErr()
 	}
 	return m, nil
+}
+
+// readErr is the error of a stream cut short: the context's when it
+// killed the worker.
+func (c *CopyOut) readErr() error {
+	if c.p.Canceled() {
+		return c.setErr(fmt.Errorf("copy: %w", context.Cause(c.ctx)))
+	}
+	return c.setErr(fmt.Errorf("copy: read from the worker: %w", io.ErrUnexpectedEOF))
 }
 
 // abortData handles a file whose data the worker could not complete: it
@@ -375,6 +415,9 @@ func (c *CopyOut) Close() error {
 	}
 	c.out.Close()
 	code, werr := c.p.WaitAndKillGroup()
+	if c.p.Canceled() && !c.done {
+		return fmt.Errorf("copy: %w", context.Cause(c.ctx))
+	}
 	if c.err != nil && !errors.Is(c.err, errClosed) {
 		return c.err
 	}
