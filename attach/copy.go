@@ -2,6 +2,7 @@ package attach
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -92,62 +93,123 @@ func CopyFrom(ctx context.Context, st *state.ContainerState, p string, opts ...O
 	if err != nil {
 		return nil, fmt.Errorf("attach: copy from %q: %w", p, err)
 	}
-	pr, pw := io.Pipe()
-	c := &copyReader{PipeReader: pr, src: src, done: make(chan struct{})}
-	go func() {
-		defer close(c.done)
-		err := writeTar(pw, src, p)
-		if cerr := src.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("attach: copy from %q: %w", p, cerr)
-		}
-		c.err = err
-		pw.CloseWithError(err)
-	}()
+	c := &copyReader{src: src, path: p}
+	c.tw = tar.NewWriter(&c.buf)
 	return c, nil
 }
 
-// copyReader is CopyFrom's stream. A goroutine converts the worker's
-// records to tar and owns the worker until it is done; Close stops it.
+// copyReader is CopyFrom's stream: each Read converts the next part of the
+// worker's records to tar in buf and hands it out, so that no goroutine
+// (and no pipe) sits between the worker and the caller.
 type copyReader struct {
-	*io.PipeReader
-	src  *launch.CopyOut
-	done chan struct{}
-	err  error // the goroutine's result, set before done is closed
+	src    *launch.CopyOut
+	path   string
+	buf    bytes.Buffer // tar bytes not yet read
+	tw     *tar.Writer  // writes into buf
+	inFile bool         // the current entry's data is being converted
+	chunk  []byte       // one chunk of it
+	err    error        // sticky: the stream's end (io.EOF) or failure
+	closed bool
 }
 
-// Close stops the worker if it is still running, waits for the conversion
-// to end and releases everything. It returns the copy's failure, if any,
-// unless the stream was closed before its end.
-func (c *copyReader) Close() error {
-	c.PipeReader.Close() // the goroutine's next write fails
-	_ = c.src.Kill()     // and its next read from the worker ends
-	<-c.done
-	if errors.Is(c.err, io.ErrClosedPipe) {
-		return nil
+// Read returns the tar stream; the worker's failure (a *CopyError) or the
+// context's when it ended.
+func (c *copyReader) Read(p []byte) (int, error) {
+	for c.buf.Len() == 0 && c.err == nil {
+		c.err = c.fill()
 	}
-	return c.err
+	if c.buf.Len() > 0 {
+		return c.buf.Read(p)
+	}
+	return 0, c.err
 }
 
-// writeTar converts the worker's records to a tar stream.
-func writeTar(w io.Writer, src *launch.CopyOut, p string) error {
-	tw := tar.NewWriter(w)
-	for {
-		rec, err := src.Next()
-		if err == io.EOF {
-			return tw.Close()
+// fill converts one record, or one chunk of a file's data, into buf.
+func (c *copyReader) fill() error {
+	if c.closed {
+		return errors.New("attach: copy from: read after Close")
+	}
+	if c.inFile {
+		if c.chunk == nil {
+			c.chunk = make([]byte, child.CopyChunk)
 		}
-		if err != nil {
-			return fmt.Errorf("attach: copy from %q: %w", p, err)
-		}
-		if err := tw.WriteHeader(headerOf(rec)); err != nil {
-			return fmt.Errorf("attach: copy from %q: %q: %w", p, rec.Name, err)
-		}
-		if rec.Kind == child.KindFile {
-			if _, err := io.Copy(tw, src); err != nil {
-				return fmt.Errorf("attach: copy from %q: %w", p, err)
+		n, err := io.ReadFull(c.src, c.chunk)
+		if n > 0 {
+			if _, werr := c.tw.Write(c.chunk[:n]); werr != nil {
+				return fmt.Errorf("attach: copy from %q: %w", c.path, werr)
 			}
 		}
+		switch err {
+		case nil:
+			return nil
+		case io.EOF, io.ErrUnexpectedEOF: // the file's data is complete
+			c.inFile = false
+			if n > 0 {
+				return nil
+			}
+		default:
+			return fmt.Errorf("attach: copy from %q: %w", c.path, err)
+		}
 	}
+	rec, err := c.src.Next()
+	if err == io.EOF {
+		if err := c.tw.Close(); err != nil {
+			return err
+		}
+		if err := c.src.Close(); err != nil {
+			return fmt.Errorf("attach: copy from %q: %w", c.path, err)
+		}
+		return io.EOF
+	}
+	if err != nil {
+		return fmt.Errorf("attach: copy from %q: %w", c.path, err)
+	}
+	if err := c.tw.WriteHeader(headerOf(rec)); err != nil {
+		return fmt.Errorf("attach: copy from %q: %q: %w", c.path, rec.Name, err)
+	}
+	c.inFile = rec.Kind == child.KindFile
+	return nil
+}
+
+// WriteTo writes the rest of the stream to w without an intermediate
+// copy into the caller's buffer (io.Copy uses it).
+func (c *copyReader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for {
+		for c.buf.Len() == 0 && c.err == nil {
+			c.err = c.fill()
+		}
+		if c.buf.Len() == 0 {
+			if c.err == io.EOF {
+				return total, nil
+			}
+			return total, c.err
+		}
+		n, err := c.buf.WriteTo(w)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// Close stops the worker if it is still running, waits for it and
+// releases everything. A stream read to its end closes with nil; one
+// closed before, with nil too unless the worker failed on its own.
+func (c *copyReader) Close() error {
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	err := c.src.Close()
+	if c.err == io.EOF {
+		return nil
+	}
+	if c.err != nil {
+		return c.err
+	}
+	_ = err // stopped before the end: the worker was killed by us
+	return nil
 }
 
 // copyRequest builds the launch request of a copy from the options that

@@ -41,13 +41,15 @@ func copyToMain(dir string) int {
 
 // copyIn is the state of one copy-in.
 type copyIn struct {
-	in      *fdReader
-	data    []byte
-	root    int
-	dir     string
-	seq     int
-	created []createdEntry // to remove, newest first, when the copy fails
-	dirs    []Record       // modes and times applied at the end
+	in   *fdReader
+	data []byte
+	root int
+	dir  string
+	seq  int
+	// noSplice: stdin is not a pipe (splice said EINVAL).
+	noSplice bool
+	created  []createdEntry // to remove, newest first, when the copy fails
+	dirs     []Record       // modes and times applied at the end
 }
 
 type createdEntry struct {
@@ -251,11 +253,8 @@ func (c *copyIn) createFile(pfd int, base string, r *Record) (string, syscall.Er
 		if n > CopyChunk || total+uint64(n) > r.Size {
 			return fail("data longer than its size "+strconv.FormatUint(r.Size, 10), syscall.EPROTO)
 		}
-		if e := c.in.readFull(c.data[:n]); e != 0 {
-			return fail("read data", e)
-		}
-		if e := writeAll(fd, c.data[:n]); e != 0 {
-			return fail("write", e)
+		if text, e := c.copyData(fd, int(n)); e != 0 {
+			return fail(text, e)
 		}
 		total += uint64(n)
 	}
@@ -275,6 +274,50 @@ func (c *copyIn) createFile(pfd int, base string, r *Record) (string, syscall.Er
 	}
 	return c.rename(pfd, tmp, base, r.Name)
 }
+
+// copyData moves n bytes of a file's data from stdin to fd: what the
+// reader has buffered, then the rest with splice(2), which moves the pipe's
+// pages into the file without a copy through this process; read and write
+// where stdin is not a pipe.
+func (c *copyIn) copyData(fd, n int) (string, syscall.Errno) {
+	if k := c.in.w - c.in.r; k > 0 {
+		m := min(k, n)
+		if e := writeAll(fd, c.in.buf[c.in.r:c.in.r+m]); e != 0 {
+			return "write", e
+		}
+		c.in.r += m
+		n -= m
+	}
+	for n > 0 {
+		if !c.noSplice {
+			r, _, e := syscall.Syscall6(syscall.SYS_SPLICE, 0, 0, uintptr(fd), 0, uintptr(n), spliceMove)
+			switch {
+			case e == syscall.EINTR:
+			case e == syscall.EINVAL:
+				c.noSplice = true
+			case e != 0:
+				return "write", e
+			case r == 0:
+				return "read data", syscall.EPIPE
+			default:
+				n -= int(r)
+			}
+			continue
+		}
+		m := min(n, len(c.data))
+		if e := c.in.readFull(c.data[:m]); e != 0 {
+			return "read data", e
+		}
+		if e := writeAll(fd, c.data[:m]); e != 0 {
+			return "write", e
+		}
+		n -= m
+	}
+	return "", 0
+}
+
+// spliceMove is SPLICE_F_MOVE.
+const spliceMove = 1
 
 // finishDirs gives the directories this copy created their modes and
 // times, deepest first, once their contents are in: a read-only directory
