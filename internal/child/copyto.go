@@ -354,20 +354,19 @@ func (c *copyIn) undo() {
 		}
 		flags := 0
 		if ent.dir {
+			// Still 0700 or 0755, ours: the final modes are applied
+			// only once every entry is in (finishDirs).
 			flags = atRemoveDir
-			// A directory made 0700 by us is still writable; one whose
-			// final mode was applied is not reached: undo runs only
-			// before finishDirs succeeds, and finishDirs fails only on
-			// its own step.
 		}
 		_ = unlinkat(pfd, base, flags)
 		syscall.Close(pfd)
 	}
 }
 
-// tmpName is a name no entry of the copy has: records never start with
-// ".nucleus-cp-" followed by this worker's PID and a counter, and O_EXCL
-// (or symlinkat, linkat, mknodat) refuses an existing one.
+// tmpName is the temporary name of the next entry: ".nucleus-cp-", this
+// worker's PID and a counter. Creating it never replaces anything: O_EXCL,
+// symlinkat, linkat and mknodat all fail on an existing name (which the
+// error then reports).
 func (c *copyIn) tmpName() string {
 	c.seq++
 	return ".nucleus-cp-" + strconv.Itoa(syscall.Getpid()) + "-" + strconv.Itoa(c.seq)
