@@ -156,10 +156,17 @@ __attribute__((constructor)) static void nucleus_nsenter(void)
 
 	// Close every fd the embedding program leaked to us without
 	// close-on-exec (CVE-2024-21626): only stdio, the bootstrap socket,
-	// the target's pidfd and the cgroup files may cross into the
-	// container, and the cgroup files are closed once used.
+	// the target's pidfd, the host binary when asked for and the cgroup
+	// files may cross into the container, and the cgroup files are closed
+	// once used.
 	if (syscall(SYS_close_range, NUCLEUS_FD_CGROUP + req.ncgroups, ~0U, 0) < 0)
 		fail("close_range", errno);
+	if (req.flags & NUCLEUS_REQ_HOSTBIN) {
+		if (fcntl(NUCLEUS_FD_HOSTBIN, F_GETFD) < 0)
+			fail("host binary fd", errno);
+	} else {
+		close(NUCLEUS_FD_HOSTBIN); /* whatever leaked into the slot */
+	}
 
 	join_cgroups(req.ncgroups);
 

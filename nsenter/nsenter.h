@@ -9,13 +9,18 @@
 #define NUCLEUS_ENV "_NUCLEUS_BOOTSTRAP"
 #define NUCLEUS_FD_SOCK 3
 #define NUCLEUS_FD_PIDFD 4
+/* With NUCLEUS_REQ_HOSTBIN: a host executable the parent opened before any
+ * join, which the grandchild executes by fd (execveat AT_EMPTY_PATH).
+ * Without it the slot is closed. */
+#define NUCLEUS_FD_HOSTBIN 5
 /* fds NUCLEUS_FD_CGROUP .. NUCLEUS_FD_CGROUP + ncgroups - 1: cgroup v1
  * "tasks" files the middle child moves itself into (see nsenter.c). */
-#define NUCLEUS_FD_CGROUP 5
+#define NUCLEUS_FD_CGROUP 6
 #define NUCLEUS_MAX_CGROUPS 64
 #define NUCLEUS_MAGIC 0x4e55434cu /* "NUCL" */
-#define NUCLEUS_VERSION 2u
+#define NUCLEUS_VERSION 3u
 #define NUCLEUS_REQ_TTY 1u
+#define NUCLEUS_REQ_HOSTBIN 2u
 #define NUCLEUS_GO 'G'
 
 #define NUCLEUS_MSG_PID 1u

@@ -21,17 +21,19 @@ func Joined() bool { return C.nucleus_nsenter_joined == 1 }
 // keeps wire.go in step with the header.
 func headerConstants() map[string]int {
 	return map[string]int{
-		"FdSocket":    C.NUCLEUS_FD_SOCK,
-		"FdPidfd":     C.NUCLEUS_FD_PIDFD,
-		"FdCgroup":    C.NUCLEUS_FD_CGROUP,
-		"MaxCgroups":  C.NUCLEUS_MAX_CGROUPS,
-		"magic":       C.NUCLEUS_MAGIC,
-		"version":     C.NUCLEUS_VERSION,
-		"FlagTTY":     C.NUCLEUS_REQ_TTY,
-		"Go":          C.NUCLEUS_GO,
-		"MsgPID":      C.NUCLEUS_MSG_PID,
-		"MsgError":    C.NUCLEUS_MSG_ERROR,
-		"MessageSize": C.sizeof_struct_nucleus_msg,
-		"RequestSize": C.sizeof_struct_nucleus_request,
+		"FdSocket":       C.NUCLEUS_FD_SOCK,
+		"FdPidfd":        C.NUCLEUS_FD_PIDFD,
+		"FdHostBinary":   C.NUCLEUS_FD_HOSTBIN,
+		"FdCgroup":       C.NUCLEUS_FD_CGROUP,
+		"MaxCgroups":     C.NUCLEUS_MAX_CGROUPS,
+		"magic":          C.NUCLEUS_MAGIC,
+		"version":        C.NUCLEUS_VERSION,
+		"FlagTTY":        C.NUCLEUS_REQ_TTY,
+		"FlagHostBinary": C.NUCLEUS_REQ_HOSTBIN,
+		"Go":             C.NUCLEUS_GO,
+		"MsgPID":         C.NUCLEUS_MSG_PID,
+		"MsgError":       C.NUCLEUS_MSG_ERROR,
+		"MessageSize":    C.sizeof_struct_nucleus_msg,
+		"RequestSize":    C.sizeof_struct_nucleus_request,
 	}
 }

@@ -19,20 +19,26 @@ const (
 	FdSocket = 3
 	// FdPidfd is the target pidfd's fd number in the child.
 	FdPidfd = 4
+	// FdHostBinary is, with FlagHostBinary, a host executable the parent
+	// opened before any join; the grandchild executes it by fd. Without
+	// the flag the constructor closes the slot.
+	FdHostBinary = 5
 	// FdCgroup is the first of Request.Cgroups cgroup v1 "tasks" files,
 	// opened for writing by the parent, that the child moves itself into
 	// before it joins any namespace.
-	FdCgroup = 5
+	FdCgroup = 6
 	// MaxCgroups bounds Request.Cgroups.
 	MaxCgroups = 64
 	// Go is the byte the parent sends to let the grandchild start Go.
 	Go = 'G'
 
 	magic   = 0x4e55434c
-	version = 2
+	version = 3
 
 	// FlagTTY asks the grandchild to make fd 0 its controlling terminal.
 	FlagTTY = 1
+	// FlagHostBinary says FdHostBinary holds the executable to run.
+	FlagHostBinary = 2
 
 	// MsgPID carries the grandchild's PID (in the parent's PID namespace).
 	MsgPID = 1

@@ -19,9 +19,9 @@ func TestWireMatchesHeader(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, req, RequestSize)
 	want := map[string]int{
-		"FdSocket": FdSocket, "FdPidfd": FdPidfd, "FdCgroup": FdCgroup, "MaxCgroups": MaxCgroups,
+		"FdSocket": FdSocket, "FdPidfd": FdPidfd, "FdHostBinary": FdHostBinary, "FdCgroup": FdCgroup, "MaxCgroups": MaxCgroups,
 		"magic": magic, "version": version,
-		"FlagTTY": FlagTTY, "Go": Go, "MsgPID": MsgPID, "MsgError": MsgError,
+		"FlagTTY": FlagTTY, "FlagHostBinary": FlagHostBinary, "Go": Go, "MsgPID": MsgPID, "MsgError": MsgError,
 		"MessageSize": MessageSize, "RequestSize": len(req),
 	}
 	assert.Equal(t, want, headerConstants())

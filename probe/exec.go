@@ -33,6 +33,14 @@ type Exec struct {
 	// Env is the command's environment; PATH, TERM and HOME are added when
 	// missing.
 	Env []string
+	// HostBinary, when set, is a host executable run as the probe
+	// (attach.WithHostBinary): for a probe binary the image does not ship.
+	// Command is then its argv. It must be statically linked unless
+	// AllowDynamic is set.
+	HostBinary string
+	// AllowDynamic accepts a dynamically linked HostBinary, which then runs
+	// with the container's ld.so and libraries.
+	AllowDynamic bool
 }
 
 // Kind returns "exec".
@@ -53,6 +61,9 @@ func (p Exec) run(ctx context.Context, st *state.ContainerState, c *config) (Res
 		Stderr:   out,
 		Logger:   c.logger,
 		Runsc:    c.runsc,
+
+		HostBinary:        p.HostBinary,
+		HostBinaryDynamic: p.AllowDynamic,
 	})
 	if err != nil {
 		// The deadline passing while the command was being set up is still

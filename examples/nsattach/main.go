@@ -12,7 +12,11 @@
 // Options: -u uid[:gid] and -g gid,gid (ids as the container sees them;
 // with -u and no gid the container's gid is kept, and -u without -g drops
 // the supplementary groups), -w dir (working directory, default /), -e
-// KEY=VAL (repeatable), -t (a new pseudo-terminal).
+// KEY=VAL (repeatable), -t (a new pseudo-terminal), --host-binary PATH (run
+// a static host executable inside, for images without a shell).
+//
+//	nsattach cp --pid N SRC :DIR    copy a host file or tree (or - for a tar on stdin) into the container
+//	nsattach cp --pid N :SRC DIR    copy out of the container (DIR - for a tar on stdout)
 //
 // Without -t the command's stdin, stdout and stderr are pipes that nsattach
 // copies to and from its own: the command, and so the container, never

@@ -45,6 +45,10 @@ type options struct {
 	env      []string
 	tty      bool
 	command  []string
+	// hostBinary runs a host executable inside (attach.WithHostBinary);
+	// dynamic accepts a dynamically linked one.
+	hostBinary string
+	dynamic    bool
 }
 
 const usage = `usage: nsattach (--pid N | --state FILE | --oci-state FILE|-) [options] [--] command [args...]
@@ -60,6 +64,13 @@ options:
   -w dir              working directory inside the container (default /)
   -e KEY=VAL          environment variable (repeatable; default PATH, TERM, HOME)
   -t                  give the command a new pseudo-terminal
+  --host-binary PATH  run the static host executable PATH inside, command being its argv
+                      (e.g. --host-binary /bin/busybox -- sh, in an image without a shell)
+  --dynamic           accept a dynamically linked --host-binary (it loads the container's libc)
+
+       nsattach cp (--pid N | --state FILE | --oci-state FILE|-) [-u uid[:gid]] SRC :DST
+       nsattach cp (--pid N | --state FILE | --oci-state FILE|-) [-u uid[:gid]] :SRC DST
+copies into or out of the container (":" marks its side; "-" is a tar stream on stdin/stdout)
 
 exit codes: the command's; 126 cannot invoke it; 127 not found; 255 nsattach's own error
 `
@@ -88,6 +99,8 @@ func parseArgs(args []string) (*options, error) {
 		return nil
 	})
 	f.BoolVar(&o.tty, "t", false, "")
+	f.StringVar(&o.hostBinary, "host-binary", "", "")
+	f.BoolVar(&o.dynamic, "dynamic", false, "")
 	if err := f.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, errHelp
@@ -187,6 +200,9 @@ func parseID(s string) (uint32, error) {
 
 // nsattach is the whole program: it returns the exit code.
 func nsattach(args []string) int {
+	if len(args) > 0 && args[0] == "cp" {
+		return cp(args[1:]) // cp.go
+	}
 	o, err := parseArgs(args)
 	if errors.Is(err, errHelp) {
 		fmt.Fprint(os.Stdout, usage)
@@ -217,6 +233,12 @@ func nsattach(args []string) int {
 		opts = append(opts, attach.WithTTY())
 	} else {
 		opts = append(opts, attach.WithStdio(pipedStdio()))
+	}
+	if o.hostBinary != "" {
+		opts = append(opts, attach.WithHostBinary(o.hostBinary))
+	}
+	if o.dynamic {
+		opts = append(opts, attach.WithDynamicHostBinary())
 	}
 
 	// Before the start, so that no signal meant for the command can kill

@@ -42,6 +42,9 @@ func Main() {
 	if cfg.NeedHome {
 		env = append(env, "HOME="+homeOf(cfg.Identity.UID))
 	}
+	if cfg.Mode != ModeExec {
+		runMode(cfg, env) // a host binary or a copy worker (mode.go); never returns
+	}
 	path, err := lookPath(cfg.Args[0], env)
 	if err != nil {
 		reportExec(cfg.Args[0], syscall.ENOENT)

@@ -44,6 +44,7 @@ func TestWireMatchesNsenter(t *testing.T) {
 	assert.Equal(t, nsenter.MsgError, MsgError)
 	assert.Equal(t, nsenter.MsgExecError, MsgExecError)
 	assert.Equal(t, nsenter.MessageSize, MessageSize)
+	assert.Equal(t, nsenter.FdHostBinary, FdHostBinary)
 	assert.False(t, nsenter.Joined(), "the dispatch must not have run in a test binary")
 }
 

@@ -25,19 +25,23 @@ type Config struct {
 	NeedHome bool
 	Dir      string
 	Identity hardencore.Identity
-	Program  *hardencore.Program
+	// Mode is what the grandchild does once hardened (mode.go): execute
+	// Args[0] from the container, execute the host binary by fd, or run a
+	// copy worker.
+	Mode    Mode
+	Program *hardencore.Program
 }
 
 // ConfigVersion changes with the layout below. Parent and child are the same
 // binary, so it only catches a record that is not one of ours.
-const ConfigVersion = 1
+const ConfigVersion = 2
 
 // MaxConfig bounds what the child reads from the parent.
 const MaxConfig = 1 << 20
 
 // The layout, native-endian: u32 version; strings(args); strings(env);
 // u8 need_home; string(dir); u32 uid; u32 gid; u32s(additional gids);
-// program. A string is u32 length + bytes, a list is u32 count + items.
+// u8 mode; program. A string is u32 length + bytes, a list is u32 count + items.
 // Program: u64 keep_caps; u32 count + count × (u16 code, u8 jt, u8 jf, u32 k);
 // u32 count + count × (string path, u64 access); u8 landlock_best_effort.
 
@@ -101,6 +105,7 @@ func AppendConfig(b []byte, c *Config, prog []byte) []byte {
 	for _, g := range c.Identity.AdditionalGIDs {
 		b = appendU32(b, g)
 	}
+	b = append(b, byte(c.Mode))
 	return append(b, prog...)
 }
 
@@ -262,6 +267,7 @@ func DecodeConfig(b []byte) (*Config, error) {
 			c.Identity.AdditionalGIDs[i] = r.u32()
 		}
 	}
+	c.Mode = Mode(r.u8())
 	p := c.Program
 	p.KeepCaps = r.u64()
 	if n := r.count(8); n > 0 {

@@ -90,7 +90,7 @@ func TestGrandchildBornInTargetCgroups(t *testing.T) {
 
 	ours, theirs := nonblockingPair(t)
 	l := &launcher{log: discard, cgroups: cg}
-	middle, err := l.startMiddle(exe, append([]*os.File{null, null, null, theirs, target}, cg.tasks...))
+	middle, err := l.startMiddle(exe, append([]*os.File{null, null, null, theirs, target, nil}, cg.tasks...))
 	theirs.Close()
 	require.NoError(t, err)
 	// The request only: the go-ahead is withheld, so the grandchild stops

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"nucleus/harden"
+	"nucleus/internal/child"
 	"nucleus/state"
 )
 
@@ -52,6 +53,23 @@ type Request struct {
 	// Runsc is the runsc binary for a gVisor target (see gvisor.go); ""
 	// means runsc in PATH. Other targets ignore it.
 	Runsc string
+	// HostBinary is a host executable run inside the container instead of
+	// a file of the container's; Command is its argv (hostbinary.go).
+	HostBinary string
+	// HostBinaryDynamic accepts a dynamically linked HostBinary.
+	HostBinaryDynamic bool
+
+	// mode is what the grandchild does once hardened: set by copy.go for
+	// a copy worker, else derived from HostBinary.
+	mode child.Mode
+}
+
+// childMode is the grandchild's mode for the request.
+func (r *Request) childMode() child.Mode {
+	if r.mode == child.ModeExec && r.HostBinary != "" {
+		return child.ModeHostBinary
+	}
+	return r.mode
 }
 
 // Errors that need no kernel call to find.

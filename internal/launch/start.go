@@ -41,6 +41,9 @@ func Start(ctx context.Context, r *Request) (*Process, error) {
 		return nil, err
 	}
 	st := r.Target
+	if st.UsingGVisor && r.childMode() != child.ModeExec {
+		return nil, fmt.Errorf("a host binary or a copy into a gVisor sandbox (runsc exec needs the file inside): %w", state.ErrUnsupported)
+	}
 	if st.UsingGVisor {
 		// Never the host-side join: its namespaces are the sandbox's, not
 		// the guest's.
@@ -65,6 +68,13 @@ func Start(ctx context.Context, r *Request) (*Process, error) {
 	exe, err := exeFile()
 	if err != nil {
 		return nil, err
+	}
+	var hostBin *os.File // nil: the fd slot stays closed
+	if r.HostBinary != "" {
+		if hostBin, err = openHostBinary(r.HostBinary, r.HostBinaryDynamic); err != nil {
+			return nil, err
+		}
+		defer hostBin.Close()
 	}
 
 	target, err := openPidfd(st)
@@ -92,7 +102,7 @@ func Start(ctx context.Context, r *Request) (*Process, error) {
 	}
 	defer sio.closeChildEnds()
 
-	l := &launcher{req: r, log: log, stdio: sio, cgroups: cg}
+	l := &launcher{req: r, log: log, stdio: sio, cgroups: cg, hostBin: hostBin}
 	p, err := l.run(ctx, exe, target, nsflags, prog, progBytes)
 	if err != nil {
 		sio.abort()
@@ -174,6 +184,7 @@ type launcher struct {
 	log     interface{ Debug(string, ...any) }
 	stdio   *stdio
 	cgroups *cgroupJoin
+	hostBin *os.File // nsenter.FdHostBinary, or nil
 }
 
 // bootstrap is everything the children read from the socket, in one write:
@@ -185,6 +196,9 @@ func (l *launcher) bootstrap(nsflags uint32, prog *harden.Program, progBytes []b
 	var flags uint32
 	if r.TTY {
 		flags |= nsenter.FlagTTY
+	}
+	if l.hostBin != nil {
+		flags |= nsenter.FlagHostBinary
 	}
 	buf, err := nsenter.Request{NSFlags: nsflags, Flags: flags, Cgroups: uint32(len(l.cgroups.tasks))}.AppendBinary(make([]byte, 0, nsenter.RequestSize+1024+len(progBytes)))
 	if err != nil {
@@ -201,7 +215,7 @@ func (l *launcher) bootstrap(nsflags uint32, prog *harden.Program, progBytes []b
 	}
 	buf = append(buf, nsenter.Go, 0, 0, 0, 0)
 	at := len(buf)
-	buf = child.AppendConfig(buf, &child.Config{Args: r.Command, Env: env, NeedHome: needHome, Dir: dir, Identity: harden.Identity(id), Program: (*hardencore.Program)(prog)}, progBytes)
+	buf = child.AppendConfig(buf, &child.Config{Args: r.Command, Env: env, NeedHome: needHome, Dir: dir, Identity: harden.Identity(id), Mode: r.childMode(), Program: (*hardencore.Program)(prog)}, progBytes)
 	size := len(buf) - at
 	if size > child.MaxConfig {
 		return nil, fmt.Errorf("encode child config: %d bytes, at most %d", size, child.MaxConfig)
@@ -281,7 +295,7 @@ func (l *launcher) run(ctx context.Context, exe *os.File, target *os.File, nsfla
 	sock := os.NewFile(uintptr(fds[0]), "bootstrap")
 	childSock := os.NewFile(uintptr(fds[1]), "bootstrap-child")
 
-	files := append(l.stdio.childFiles(), childSock, target)
+	files := append(l.stdio.childFiles(), childSock, target, l.hostBin) // fds 3, 4, 5
 	files = append(files, l.cgroups.tasks...)
 	middle, err := l.startMiddle(exe, files)
 	childSock.Close()

@@ -49,7 +49,7 @@ type bundle struct {
 func makeBundle(kind string, spec bundleSpec) (bundle, error) {
 	var b bundle
 	var err error
-	if b.Rootfs, err = buildRootfs(spec.Hostname, 0); err != nil {
+	if b.Rootfs, err = buildRootfs(spec.Hostname, 0, false); err != nil {
 		return b, err
 	}
 	if b.Dir, err = os.MkdirTemp("", "nucleus-"+kind+"-bundle-"); err != nil {

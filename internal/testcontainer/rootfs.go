@@ -144,7 +144,7 @@ const (
 // buildRootfs makes a fresh rootfs in a new temporary directory. For a
 // rootless container, uid owner must be able to reach it: every directory
 // on the path must be searchable by others.
-func buildRootfs(hostname string, owner int) (dir string, err error) {
+func buildRootfs(hostname string, owner int, distroless bool) (dir string, err error) {
 	helper, err := helperBinary()
 	if err != nil {
 		return "", err
@@ -188,7 +188,9 @@ func buildRootfs(hostname string, owner int) (dir string, err error) {
 	if err := os.Chown(filepath.Join(dir, "home/user"), 1000, 1000); err != nil {
 		return "", err
 	}
-	if err := copyFile(busyboxPath, filepath.Join(dir, "bin/busybox")); err != nil {
+	if distroless {
+		names = nil
+	} else if err := copyFile(busyboxPath, filepath.Join(dir, "bin/busybox")); err != nil {
 		return "", err
 	}
 	for _, name := range names {

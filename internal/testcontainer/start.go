@@ -50,6 +50,10 @@ type Options struct {
 	// Cgroup puts the container in its own cgroups (cgroup v1 pids and
 	// memory, and v2), below the caller's own, before its init runs.
 	Cgroup bool
+	// Distroless builds the rootfs of a distroless image: the static
+	// helper (the init) and /etc/passwd and /etc/group, no busybox, no
+	// shell, no tar.
+	Distroless bool
 }
 
 // Container is a running test container. Its exported fields are read-only.
@@ -108,7 +112,7 @@ func Start(opts Options) (*Container, error) {
 	} else if opts.OwnerUID == 0 {
 		opts.OwnerUID = DefaultOwnerUID
 	}
-	rootfs, err := buildRootfs(opts.Hostname, int(opts.OwnerUID))
+	rootfs, err := buildRootfs(opts.Hostname, int(opts.OwnerUID), opts.Distroless)
 	if err != nil {
 		return nil, err
 	}
