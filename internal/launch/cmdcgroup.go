@@ -157,7 +157,18 @@ func (r *cgroupReaper) remove(dir string) <-chan struct{} {
 	r.pending[int32(wd)] = pendingCgroup{dir: dir, done: done}
 	// It may have emptied between the first rmdir and the watch.
 	r.check(int32(wd))
+	r.idle()
 	return done
+}
+
+// idle closes the inotify instance once nothing is pending, which ends the
+// loop's read: a process that attached holds no fd or goroutine for it
+// after its commands' cgroups are gone. r.mu is held.
+func (r *cgroupReaper) idle() {
+	if len(r.pending) == 0 && r.ino != nil {
+		_ = r.ino.Close()
+		r.ino, r.inoFD, r.pending = nil, -1, nil
+	}
 }
 
 // check tries to remove the cgroup of watch wd; r.mu is held.
@@ -193,6 +204,7 @@ func (r *cgroupReaper) loop(ino *os.File) {
 			}
 			r.check(ev.Wd)
 		}
+		r.idle()
 		r.mu.Unlock()
 	}
 }
