@@ -151,12 +151,12 @@ func TestCompileSeccomp(t *testing.T) {
 	for i := range noExec.Syscalls {
 		noExec.Syscalls[i].Names = slices.DeleteFunc(noExec.Syscalls[i].Names, func(n string) bool { return n == "execve" })
 	}
-	_, err := Compile(Policy{Seccomp: noExec})
+	_, err := Compile(Policy{Strict: true, Seccomp: noExec})
 	assert.ErrorContains(t, err, "execve")
 
-	_, err = Compile(Policy{Seccomp: &seccomp.Policy{DefaultAction: seccomp.ActionAllow, Syscalls: []seccomp.SyscallGroup{{Names: []string{"no_such_call"}, Action: seccomp.ActionErrno}}}})
+	_, err = Compile(Policy{Strict: true, Seccomp: &seccomp.Policy{DefaultAction: seccomp.ActionAllow, Syscalls: []seccomp.SyscallGroup{{Names: []string{"no_such_call"}, Action: seccomp.ActionErrno}}}})
 	assert.ErrorContains(t, err, "no_such_call")
-	_, err = Compile(Policy{Seccomp: &seccomp.Policy{DefaultAction: seccomp.ActionAllow}})
+	_, err = Compile(Policy{Strict: true, Seccomp: &seccomp.Policy{DefaultAction: seccomp.ActionAllow}})
 	assert.Error(t, err, "empty policy")
 
 	// Compile may be called concurrently, with a shared policy.
@@ -164,7 +164,7 @@ func TestCompileSeccomp(t *testing.T) {
 	done := make(chan error)
 	for range 4 {
 		go func() {
-			_, err := Compile(Policy{Seccomp: shared})
+			_, err := Compile(Policy{Strict: true, Seccomp: shared})
 			done <- err
 		}()
 	}

@@ -80,7 +80,7 @@ func TestStepErrors(t *testing.T) {
 		},
 		{
 			name: "kept capability that is not a capability",
-			spec: childSpec{Program: with(func(p *Program) { p.KeepCaps = 1 << 60 }), Identity: root},
+			spec: childSpec{Program: with(func(p *Program) { p.Caps.Bounding = 1 << 60 }), Identity: root},
 			step: StepCapBSet, errIn: "not a capability of this kernel",
 		},
 		{

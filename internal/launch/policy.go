@@ -1,35 +1,27 @@
 package launch
 
 import (
-	"sync"
-
 	"nucleus/harden"
+	"nucleus/state"
 )
 
-// defaultProgram is the default policy compiled once per process: the
-// seccomp program is assembled, the Landlock rules encoded and the whole
-// Program put in its wire form a single time, not per command.
-var defaultProgram struct {
-	once  sync.Once
-	prog  *harden.Program
-	bytes []byte
-	err   error
-}
-
-// program returns the compiled policy and its wire form (programBytes).
-func program(p *harden.Policy) (*harden.Program, []byte, error) {
+// program compiles the policy (nil: the container policy) for the target,
+// from the target's confinement read now (readConfinement), and returns it
+// with its wire form (programBytes). The floor filter and the OCI profile
+// are assembled once (per process, per target); the rest is a few reads of
+// /proc and prlimit calls per attach.
+func program(p *harden.Policy, st *state.ContainerState) (*harden.Program, []byte, error) {
+	var pol harden.Policy
 	if p != nil {
-		prog, err := harden.Compile(*p)
-		if err != nil {
-			return nil, nil, err
-		}
-		return prog, programBytes(prog), nil
+		pol = *p
 	}
-	defaultProgram.once.Do(func() {
-		defaultProgram.prog, defaultProgram.err = harden.Compile(harden.Policy{})
-		if defaultProgram.err == nil {
-			defaultProgram.bytes = programBytes(defaultProgram.prog)
-		}
-	})
-	return defaultProgram.prog, defaultProgram.bytes, defaultProgram.err
+	conf, err := readConfinement(st)
+	if err != nil {
+		return nil, nil, err
+	}
+	prog, err := harden.CompileFor(pol, conf)
+	if err != nil {
+		return nil, nil, err
+	}
+	return prog, programBytes(prog), nil
 }

@@ -57,7 +57,7 @@ func Start(ctx context.Context, r *Request) (*Process, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	prog, progBytes, err := program(r.Policy)
+	prog, progBytes, err := program(r.Policy, st)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
