@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,10 +19,13 @@ type Rlimit struct {
 	Cur, Max uint64
 }
 
-// Rlimits returns every resource limit of pid, read with prlimit(2) (which
-// needs the right to ptrace-read pid's credentials, as for /proc/PID/limits,
-// but reads no file the process controls). Resources the kernel does not
-// know (EINVAL) are left out.
+// Rlimits returns every resource limit of pid, read with prlimit(2). The
+// kernel allows that only to a caller with the target's uids and gids or
+// CAP_SYS_RESOURCE over its user namespace; a caller without them (a root
+// that was not given CAP_SYS_RESOURCE, an unprivileged owner of a rootless
+// container) reads /proc/PID/limits instead, which the kernel writes from
+// the same values and lets anyone read. Resources the kernel does not know
+// (EINVAL) are left out.
 func Rlimits(pid int) ([]Rlimit, error) {
 	out := make([]Rlimit, 0, NumRlimits)
 	for r := 0; r < NumRlimits; r++ {
@@ -30,9 +34,63 @@ func Rlimits(pid int) ([]Rlimit, error) {
 			if errors.Is(err, unix.EINVAL) {
 				continue
 			}
+			if errors.Is(err, unix.EPERM) {
+				return readLimits(pid)
+			}
 			return nil, fmt.Errorf("proc: prlimit %d resource %d: %w", pid, r, err)
 		}
 		out = append(out, Rlimit{Resource: r, Cur: old.Cur, Max: old.Max})
+	}
+	return out, nil
+}
+
+// readLimits reads /proc/PID/limits.
+func readLimits(pid int) ([]Rlimit, error) {
+	b, err := os.ReadFile(procPath(pid, "limits"))
+	if err != nil {
+		return nil, fmt.Errorf("proc: read limits: %w", err)
+	}
+	l, err := ParseLimits(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w (%s)", err, procPath(pid, "limits"))
+	}
+	return l, nil
+}
+
+// ParseLimits parses /proc/PID/limits: a header line, then one line per
+// resource in RLIMIT_* order, printed as "%-25s %-20s %-20s %-10s" (name,
+// soft, hard, units), a value being a decimal number or "unlimited".
+func ParseLimits(b []byte) ([]Rlimit, error) {
+	lines := bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
+	if len(lines) < 2 || !bytes.HasPrefix(lines[0], []byte("Limit ")) {
+		return nil, errors.New("proc: limits: no header")
+	}
+	lines = lines[1:]
+	if len(lines) > NumRlimits {
+		return nil, fmt.Errorf("proc: limits: %d resources, at most %d known", len(lines), NumRlimits)
+	}
+	out := make([]Rlimit, 0, len(lines))
+	for i, l := range lines {
+		if len(l) < 26 {
+			return nil, fmt.Errorf("proc: limits: line %d too short", i+2)
+		}
+		f := bytes.Fields(l[26:])
+		if len(f) < 2 {
+			return nil, fmt.Errorf("proc: limits: line %d: no soft and hard values", i+2)
+		}
+		var v [2]uint64
+		for j := range v {
+			if string(f[j]) == "unlimited" {
+				v[j] = unix.RLIM_INFINITY
+				continue
+			}
+			n, err := strconv.ParseUint(string(f[j]), 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("proc: limits: line %d: %w", i+2, err)
+			}
+			v[j] = n
+		}
+		out = append(out, Rlimit{Resource: i, Cur: v[0], Max: v[1]})
 	}
 	return out, nil
 }
