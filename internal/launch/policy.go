@@ -1,7 +1,10 @@
 package launch
 
 import (
+	"syscall"
+
 	"nucleus/harden"
+	"nucleus/internal/child"
 	"nucleus/state"
 )
 
@@ -24,4 +27,17 @@ func program(p *harden.Policy, st *state.ContainerState) (*harden.Program, []byt
 		return nil, nil, err
 	}
 	return prog, programBytes(prog), nil
+}
+
+// execError is the error of the child's exec report: the path, the errno,
+// and the layer that refused, which the child flags for Landlock.
+func execError(path string, value int32, prog *harden.Program) *ExecError {
+	e := &ExecError{Path: path, Err: syscall.Errno(value &^ child.ExecRefusedByLandlock)}
+	if value&child.ExecRefusedByLandlock != 0 {
+		e.RefusedBy = "Landlock (container policy with Landlock rules)"
+		if prog.Strict {
+			e.RefusedBy = "Landlock (strict policy)"
+		}
+	}
+	return e
 }
