@@ -213,3 +213,40 @@ var rlimitNames = map[string]uint32{
 	"RLIMIT_LOCKS": 10, "RLIMIT_SIGPENDING": 11, "RLIMIT_MSGQUEUE": 12, "RLIMIT_NICE": 13,
 	"RLIMIT_RTPRIO": 14, "RLIMIT_RTTIME": 15,
 }
+
+// runscCapsFor is the capabilities of a runsc exec process spec. The
+// container policy without a mask leaves them out, which runsc reads as
+// "those of the container" (its exec parity). Otherwise the Policy's
+// capabilities are listed, within the container's bounding set from its
+// OCI config when that is readable, never beyond it: a strict policy
+// asking for one the container lacks is refused, a container policy's
+// mask just narrows.
+func runscCapsFor(r *Request) (*runscCaps, error) {
+	p := r.Policy
+	if p == nil || (!p.Strict && p.Capabilities == nil) {
+		return nil, nil
+	}
+	caps := &runscCaps{Bounding: []string{}, Effective: []string{}, Inheritable: []string{}, Permitted: []string{}, Ambient: []string{}}
+	bounding := ^uint64(0)
+	if sc, err := specConfinementFor(r.Target); err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	} else if sc != nil && sc.hasCaps {
+		bounding = sc.caps.Bounding
+	}
+	for _, v := range p.Capabilities {
+		name := strings.ToUpper(v.String())
+		if !strings.HasPrefix(name, "CAP_") {
+			return nil, fmt.Errorf("policy: capability %d has no name runsc knows", int(v))
+		}
+		if v >= 64 || bounding&(1<<uint(v)) == 0 {
+			if p.Strict {
+				return nil, fmt.Errorf("policy: capability %s cannot be kept: the container's bounding set lacks it (never looser than the container)", name)
+			}
+			continue
+		}
+		caps.Bounding = append(caps.Bounding, name)
+		caps.Effective = append(caps.Effective, name)
+		caps.Permitted = append(caps.Permitted, name)
+	}
+	return caps, nil
+}

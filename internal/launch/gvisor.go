@@ -210,20 +210,12 @@ func startGVisor(ctx context.Context, r *Request, runsc string) (*Process, error
 
 // runscSpec builds the process.json of r.
 func runscSpec(r *Request) ([]byte, error) {
-	caps := &runscCaps{Bounding: []string{}, Effective: []string{}, Inheritable: []string{}, Permitted: []string{}, Ambient: []string{}}
-	if p := r.Policy; p != nil {
-		if p.Seccomp != nil || p.Landlock != nil {
-			return nil, fmt.Errorf("policy: container %q is a gVisor sandbox: runsc exec cannot install a caller's seccomp filter or Landlock rules there (the sandbox kernel is the boundary, and the container's own seccomp profile applies): %w", r.Target.ID, state.ErrUnsupported)
-		}
-		for _, v := range p.Capabilities {
-			name := strings.ToUpper(v.String())
-			if !strings.HasPrefix(name, "CAP_") {
-				return nil, fmt.Errorf("policy: capability %d has no name runsc knows", int(v))
-			}
-			caps.Bounding = append(caps.Bounding, name)
-			caps.Effective = append(caps.Effective, name)
-			caps.Permitted = append(caps.Permitted, name)
-		}
+	if p := r.Policy; p != nil && (p.Seccomp != nil || p.Landlock != nil) {
+		return nil, fmt.Errorf("policy: container %q is a gVisor sandbox: runsc exec cannot install a caller's seccomp filter or Landlock rules there (the sandbox kernel is the boundary, and the container's own seccomp profile applies): %w", r.Target.ID, state.ErrUnsupported)
+	}
+	caps, err := runscCapsFor(r)
+	if err != nil {
+		return nil, err
 	}
 	id := r.Target.Identity()
 	if r.Identity != nil {
