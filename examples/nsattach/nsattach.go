@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"nucleus/attach"
+	"nucleus/internal/strictflag"
 	"nucleus/state"
 )
 
@@ -44,6 +45,7 @@ type options struct {
 	dir      string
 	env      []string
 	tty      bool
+	strict   strictflag.Flags
 	command  []string
 }
 
@@ -60,6 +62,8 @@ options:
   -w dir              working directory inside the container (default /)
   -e KEY=VAL          environment variable (repeatable; default PATH, TERM, HOME)
   -t                  give the command a new pseudo-terminal
+  --strict            the strict sandbox instead of the container's own confinement
+  --workdir DIR       with --strict: a work tree with read, write and exec (repeatable)
 
 exit codes: the command's; 126 cannot invoke it; 127 not found; 255 nsattach's own error
 `
@@ -88,6 +92,7 @@ func parseArgs(args []string) (*options, error) {
 		return nil
 	})
 	f.BoolVar(&o.tty, "t", false, "")
+	o.strict.Register(f)
 	if err := f.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, errHelp
@@ -109,6 +114,9 @@ func parseArgs(args []string) (*options, error) {
 	o.command = f.Args()
 	if len(o.command) == 0 {
 		return nil, errors.New("no command")
+	}
+	if err := o.strict.Check(); err != nil {
+		return nil, err
 	}
 	return o, nil
 }
@@ -215,6 +223,9 @@ func nsattach(args []string) int {
 	}
 	if o.tty {
 		opts = append(opts, attach.WithTTY())
+	}
+	if p := o.strict.Policy(); p != nil {
+		opts = append(opts, attach.WithPolicy(*p))
 	}
 
 	// Before the start, so that no signal meant for the command can kill
