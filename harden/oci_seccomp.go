@@ -111,32 +111,14 @@ func CompileOCISeccomp(s *specs.LinuxSeccomp) ([]SockFilter, error) {
 		bpf.RetConstant{Val: def},
 		bpf.LoadAbsolute{Off: offNr, Size: 4},
 	}
-	// The same dispatch as assemble's: unconditional jumps reach any
-	// bucket. A number above the last bucket goes to the last one, where
-	// no rule matches it.
-	jumps := make([]int, nBuckets)
+	// A number above the last bucket goes to the last one, where no rule
+	// matches it; every bucket ends with the default action.
 	for i := range buckets {
-		if i < nBuckets-1 {
-			all = append(all, bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: uint32((i + 1) * bucketSize), SkipTrue: 1})
-		}
-		jumps[i] = len(all)
-		all = append(all, bpf.Jump{})
+		buckets[i] = append(buckets[i], bpf.RetConstant{Val: def})
 	}
-	for i, b := range buckets {
-		all[jumps[i]] = bpf.Jump{Skip: uint32(len(all) - jumps[i] - 1)}
-		all = append(all, b...)
-		all = append(all, bpf.RetConstant{Val: def})
-	}
-	if len(all) > bpfMaxInsns {
-		return nil, fmt.Errorf("oci seccomp: filter of %d instructions exceeds the kernel's %d", len(all), bpfMaxInsns)
-	}
-	raw, err := bpf.Assemble(all)
+	out, err := finish(dispatch(all, buckets, bucketSize))
 	if err != nil {
 		return nil, fmt.Errorf("oci seccomp: %w", err)
-	}
-	out := make([]SockFilter, len(raw))
-	for i, r := range raw {
-		out[i] = SockFilter{Code: r.Op, Jt: r.Jt, Jf: r.Jf, K: r.K}
 	}
 	execve := info.SyscallNames["execve"]
 	ret, err := Simulate(out, SeccompData{Nr: int32(execve), Arch: uint32(info.ID)})

@@ -312,33 +312,10 @@ func assembleWith(pol *seccomp.Policy, width int) ([]SockFilter, error) {
 		)
 	}
 
-	// Dispatch: for each range but the last, "nr >= next start? look
-	// further : jump to this range", then a jump to the last range. The
-	// jumps to the ranges are unconditional (32-bit offsets), since a
-	// conditional jump reaches only 255 instructions.
 	all = append(all, bpf.LoadAbsolute{Off: offNr, Size: 4})
-	jumps := make([]int, len(buckets)) // index of the jump to bucket i
-	for i := range buckets {
-		if i < len(buckets)-1 {
-			all = append(all, bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: uint32((i + 1) * width), SkipTrue: 1})
-		}
-		jumps[i] = len(all)
-		all = append(all, bpf.Jump{})
-	}
-	for i, b := range buckets {
-		all[jumps[i]] = bpf.Jump{Skip: uint32(len(all) - jumps[i] - 1)}
-		all = append(all, b...)
-	}
-	if len(all) > bpfMaxInsns {
-		return nil, fmt.Errorf("filter of %d instructions exceeds the kernel's %d", len(all), bpfMaxInsns)
-	}
-	raw, err := bpf.Assemble(all)
+	out, err := finish(dispatch(all, buckets, width))
 	if err != nil {
 		return nil, err
-	}
-	out := make([]SockFilter, len(raw))
-	for i, r := range raw {
-		out[i] = SockFilter{Code: r.Op, Jt: r.Jt, Jf: r.Jf, K: r.K}
 	}
 
 	// The filter is installed before execve: a policy that denies it
@@ -353,6 +330,46 @@ func assembleWith(pol *seccomp.Policy, width int) ([]SockFilter, error) {
 	}
 	if ret&unix.SECCOMP_RET_ACTION_FULL != unix.SECCOMP_RET_ALLOW {
 		return nil, fmt.Errorf("the policy does not allow execve (action %#x): the filter is installed before the command is executed", ret)
+	}
+	return out, nil
+}
+
+// dispatch appends to prog, which leaves the syscall number in A, a jump
+// to the bucket of each number (bucket i holds the numbers [i*width,
+// (i+1)*width), the last one every number above too), then the buckets:
+// for each bucket but the last, "nr >= next start? look further : jump to
+// this bucket", then a jump to the last one. The jumps to the buckets are
+// unconditional (32-bit offsets), since a conditional jump reaches only
+// 255 instructions.
+func dispatch(prog []bpf.Instruction, buckets [][]bpf.Instruction, width int) []bpf.Instruction {
+	jumps := make([]int, len(buckets)) // index of the jump to bucket i
+	for i := range buckets {
+		if i < len(buckets)-1 {
+			prog = append(prog, bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: uint32((i + 1) * width), SkipTrue: 1})
+		}
+		jumps[i] = len(prog)
+		prog = append(prog, bpf.Jump{})
+	}
+	for i, b := range buckets {
+		prog[jumps[i]] = bpf.Jump{Skip: uint32(len(prog) - jumps[i] - 1)}
+		prog = append(prog, b...)
+	}
+	return prog
+}
+
+// finish assembles a program into the sock_filter form, within the
+// kernel's length limit.
+func finish(prog []bpf.Instruction) ([]SockFilter, error) {
+	if len(prog) > bpfMaxInsns {
+		return nil, fmt.Errorf("filter of %d instructions exceeds the kernel's %d", len(prog), bpfMaxInsns)
+	}
+	raw, err := bpf.Assemble(prog)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SockFilter, len(raw))
+	for i, r := range raw {
+		out[i] = SockFilter{Code: r.Op, Jt: r.Jt, Jf: r.Jf, K: r.K}
 	}
 	return out, nil
 }
