@@ -149,6 +149,21 @@ func TestStepErrors(t *testing.T) {
 			step: StepSeccomp, errIn: "invalid argument",
 		},
 		{
+			name: "LSM attribute the kernel does not have",
+			spec: childSpec{Program: with(func(p *Program) { p.LSMExec = LSMExec{Attr: "attr/nucleus-none/exec", Value: "x"} }), Identity: root},
+			step: StepLSM, errIn: "/proc/thread-self/attr/nucleus-none/exec",
+		},
+		{
+			name: "rlimit with soft above hard",
+			spec: childSpec{Program: with(func(p *Program) { p.Rlimits = []Rlimit{{Resource: unix.RLIMIT_NOFILE, Cur: 10, Max: 5}} }), Identity: root},
+			step: StepRlimit, errIn: "invalid argument",
+		},
+		{
+			name: "ambient capability outside permitted",
+			spec: childSpec{Program: with(func(p *Program) { p.Caps = CapSets{Ambient: 1 << unix.CAP_KILL} }), Identity: root},
+			step: StepCapset, errIn: "inconsistent capability sets",
+		},
+		{
 			name: "empty BPF program",
 			spec: childSpec{Program: with(func(p *Program) { p.Seccomp = nil }), Identity: root},
 			step: StepSeccomp, errIn: "filter of 0 instructions",
