@@ -28,8 +28,8 @@ import (
 //  4. without NoNewPrivs: install the seccomp filters now, while
 //     CAP_SYS_ADMIN is held;
 //  5. clear the ambient set, set the inheritable set to Caps.Inheritable;
-//  6. PR_SET_NO_NEW_PRIVS when NoNewPrivs;
-//  7. write the LSM label to /proc/thread-self/<LSMExec.Attr>;
+//  6. write the LSM label to /proc/thread-self/<LSMExec.Attr>;
+//  7. PR_SET_NO_NEW_PRIVS when NoNewPrivs;
 //  8. Landlock, when there are rules: the rule paths are opened now
 //     (O_PATH, inside the container's mount namespace), the rights masked
 //     to what the kernel's Landlock ABI supports, and the ruleset enforced

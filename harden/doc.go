@@ -79,12 +79,14 @@
 //     fail by name.
 //  5. The ambient set is cleared and the inheritable set set to the
 //     Program's.
-//  6. PR_SET_NO_NEW_PRIVS, when the target has it or the policy asks
+//  6. The LSM label is written to /proc/thread-self/attr/.../exec: before
+//     no_new_privs, under which AppArmor and SELinux restrict label
+//     transitions (runc orders it the same way), and before Landlock, which
+//     may deny writing under /proc.
+//  7. PR_SET_NO_NEW_PRIVS, when the target has it or the policy asks
 //     (strict: always): setuid binaries and file capabilities inside the
 //     container can no longer raise privileges; it is also what allows an
 //     unprivileged thread to enforce Landlock and seccomp.
-//  7. The LSM label is written to /proc/thread-self/attr/.../exec (before
-//     Landlock, which may deny writing under /proc).
 //  8. Landlock (strict, or a policy with rules). The rule paths are opened
 //     now, with O_PATH, in the container's mount namespace and root, so
 //     they name the container's /usr, not the host's. Missing paths are

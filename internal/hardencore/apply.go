@@ -69,17 +69,19 @@ func (p *Program) Apply(id Identity, dir string) error {
 	if err := setInheritable(c.Inheritable); err != nil {
 		return stepErr(StepCapset, err)
 	}
+	if p.LSMExec.Attr != "" {
+		// Before no_new_privs, under which AppArmor and SELinux restrict
+		// label transitions (runc orders it so too), and before Landlock,
+		// which may deny writing to /proc.
+		enter(StepLSM)
+		if err := writeAttr(p.LSMExec); err != nil {
+			return stepErr(StepLSM, err)
+		}
+	}
 	if p.NoNewPrivs {
 		enter(StepNoNewPrivs)
 		if err := Prctl(prSetNoNewPrivs, 1, 0); err != nil {
 			return stepErr(StepNoNewPrivs, err)
-		}
-	}
-	if p.LSMExec.Attr != "" {
-		// Before Landlock, which may deny writing to /proc.
-		enter(StepLSM)
-		if err := writeAttr(p.LSMExec); err != nil {
-			return stepErr(StepLSM, err)
 		}
 	}
 	if p.Landlock != nil {
