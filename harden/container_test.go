@@ -1,6 +1,7 @@
 package harden
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -112,4 +113,31 @@ func hexMask(v uint64) string {
 		v >>= 4
 	}
 	return string(b)
+}
+
+// The target's NOFILE limit survives execve: Go's syscall package raises
+// the soft limit at init and syscall.Exec restores the one it found, which
+// would hand the command the caller's soft limit instead of the target's.
+func TestRlimitNofileSurvivesExec(t *testing.T) {
+	testutil.RequireRoot(t)
+	requireBusybox(t)
+	var lim unix.Rlimit
+	require.NoError(t, unix.Getrlimit(unix.RLIMIT_NOFILE, &lim))
+	// The child must start with a soft limit below the hard one, as under
+	// most shells, for its Go runtime to raise it and remember the old one.
+	low := lim
+	low.Cur = min(lim.Max-2, 512)
+	require.NoError(t, unix.Setrlimit(unix.RLIMIT_NOFILE, &low))
+	t.Cleanup(func() { unix.Setrlimit(unix.RLIMIT_NOFILE, &lim) })
+	prog, err := CompileFor(ContainerPolicy(), &Confinement{
+		Rlimits: []Rlimit{{Resource: unix.RLIMIT_NOFILE, Cur: lim.Max, Max: lim.Max}},
+	})
+	require.NoError(t, err)
+	out := mustRun(t, childSpec{
+		Program:  prog,
+		Identity: state.ProcessIdentity{},
+		Argv:     []string{busybox, "sh", "-c", "ulimit -n; ulimit -Hn"},
+	}, childOpts{})
+	want := strconv.FormatUint(lim.Max, 10)
+	assert.Equal(t, want+"\n"+want+"\n", out)
 }

@@ -164,6 +164,16 @@ func setRlimits(l []Rlimit) error {
 		if e != 0 {
 			return wrap("resource "+utoa(uint64(r.Resource))+" to "+utoa(r.Cur)+"/"+utoa(r.Max), e)
 		}
+		if r.Resource == syscall.RLIMIT_NOFILE {
+			// Go's syscall package raised this process's soft NOFILE
+			// limit at init and restores the one it found in
+			// syscall.Exec, which would undo this one. Its own
+			// Setrlimit tells it not to (the same values again).
+			lim := syscall.Rlimit{Cur: v.cur, Max: v.max}
+			if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+				return wrap("resource "+utoa(uint64(r.Resource))+": keep it across execve", err)
+			}
+		}
 	}
 	return nil
 }
