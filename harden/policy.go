@@ -80,7 +80,8 @@ func ContainerPolicy() Policy { return Policy{} }
 // without exec, /etc and /proc read-only, secrets such as /root, /home and
 // /data not granted) plus each of workdirs read+write+exec, for an agent's
 // work trees. The container's own seccomp profile, rlimits and LSM label
-// still apply on top.
+// still apply on top. A gVisor target refuses it (runsc exec cannot
+// install Landlock rules or a caller's filter in the sandbox).
 func StrictPolicy(workdirs ...string) Policy {
 	rules := DefaultLandlockRules()
 	for _, d := range workdirs {
