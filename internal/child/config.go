@@ -92,7 +92,7 @@ func appendU64(b []byte, v uint64) []byte {
 func PutConfigSize(b []byte, size uint32) { putU32(b, size) }
 
 // AppendConfig appends the record for c to b. prog is the encoding of
-// c.Program (ProgramBytes), made once for the default policy.
+// c.Program (ProgramBytes).
 func AppendConfig(b []byte, c *Config, prog []byte) []byte {
 	b = appendU32(b, ConfigVersion)
 	b = appendStrings(b, c.Args)

@@ -58,8 +58,9 @@ import (
 //     path's killpg does.
 //   - Hardening: the command runs inside the Sentry, which is the isolation
 //     boundary (the host kernel sees only the Sentry's own, seccomp-filtered
-//     system calls). no_new_privs is set and capabilities are those of the
-//     Policy (none by default); a Policy that asks for its own seccomp
+//     system calls). no_new_privs is set and capabilities are the
+//     container's (runsc exec's default), or the Policy's within the
+//     container's bounding set (runscCapsFor); a Policy that asks for its own seccomp
 //     filter or Landlock rules is refused, because runsc exec cannot install
 //     them: the container's own OCI seccomp profile, if any, applies.
 
