@@ -141,3 +141,37 @@ func TestRlimitNofileSurvivesExec(t *testing.T) {
 	want := strconv.FormatUint(lim.Max, 10)
 	assert.Equal(t, want+"\n"+want+"\n", out)
 }
+
+// A non-root target's capabilities reach the command through the ambient
+// set, as they reach the target's own children: the container policy
+// keeps the five sets for uid 1000, where the old rule (kept capabilities
+// only for uid 0) refused them.
+func TestContainerPolicyAmbientForNonRoot(t *testing.T) {
+	testutil.RequireRoot(t)
+	requireBusybox(t)
+	bit := uint64(1) << unix.CAP_NET_BIND_SERVICE
+	prog, err := CompileFor(ContainerPolicy(), &Confinement{
+		Caps:       CapSets{Bounding: dockerCaps, Permitted: bit, Effective: bit, Inheritable: bit, Ambient: bit},
+		NoNewPrivs: true,
+	})
+	require.NoError(t, err)
+	out := mustRun(t, childSpec{
+		Program:  prog,
+		Identity: state.ProcessIdentity{UID: 1000, GID: 1000},
+		Dir:      "/tmp",
+		Argv:     []string{busybox, "cat", "/proc/self/status"},
+	}, childOpts{})
+	st := statusOf(out)
+	assert.Equal(t, "1000\t1000\t1000\t1000", st["Uid"])
+	assert.Equal(t, hexMask(dockerCaps), st["CapBnd"])
+	for _, set := range []string{"CapPrm", "CapEff", "CapInh", "CapAmb"} {
+		assert.Equal(t, hexMask(bit), st[set], set)
+	}
+	assert.Equal(t, "1", st["NoNewPrivs"])
+
+	// The strict policy stacks the container's filters too, under its own.
+	s, err := CompileFor(StrictPolicy(), &Confinement{Seccomp: [][]SockFilter{{{Code: 6, K: unix.SECCOMP_RET_ALLOW}}}})
+	require.NoError(t, err)
+	require.Len(t, s.SeccompStack, 2)
+	assert.Equal(t, []SockFilter{{Code: 6, K: unix.SECCOMP_RET_ALLOW}}, s.SeccompStack[0])
+}
