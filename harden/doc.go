@@ -49,7 +49,11 @@
 // is clamped to it when the caller may not raise it (tighter, never
 // looser); the capability sets are those the target process has now, so
 // a process that dropped capabilities after it started hands the command
-// no more than it kept.
+// no more than it kept. A bare PID's own seccomp filter cannot be read
+// without ptrace-stopping the target (PTRACE_SECCOMP_GET_FILTER), so only
+// the floor applies to a command attached by PID alone: the state of an OCI
+// runtime (state.FromOCI, with its bundle) is what carries the container's
+// profile.
 //
 // # The order, and why
 //
