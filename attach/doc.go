@@ -3,10 +3,13 @@
 // The command joins the container's namespaces — its user namespace first
 // when it has one, then mount, network, UTS, IPC and cgroup, and its PID
 // namespace last, through a fork — and its cgroups, takes the container's
-// process identity, and is hardened before execve: no_new_privs, every
-// capability dropped, a seccomp allow-list, a Landlock policy, non-dumpable,
-// no host file descriptors, a working directory verified to be inside the
-// container. [Attach] returns its exit code, or 128 plus the number of the
+// process identity, and is confined before execve as the container's own
+// processes are, never looser (harden.ContainerPolicy: the target's
+// capability sets, no_new_privs, rlimits, LSM label and OCI seccomp
+// profile), with nucleus's seccomp floor on top, non-dumpable, no host file
+// descriptors, a working directory verified to be inside the container.
+// harden.StrictPolicy (WithPolicy) is the sandbox for agents and untrusted
+// commands: no capabilities, no_new_privs, Landlock, no anonymous-file exec. [Attach] returns its exit code, or 128 plus the number of the
 // signal that killed it, as a shell and runc do.
 //
 // The join itself happens in a re-executed copy of the calling program,
@@ -24,9 +27,9 @@
 // <runsc root> exec` (runsc in PATH, or [WithRunsc]) with the same
 // identity, environment, working directory, stdio, terminal and exit code
 // rules. The sandbox kernel is then the isolation boundary: the command
-// gets no_new_privs and the Policy's capabilities (none by default), and a
-// Policy with its own seccomp filter or Landlock rules is refused with
-// [ErrUnsupported]. Signals and cancellation reach the command through
+// gets no_new_privs and the container's capabilities (runsc exec's), or
+// the Policy's within them, and a Policy with its own seccomp filter or
+// Landlock rules (StrictPolicy included) is refused with [ErrUnsupported]. Signals and cancellation reach the command through
 // `runsc kill` (runsc exec forwards none without a terminal); Pid is then
 // the PID of the runsc exec that waits for it.
 //

@@ -248,25 +248,34 @@ func TestGVisorRegularFileStdio(t *testing.T) {
 	assert.Equal(t, "first line, kept\nread\nto stderr\n", string(b))
 }
 
-// Hardening in the sandbox: no capabilities by default, the Policy's when
-// it names some, no_new_privs always; a Policy asking for its own seccomp
-// filter or Landlock rules is refused (runsc exec cannot install them).
+// Hardening in the sandbox: by default the container's own capabilities
+// (runsc exec's), the Policy's within the container's when it names some,
+// no_new_privs always; a Policy asking for its own seccomp filter or
+// Landlock rules is refused (runsc exec cannot install them).
 func TestGVisorPolicy(t *testing.T) {
-	c, st := gvisor(t, testcontainer.RunscOptions{})
+	c, st := gvisor(t, testcontainer.RunscOptions{Confinement: testcontainer.Confinement{
+		Capabilities: []string{"CAP_KILL", "CAP_CHOWN"},
+	}})
 	status := func(opts ...attach.Option) string {
 		out, code := gvAttach(t, c, st, []string{"cat", "/proc/self/status"}, opts...)
 		require.Equal(t, 0, code)
 		return out
 	}
 	s := status()
-	assert.Contains(t, s, "CapEff:\t0000000000000000")
-	assert.Contains(t, s, "CapBnd:\t0000000000000000")
+	assert.Contains(t, s, "CapEff:\t0000000000000021")
+	assert.Contains(t, s, "CapBnd:\t0000000000000021")
 	assert.Contains(t, s, "NoNewPrivs:\t1")
-	s = status(attach.WithPolicy(harden.Policy{Capabilities: []cap.Value{cap.KILL}}))
+	s = status(attach.WithPolicy(harden.Policy{Capabilities: []cap.Value{cap.KILL, cap.SYS_ADMIN}}))
 	assert.Contains(t, s, "CapEff:\t0000000000000020")
 	assert.Contains(t, s, "CapBnd:\t0000000000000020")
+	s = status(attach.WithPolicy(harden.Policy{Strict: true}))
+	assert.Contains(t, s, "CapEff:\t0000000000000000")
+	assert.Contains(t, s, "CapBnd:\t0000000000000000")
 
 	_, err := attach.Attach(st, []string{"true"}, attach.WithRunsc(c.Runsc), attach.WithStdio(nil, nil, nil),
+		attach.WithPolicy(harden.Policy{Strict: true, Capabilities: []cap.Value{cap.SYS_ADMIN}}))
+	assert.ErrorContains(t, err, "never looser")
+	_, err = attach.Attach(st, []string{"true"}, attach.WithRunsc(c.Runsc), attach.WithStdio(nil, nil, nil),
 		attach.WithPolicy(harden.Policy{Landlock: harden.DefaultLandlockRules()}))
 	assert.ErrorIs(t, err, attach.ErrUnsupported)
 }

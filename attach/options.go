@@ -71,7 +71,10 @@ func WithTTY() Option {
 	return Option{func(r *launch.Request) { r.TTY = true }}
 }
 
-// WithPolicy replaces the default hardening policy.
+// WithPolicy replaces the default policy, the container's own confinement
+// (harden.ContainerPolicy: the target's capabilities, no_new_privs,
+// rlimits, LSM label and OCI seccomp profile, never looser), e.g. with
+// harden.StrictPolicy(workdirs...) for an agent or an untrusted command.
 func WithPolicy(p harden.Policy) Option {
 	return Option{func(r *launch.Request) { r.Policy = &p }}
 }

@@ -22,25 +22,34 @@ import (
 //     kernel refuses it with EPERM, /proc/self/setgroups says "deny" and no
 //     additional gids were asked for; setresgid(id.GID);
 //     setresuid(id.UID), with PR_SET_KEEPCAPS held around it so that the
-//     permitted set survives long enough to drop the bounding set;
-//  2. drop every capability not kept from the bounding set, clear the
-//     ambient set, clear the inheritable set;
-//  3. PR_SET_NO_NEW_PRIVS;
-//  4. Landlock: the rule paths are opened now (O_PATH, inside the
-//     container's mount namespace), the rights masked to what the kernel's
-//     Landlock ABI supports, and the ruleset enforced on this thread;
-//  5. clear effective and permitted except the kept capabilities;
-//  6. close_range(3, ~0U, CLOSE_RANGE_CLOEXEC): no fd but 0, 1, 2 survives
+//     permitted set survives for the later steps;
+//  2. reduce the bounding set to Caps.Bounding;
+//  3. set the rlimits (prlimit64 on this process);
+//  4. without NoNewPrivs: install the seccomp filters now, while
+//     CAP_SYS_ADMIN is held;
+//  5. clear the ambient set, set the inheritable set to Caps.Inheritable;
+//  6. write the LSM label to /proc/thread-self/<LSMExec.Attr>;
+//  7. PR_SET_NO_NEW_PRIVS when NoNewPrivs;
+//  8. Landlock, when there are rules: the rule paths are opened now
+//     (O_PATH, inside the container's mount namespace), the rights masked
+//     to what the kernel's Landlock ABI supports, and the ruleset enforced
+//     on this thread;
+//  9. set effective, permitted and inheritable to the Program's, raise its
+//     ambient capabilities;
+//  10. close_range(3, ~0U, CLOSE_RANGE_CLOEXEC): no fd but 0, 1, 2 survives
 //     execve;
-//  7. chdir(dir), then getcwd must be an absolute path (the kernel prefixes
-//     "(unreachable)" to a cwd outside the process root);
-//  8. PR_SET_DUMPABLE 0 again;
-//  9. seccomp(SECCOMP_SET_MODE_FILTER) last, then verified with
-//     PR_GET_SECCOMP (or /proc/thread-self/status when the filter denies
-//     prctl).
+//  11. chdir(dir), then getcwd must be an absolute path (the kernel
+//     prefixes "(unreachable)" to a cwd outside the process root);
+//  12. PR_SET_DUMPABLE 0 again;
+//  13. with NoNewPrivs: seccomp(SECCOMP_SET_MODE_FILTER) last, the floor
+//     then the stacked filters, verified with PR_GET_SECCOMP (or
+//     /proc/thread-self/status when a filter denies prctl).
 //
-// Kept capabilities (Program.KeepCaps) with a non-zero id.UID are refused
-// before any step, as a StepCapset error: execve would drop them anyway.
+// Refused before any step, as a StepCapset error: capability sets that are
+// not nested as the kernel keeps them (ambient within permitted and
+// inheritable, effective within permitted, permitted within bounding); and,
+// for a strict Program, permitted capabilities beyond the ambient ones with
+// a non-zero id.UID, which execve would drop.
 //
 // Every failure is a *StepError naming the step. After a failure the thread
 // is partially hardened: the caller must not exec anything and should exit.

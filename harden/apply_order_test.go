@@ -34,7 +34,7 @@ func TestApplyOrder(t *testing.T) {
 	}
 	assert.Equal(t, []string{
 		StepSetgroups, StepSetresgid, StepSetresuid,
-		StepCapBSet, StepAmbient, StepCapset,
+		StepCapBSet, StepRlimit, StepAmbient, StepCapset,
 		StepNoNewPrivs, StepLandlock, StepCapset,
 		StepCloseRange, StepChdir, StepGetcwd, StepDumpable, StepSeccomp,
 	}, steps)

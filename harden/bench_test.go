@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"nucleus/internal/testutil"
 	"nucleus/state"
@@ -15,11 +16,11 @@ import (
 // default policy: the seccomp profile is assembled once per process, so this
 // is the Landlock rules and a copy.
 func BenchmarkCompileDefault(b *testing.B) {
-	_, err := Compile(Policy{})
+	_, err := Compile(StrictPolicy())
 	require.NoError(b, err)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Compile(Policy{}); err != nil {
+		if _, err := Compile(StrictPolicy()); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -31,7 +32,7 @@ func BenchmarkCompileCustomSeccomp(b *testing.B) {
 	pol := DefaultSeccompPolicy()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Compile(Policy{Seccomp: pol}); err != nil {
+		if _, err := Compile(Policy{Strict: true, Seccomp: pol}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -44,14 +45,35 @@ func BenchmarkCompileCustomSeccomp(b *testing.B) {
 // wait); the apply-µs metric is Apply alone, timed inside the child.
 // Compare with BenchmarkApplyBaseline, the same child without Apply.
 func BenchmarkApply(b *testing.B) {
-	testutil.RequireRoot(b)
-	requireBusybox(b)
-	spec := childSpec{
+	benchApply(b, childSpec{
 		Program:  compile(b, Policy{}),
 		Identity: state.ProcessIdentity{UID: 1000, GID: 1000, AdditionalGIDs: []uint32{1000}},
 		Argv:     []string{busybox, "true"},
 		Bench:    true,
+	})
+}
+
+// BenchmarkApplyContainer is BenchmarkApply with the container policy of a
+// root target with Docker's capabilities, without no_new_privs (the
+// filters go in before the capability drop), with all 16 rlimits.
+func BenchmarkApplyContainer(b *testing.B) {
+	var limits []Rlimit
+	for r := 0; r < 16; r++ {
+		var l unix.Rlimit
+		require.NoError(b, unix.Getrlimit(r, &l))
+		limits = append(limits, Rlimit{Resource: uint32(r), Cur: l.Cur, Max: l.Max})
 	}
+	prog, err := CompileFor(ContainerPolicy(), &Confinement{
+		Caps:    CapSets{Bounding: dockerCaps, Permitted: dockerCaps, Effective: dockerCaps},
+		Rlimits: limits,
+	})
+	require.NoError(b, err)
+	benchApply(b, childSpec{Program: prog, Argv: []string{busybox, "true"}, Bench: true})
+}
+
+func benchApply(b *testing.B, spec childSpec) {
+	testutil.RequireRoot(b)
+	requireBusybox(b)
 	var total float64
 	n := 0
 	for b.Loop() {

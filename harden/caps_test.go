@@ -80,18 +80,18 @@ func TestKeptCapabilityNonRootRefused(t *testing.T) {
 // Compile takes capabilities as libcap values and refuses what the kernel
 // does not have.
 func TestCompileCapabilities(t *testing.T) {
-	p, err := Compile(Policy{Capabilities: []cap.Value{cap.CHOWN, cap.NET_RAW, cap.CHOWN}})
+	p, err := Compile(Policy{Strict: true, Capabilities: []cap.Value{cap.CHOWN, cap.NET_RAW, cap.CHOWN}})
 	require.NoError(t, err)
-	assert.Equal(t, uint64(1)<<cap.CHOWN|uint64(1)<<cap.NET_RAW, p.KeepCaps)
+	assert.Equal(t, uint64(1)<<cap.CHOWN|uint64(1)<<cap.NET_RAW, p.Caps.Bounding)
 
 	v, err := cap.FromName("cap_sys_ptrace")
 	require.NoError(t, err)
-	p, err = Compile(Policy{Capabilities: []cap.Value{v}})
+	p, err = Compile(Policy{Strict: true, Capabilities: []cap.Value{v}})
 	require.NoError(t, err)
-	assert.Equal(t, uint64(1)<<cap.SYS_PTRACE, p.KeepCaps)
+	assert.Equal(t, uint64(1)<<cap.SYS_PTRACE, p.Caps.Bounding)
 
-	_, err = Compile(Policy{Capabilities: []cap.Value{cap.MaxBits()}})
+	_, err = Compile(Policy{Strict: true, Capabilities: []cap.Value{cap.MaxBits()}})
 	assert.ErrorContains(t, err, "not a capability of this kernel")
-	_, err = Compile(Policy{Capabilities: []cap.Value{63}})
+	_, err = Compile(Policy{Strict: true, Capabilities: []cap.Value{63}})
 	assert.Error(t, err)
 }

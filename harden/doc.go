@@ -22,6 +22,39 @@
 // over it, and Program, SockFilter, LandlockRule and StepError are its
 // types.
 //
+// # Two policies
+//
+// The zero Policy (ContainerPolicy) is the container's own confinement,
+// never looser, as `runc exec` gives it: CompileFor takes the target's
+// Confinement (read by the launch engine in the parent: the five capability
+// sets and NoNewPrivs of /proc/PID/status, intersected with the OCI
+// config's process.capabilities and noNewPrivileges when the bundle is
+// readable; the rlimits by prlimit; the LSM label from /proc/PID/attr; the
+// config's linux.seccomp compiled by CompileOCISeccomp) and gives the
+// command exactly that, with nucleus's seccomp floor (DefaultSeccompPolicy)
+// stacked under the container's profile and no Landlock domain. Every set
+// of the Program is a subset of the target's; inheritable capabilities are
+// the target's, never more (CVE-2022-29162 is runtimes adding some).
+//
+// StrictPolicy(workdirs...) is the sandbox for agents and untrusted
+// commands: no capabilities, no_new_privs, the floor, Landlock with the
+// image read+exec and the work trees read+write+exec, and no anonymous-file
+// exec (memfd_create, memfd_secret and execveat(AT_EMPTY_PATH) fail:
+// Landlock never sees a memfd). The container's seccomp profile, rlimits
+// and LSM label apply under it too.
+//
+// Where nucleus differs from runc exec: the floor is always there (it
+// denies what Docker's default profile denies and a few calls more, see
+// DefaultSeccompPolicy); a target's rlimit above the caller's hard limit
+// is clamped to it when the caller may not raise it (tighter, never
+// looser); the capability sets are those the target process has now, so
+// a process that dropped capabilities after it started hands the command
+// no more than it kept. A bare PID's own seccomp filter cannot be read
+// without ptrace-stopping the target (PTRACE_SECCOMP_GET_FILTER), so only
+// the floor applies to a command attached by PID alone: the state of an OCI
+// runtime (state.FromOCI, with its bundle) is what carries the container's
+// profile.
+//
 // # The order, and why
 //
 //  1. Identity: setgroups, setresgid, setresuid. First, because they need
@@ -34,50 +67,64 @@
 //     additional gids were asked for; otherwise the caller's groups would
 //     leak into the container. Going from uid 0 to another uid clears the
 //     permitted set unless PR_SET_KEEPCAPS is on; it is held across the
-//     switch only so that CAP_SETPCAP remains for step 2 (the kernel resets
-//     it at execve, and step 5 empties the sets anyway).
-//  2. Capabilities that execve could hand out: every capability not kept is
-//     dropped from the bounding set (up to the kernel's last capability;
-//     the loop ends where the kernel answers EINVAL, so a container /proc
-//     that under-reports cap_last_cap cannot keep one alive), the ambient
-//     set is cleared (ambient capabilities survive execve even for non-root)
-//     and so is the inheritable set (CVE-2022-29162, CVE-2022-27650: runc
-//     and crun gave exec'd processes inheritable capabilities, which file
-//     capabilities could turn into real ones).
-//  3. PR_SET_NO_NEW_PRIVS: setuid binaries and file capabilities inside the
-//     container can no longer raise privileges; and it is what allows an
-//     unprivileged thread to enforce Landlock and seccomp, so it precedes
-//     both.
-//  4. Landlock. The rule paths are opened now, with O_PATH, in the
-//     container's mount namespace and root, so they name the container's
-//     /usr, not the host's. Missing paths are skipped; rights are masked to
-//     what the kernel's Landlock ABI supports and to what applies to a file
-//     for a non-directory. Every right the ABI supports is handled, so what
-//     no rule grants is denied. A kernel without Landlock is an error
-//     unless LandlockBestEffort.
-//  5. Effective and permitted are cleared, except kept capabilities: the
-//     last privileged operation (opening the rule paths) is done.
-//  6. close_range(3, ~0U, CLOSE_RANGE_CLOEXEC): no fd of the caller but 0, 1
-//     and 2 reaches the command (CVE-2024-21626: runc leaked a host
+//     switch so that the capabilities the later steps need remain (the
+//     kernel resets it at execve).
+//  2. The bounding set is reduced to the Program's (up to the kernel's last
+//     capability; the loop ends where the kernel answers EINVAL, so a
+//     container /proc that under-reports cap_last_cap cannot keep one
+//     alive).
+//  3. rlimits, while CAP_SYS_RESOURCE may still be held (raising a hard
+//     limit needs it).
+//  4. Without no_new_privs: seccomp now. seccomp(2) then needs
+//     CAP_SYS_ADMIN, which the thread still holds and the command may not;
+//     runc orders it the same way. The floor allows every later step
+//     (capset, prctl, open and write of attr/exec, close_range, chdir,
+//     getcwd, execve); a container profile that denies one makes that step
+//     fail by name.
+//  5. The ambient set is cleared and the inheritable set set to the
+//     Program's.
+//  6. The LSM label is written to /proc/thread-self/attr/.../exec: before
+//     no_new_privs, under which AppArmor and SELinux restrict label
+//     transitions (runc orders it the same way), and before Landlock, which
+//     may deny writing under /proc.
+//  7. PR_SET_NO_NEW_PRIVS, when the target has it or the policy asks
+//     (strict: always): setuid binaries and file capabilities inside the
+//     container can no longer raise privileges; it is also what allows an
+//     unprivileged thread to enforce Landlock and seccomp.
+//  8. Landlock (strict, or a policy with rules). The rule paths are opened
+//     now, with O_PATH, in the container's mount namespace and root, so
+//     they name the container's /usr, not the host's. Missing paths are
+//     skipped; rights are masked to what the kernel's Landlock ABI supports
+//     and to what applies to a file for a non-directory. Every right the
+//     ABI supports is handled, so what no rule grants is denied. A kernel
+//     without Landlock is an error unless LandlockBestEffort.
+//  9. Effective, permitted and inheritable are set to the Program's, then
+//     its ambient capabilities raised (they are what a non-zero uid keeps
+//     across execve). The strict policy refuses kept capabilities for a
+//     non-zero uid: execve would drop them.
+//  10. close_range(3, ~0U, CLOSE_RANGE_CLOEXEC): no fd of the caller but 0,
+//     1 and 2 reaches the command (CVE-2024-21626: runc leaked a host
 //     directory fd that a container process reached through
 //     /proc/self/fd/N). Close-on-exec rather than close, so the Go runtime's
 //     own fds keep working until execve.
-//  7. chdir(dir), then getcwd must return an absolute path. A working
+//  11. chdir(dir), then getcwd must return an absolute path. A working
 //     directory outside the process root (the other half of CVE-2024-21626:
 //     cwd set to /proc/self/fd/N of a leaked host fd) is reported by the
 //     kernel as "(unreachable)/..." and refused. Relative dirs are refused
 //     too: they would depend on whatever the cwd was.
-//  8. PR_SET_DUMPABLE 0, again. The namespace constructor made the process
+//  12. PR_SET_DUMPABLE 0, again. The namespace constructor made the process
 //     non-dumpable before joining (CVE-2016-9962: a container process could
 //     ptrace runc's exec helper and take its host fds), but changing uid or
 //     gid resets the flag to fs.suid_dumpable, which a host may set to 1.
 //     execve then makes the new image dumpable by the usual rules, which is
 //     fine: it holds nothing of the host.
-//  9. seccomp, last: the filter must allow execve anyway, and installing it
-//     earlier would force the profile to allow setresuid, capset,
-//     landlock_*, close_range and friends to the command as well. The filter
-//     is installed on this thread only, then verified (PR_GET_SECCOMP, or
-//     /proc/thread-self/status when the filter denies prctl).
+//  13. With no_new_privs: seccomp, last: the filters must allow execve
+//     anyway, and installing them earlier would force the profile to allow
+//     setresuid, capset, landlock_*, close_range and friends to the command
+//     as well. The floor is installed first (it allows seccomp(2); a
+//     container profile might not), then the stacked filters, on this
+//     thread only, then verified (PR_GET_SECCOMP, or
+//     /proc/thread-self/status when a filter denies prctl).
 //
 // Any failure returns a *StepError naming the step; the thread is then
 // half-hardened and must exit without executing anything.
@@ -86,10 +133,12 @@
 //
 // DefaultSeccompPolicy is an allow-list in the spirit of Docker's default
 // profile, with EPERM (not kill) for everything else, clone only without
-// namespace flags, clone3 → ENOSYS, non-native architectures denied.
-// DefaultLandlockRules lets "/" be listed, /usr, /bin, /sbin and /lib* be
-// read and executed, /etc, /proc and /dev be read, and /tmp and /dev/shm be
-// read and written but not executed; Read never implies Exec (the Rust
-// predecessor's did). /dev/null, /dev/zero, /dev/full, /dev/tty, /dev/ptmx
-// and /dev/pts are writable so that shells can redirect to them.
+// namespace flags, clone3 → ENOSYS, non-native architectures denied,
+// socket(AF_VSOCK) and ioctl TIOCSTI, TIOCLINUX and TIOCSETD denied.
+// DefaultLandlockRules, the strict policy's, lets "/" be listed, /usr,
+// /bin, /sbin and /lib* be read and executed, /etc, /proc and /dev be read,
+// and /tmp and /dev/shm be read and written but not executed; Read never
+// implies Exec (the Rust predecessor's did). /dev/null, /dev/zero,
+// /dev/full, /dev/tty, /dev/ptmx and /dev/pts are writable so that shells
+// can redirect to them.
 package harden

@@ -10,7 +10,9 @@ const (
 	StepSetresuid  = hardencore.StepSetresuid  // real, effective and saved uid
 	StepCapBSet    = hardencore.StepCapBSet    // drop the capability bounding set (PR_CAPBSET_DROP)
 	StepAmbient    = hardencore.StepAmbient    // clear the ambient set (PR_CAP_AMBIENT_CLEAR_ALL)
-	StepCapset     = hardencore.StepCapset     // clear inheritable, later effective+permitted (capset(2))
+	StepCapset     = hardencore.StepCapset     // inheritable, later effective+permitted (capset(2)), ambient raise
+	StepRlimit     = hardencore.StepRlimit     // the target's resource limits (prlimit64(2))
+	StepLSM        = hardencore.StepLSM        // the LSM label for the command (attr/exec)
 	StepNoNewPrivs = hardencore.StepNoNewPrivs // PR_SET_NO_NEW_PRIVS
 	StepLandlock   = hardencore.StepLandlock   // Landlock ruleset creation and landlock_restrict_self
 	StepCloseRange = hardencore.StepCloseRange // every fd >= 3 marked close-on-exec

@@ -11,31 +11,54 @@ import (
 )
 
 // Policy is what a caller asks for (attach.WithPolicy, probe.WithPolicy).
-// The zero value is the safe default: no capabilities, DefaultSeccompPolicy,
-// DefaultLandlockRules, Landlock required. It is turned into a Program by
-// Compile in the parent process; the child only applies the Program.
+//
+// The zero value (ContainerPolicy) is the container's own confinement, never
+// looser, as `runc exec` gives it: the target process's capability sets and
+// no_new_privs bit, its resource limits and LSM label, the container's own
+// seccomp profile from its OCI config stacked on nucleus's seccomp floor,
+// and no Landlock domain. StrictPolicy is the sandbox for agents and
+// untrusted commands: no capabilities, no_new_privs, the floor, Landlock
+// with the image read+exec and the given work trees read+write+exec, and no
+// exec of anonymous files. Both are plain values that callers may adjust.
+//
+// A Policy is turned into a Program by CompileFor in the parent (the launch
+// engine reads the target's Confinement there); the child only applies the
+// Program. Whatever the Policy, the command never gets a capability, a
+// looser limit or a looser filter than the target has.
 type Policy struct {
-	// Capabilities to keep in the bounding, permitted and effective sets;
-	// every other capability is dropped from all five sets. Default none.
-	// Kept capabilities survive execve only for uid 0: for any other uid
-	// the kernel grants an exec'd program no capabilities without file
-	// capabilities or ambient ones, and under no_new_privs file
-	// capabilities are ignored and ambient ones are cleared (see Apply).
+	// Strict selects the sandbox (see StrictPolicy) instead of the
+	// container's confinement.
+	Strict bool
+
+	// Capabilities, when not nil, are the only capabilities the command
+	// may hold. Container policy: the target's sets are masked to them
+	// (nil keeps the target's). Strict: they are kept in the bounding,
+	// permitted and effective sets (nil: none), and each must be in the
+	// target's bounding and permitted sets; kept capabilities survive
+	// execve only for uid 0 (for another uid the kernel keeps only
+	// ambient ones, and the strict policy gives none), so they are
+	// refused for any other uid.
 	Capabilities []cap.Value
 
-	// Seccomp is the go-seccomp-bpf policy to install; nil means
+	// NoNewPrivs sets no_new_privs even when the target does not have it
+	// (the strict policy always sets it).
+	NoNewPrivs bool
+
+	// Seccomp is the go-seccomp-bpf policy of the floor filter; nil means
 	// DefaultSeccompPolicy. Whatever the policy says, system calls of a
 	// non-native architecture (an i386 int $0x80 from an x86_64 process)
 	// are denied, and the policy must allow execve, since the filter is
-	// installed before the command is executed.
+	// installed before the command is executed. The container's own
+	// profile is stacked on it in either mode.
 	Seccomp *seccomp.Policy
 
 	// Landlock lists the file hierarchies the command may use, resolved
-	// inside the container's mount namespace when Apply runs; nil means
-	// DefaultLandlockRules. Every file system right the running kernel's
-	// Landlock ABI can restrict is restricted, so what is not granted here
-	// is denied. An empty, non-nil list is refused: it would deny
-	// executing anything at all.
+	// inside the container's mount namespace when Apply runs. Strict: nil
+	// means DefaultLandlockRules. Container policy: nil means no Landlock
+	// domain. Every file system right the running kernel's Landlock ABI
+	// can restrict is restricted, so what is not granted here is denied.
+	// An empty, non-nil list is refused: it would deny executing anything
+	// at all.
 	Landlock []PathRule
 
 	// LandlockBestEffort tolerates a kernel without Landlock (not built
@@ -43,6 +66,28 @@ type Policy struct {
 	// should log it. Nothing else is best-effort: seccomp, capabilities and
 	// a kernel that rejects the ruleset are always errors.
 	LandlockBestEffort bool
+}
+
+// ContainerPolicy returns the default policy, the zero Policy, by name: the
+// container's own confinement, never looser (see Policy).
+func ContainerPolicy() Policy { return Policy{} }
+
+// StrictPolicy returns the sandbox policy: no capabilities, no_new_privs,
+// the seccomp floor plus a filter that denies anonymous-file exec
+// (memfd_create, memfd_secret, execveat of an fd: Landlock cannot see
+// memfds, which live on an internal mount), and Landlock with
+// DefaultLandlockRules (the image read+exec, /tmp and /dev/shm read+write
+// without exec, /etc and /proc read-only, secrets such as /root, /home and
+// /data not granted) plus each of workdirs read+write+exec, for an agent's
+// work trees. The container's own seccomp profile, rlimits and LSM label
+// still apply on top. A gVisor target refuses it (runsc exec cannot
+// install Landlock rules or a caller's filter in the sandbox).
+func StrictPolicy(workdirs ...string) Policy {
+	rules := DefaultLandlockRules()
+	for _, d := range workdirs {
+		rules = append(rules, PathRule{Path: d, Access: Read | Write | Exec})
+	}
+	return Policy{Strict: true, NoNewPrivs: true, Landlock: rules}
 }
 
 // PathRule grants Access to the file hierarchy at Path (a directory and

@@ -17,9 +17,9 @@ import (
 	"nucleus/internal/hardencore"
 )
 
-// Program is a Policy compiled once in the parent: capabilities as a mask,
-// the seccomp filter assembled into classic BPF, the Landlock rules as
-// access masks. It crosses to the child in nucleus/internal/launch's binary
+// Program is a Policy compiled in the parent for one target: capability
+// sets, the seccomp filters assembled into classic BPF, the Landlock rules
+// as access masks, rlimits and the LSM label. It crosses to the child in nucleus/internal/launch's binary
 // config record (JSON tags are kept for logs and tools), where Apply only
 // performs system calls with it. A Program must not be modified after Compile: the
 // default Program's slices are shared between callers.
@@ -27,10 +27,15 @@ import (
 // Its fields are those of nucleus/internal/hardencore's Program, the form
 // the launch engine's child applies without importing this package:
 //
-//	KeepCaps uint64              `json:"keep_caps"`      // capabilities kept (bit n = capability n) in bounding, permitted and effective
-//	Seccomp []SockFilter         `json:"seccomp"`        // the filter, as the sock_filter array seccomp(2) takes
-//	Landlock []LandlockRule      `json:"landlock"`       // path rules with their LANDLOCK_ACCESS_FS_* rights
+//	Caps CapSets                 `json:"caps"`           // the five capability sets the command gets
+//	NoNewPrivs bool              `json:"no_new_privs"`   // PR_SET_NO_NEW_PRIVS
+//	Strict bool                  `json:"strict"`         // compiled from the strict policy
+//	Seccomp []SockFilter         `json:"seccomp"`        // the floor filter, as the sock_filter array seccomp(2) takes
+//	SeccompStack [][]SockFilter  `json:"seccomp_stack"`  // filters stacked on it (the container's, the strict additions)
+//	Landlock []LandlockRule      `json:"landlock"`       // path rules with their LANDLOCK_ACCESS_FS_* rights; nil: no Landlock
 //	LandlockBestEffort bool      `json:"landlock_best_effort,omitempty"` // a kernel without Landlock is tolerated
+//	Rlimits []Rlimit             `json:"rlimits"`        // resource limits set before execve
+//	LSMExec LSMExec              `json:"lsm_exec"`       // the LSM label written to attr/exec
 type Program hardencore.Program
 
 // SockFilter is one classic BPF instruction (struct sock_filter).
@@ -47,25 +52,71 @@ var defaultFilter struct {
 	err    error
 }
 
-// Compile validates p and compiles it into a Program. It is meant to run in
-// the parent; the default seccomp profile is assembled only once per
-// process, so compiling the zero Policy repeatedly is cheap.
+// strictFilter is the strict policy's addition to the floor, assembled once
+// per process.
+var strictFilter struct {
+	once   sync.Once
+	filter []SockFilter
+	err    error
+}
+
+// Compile is CompileFor without a target: only a strict policy can be
+// compiled so (its capabilities are then checked against the kernel only);
+// the container policy needs the target's Confinement.
+func Compile(p Policy) (*Program, error) {
+	return CompileFor(p, nil)
+}
+
+// CompileFor validates p and compiles it into a Program for a target
+// confined by c (nil: no target, strict policies only). It is meant to run
+// in the parent; the floor and strict filters are assembled only once per
+// process, so compiling repeatedly costs copies, not assemblies.
 //
-// Compile refuses: a capability the running kernel does not have; a
+// Every capability set of the Program is a subset of c's, c's seccomp
+// filters are stacked on the floor, c's rlimits and LSM label are kept,
+// and no_new_privs is set when c has it, p asks for it, or p is strict.
+//
+// CompileFor refuses: a container policy without c; a capability the
+// running kernel does not have, or (strict) one the target lacks; a
 // seccomp policy go-seccomp-bpf cannot assemble (unknown syscall names,
 // invalid actions), one longer than BPF_MAXINSNS, or one that does not
-// allow execve on the native architecture; a Landlock rule whose path is not
-// absolute or holds a NUL, or whose Access is empty or unknown; an empty,
-// non-nil Landlock list.
-func Compile(p Policy) (*Program, error) {
-	prog := &Program{LandlockBestEffort: p.LandlockBestEffort}
+// allow execve on the native architecture; a Landlock rule whose path is
+// not absolute or holds a NUL, or whose Access is empty or unknown; an
+// empty, non-nil Landlock list.
+func CompileFor(p Policy, c *Confinement) (*Program, error) {
+	if c == nil && !p.Strict {
+		return nil, errors.New("harden: compile: the container policy needs the target's confinement (CompileFor), or use StrictPolicy")
+	}
+	prog := &Program{Strict: p.Strict, NoNewPrivs: p.NoNewPrivs || p.Strict, LandlockBestEffort: p.LandlockBestEffort}
 
 	known := cap.MaxBits() // discovered from the running kernel
+	var mask uint64
 	for _, v := range p.Capabilities {
 		if v >= known || v >= 64 {
 			return nil, fmt.Errorf("harden: compile: capability %d is not a capability of this kernel (it has %d)", int(v), int(known))
 		}
-		prog.KeepCaps |= 1 << uint(v)
+		mask |= 1 << uint(v)
+	}
+	switch {
+	case p.Strict:
+		if c != nil {
+			if lack := mask &^ (c.Caps.Bounding & c.Caps.Permitted); lack != 0 {
+				return nil, fmt.Errorf("harden: compile: capabilities %s cannot be kept: the target does not hold them (never looser than the container)", hardencore.CapNames(lack))
+			}
+		}
+		prog.Caps = CapSets{Bounding: mask, Permitted: mask, Effective: mask}
+	default:
+		prog.Caps = c.Caps
+		if p.Capabilities != nil {
+			prog.Caps = CapSets{Bounding: c.Caps.Bounding & mask, Permitted: c.Caps.Permitted & mask,
+				Effective: c.Caps.Effective & mask, Inheritable: c.Caps.Inheritable & mask, Ambient: c.Caps.Ambient & mask}
+		}
+	}
+	if c != nil {
+		prog.NoNewPrivs = prog.NoNewPrivs || c.NoNewPrivs
+		prog.Rlimits = c.Rlimits
+		prog.LSMExec = c.LSMExec
+		prog.SeccompStack = append(prog.SeccompStack, c.Seccomp...)
 	}
 
 	if p.Seccomp == nil {
@@ -83,12 +134,24 @@ func Compile(p Policy) (*Program, error) {
 		}
 		prog.Seccomp = f
 	}
+	if p.Strict {
+		strictFilter.once.Do(func() {
+			strictFilter.filter, strictFilter.err = assemble(strictSeccompPolicy())
+		})
+		if strictFilter.err != nil {
+			return nil, fmt.Errorf("harden: compile: strict seccomp additions: %w", strictFilter.err)
+		}
+		prog.SeccompStack = append(prog.SeccompStack, strictFilter.filter)
+	}
 
 	rules := p.Landlock
-	if rules == nil {
+	if rules == nil && p.Strict {
 		rules = DefaultLandlockRules()
-	} else if len(rules) == 0 {
+	} else if rules != nil && len(rules) == 0 {
 		return nil, errors.New("harden: compile: landlock: empty rule list would deny everything, even executing the command (use nil for the default rules)")
+	}
+	if rules == nil {
+		return prog, nil
 	}
 	prog.Landlock = make([]LandlockRule, 0, len(rules))
 	for _, r := range rules {
@@ -146,9 +209,15 @@ const bucketSize = 64
 //     it knows) fail with ENOSYS, not EPERM, when the default action is
 //     errno, so that libc falls back to older calls as it does on an older
 //     kernel (runc does the same);
-//   - ioctl TIOCSTI/TIOCLINUX (terminal input injection) fail with EPERM,
-//     comparing only the low 32 bits of the request as the kernel does
-//     (go-seccomp-bpf compares all 64, so 1<<32|TIOCSTI would slip past).
+//   - ioctl TIOCSTI/TIOCLINUX (terminal input injection) and TIOCSETD
+//     (line disciplines, a history of kernel bugs: CVE-2017-2636 n_hdlc,
+//     CVE-2019-11815, CVE-2020-14416) fail with EPERM, comparing only the
+//     low 32 bits of the request as the kernel does (go-seccomp-bpf compares
+//     all 64, so 1<<32|TIOCSTI would slip past);
+//   - socket(AF_VSOCK, ...) fails with EPERM, on the low 32 bits of the
+//     domain: vsock is not network-namespaced, so it would reach the
+//     host's (or hypervisor's) vsock services from any container; Docker's
+//     default profile denies this one family too.
 //
 // go-seccomp-bpf emits one linear chain of comparisons, and the kernel, when
 // a filter is attached, runs it once per syscall number to precompute which
@@ -223,43 +292,30 @@ func assembleWith(pol *seccomp.Policy, width int) ([]SockFilter, error) {
 			bpf.RetConstant{Val: retErrnoENOSYS},
 		)
 	}
+	if socketNr, ok := info.SyscallNames["socket"]; ok {
+		all = append(all,
+			bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(socketNr), SkipFalse: 3},
+			bpf.LoadAbsolute{Off: offArgLo(0), Size: 4},
+			bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.AF_VSOCK, SkipFalse: 1},
+			bpf.RetConstant{Val: retErrnoEPERM},
+			bpf.LoadAbsolute{Off: offNr, Size: 4},
+		)
+	}
 	if ioctlNr, ok := info.SyscallNames["ioctl"]; ok {
 		all = append(all,
-			bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(ioctlNr), SkipFalse: 4},
+			bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(ioctlNr), SkipFalse: 5},
 			bpf.LoadAbsolute{Off: offArgLo(1), Size: 4},
-			bpf.JumpIf{Cond: bpf.JumpEqual, Val: ioctlTIOCSTI, SkipTrue: 1},
-			bpf.JumpIf{Cond: bpf.JumpEqual, Val: ioctlTIOCLINUX, SkipFalse: 1},
+			bpf.JumpIf{Cond: bpf.JumpEqual, Val: ioctlTIOCSTI, SkipTrue: 2},
+			bpf.JumpIf{Cond: bpf.JumpEqual, Val: ioctlTIOCLINUX, SkipTrue: 1},
+			bpf.JumpIf{Cond: bpf.JumpEqual, Val: ioctlTIOCSETD, SkipFalse: 1},
 			bpf.RetConstant{Val: retErrnoEPERM},
 		)
 	}
 
-	// Dispatch: for each range but the last, "nr >= next start? look
-	// further : jump to this range", then a jump to the last range. The
-	// jumps to the ranges are unconditional (32-bit offsets), since a
-	// conditional jump reaches only 255 instructions.
 	all = append(all, bpf.LoadAbsolute{Off: offNr, Size: 4})
-	jumps := make([]int, len(buckets)) // index of the jump to bucket i
-	for i := range buckets {
-		if i < len(buckets)-1 {
-			all = append(all, bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: uint32((i + 1) * width), SkipTrue: 1})
-		}
-		jumps[i] = len(all)
-		all = append(all, bpf.Jump{})
-	}
-	for i, b := range buckets {
-		all[jumps[i]] = bpf.Jump{Skip: uint32(len(all) - jumps[i] - 1)}
-		all = append(all, b...)
-	}
-	if len(all) > bpfMaxInsns {
-		return nil, fmt.Errorf("filter of %d instructions exceeds the kernel's %d", len(all), bpfMaxInsns)
-	}
-	raw, err := bpf.Assemble(all)
+	out, err := finish(dispatch(all, buckets, width))
 	if err != nil {
 		return nil, err
-	}
-	out := make([]SockFilter, len(raw))
-	for i, r := range raw {
-		out[i] = SockFilter{Code: r.Op, Jt: r.Jt, Jf: r.Jf, K: r.K}
 	}
 
 	// The filter is installed before execve: a policy that denies it
@@ -274,6 +330,46 @@ func assembleWith(pol *seccomp.Policy, width int) ([]SockFilter, error) {
 	}
 	if ret&unix.SECCOMP_RET_ACTION_FULL != unix.SECCOMP_RET_ALLOW {
 		return nil, fmt.Errorf("the policy does not allow execve (action %#x): the filter is installed before the command is executed", ret)
+	}
+	return out, nil
+}
+
+// dispatch appends to prog, which leaves the syscall number in A, a jump
+// to the bucket of each number (bucket i holds the numbers [i*width,
+// (i+1)*width), the last one every number above too), then the buckets:
+// for each bucket but the last, "nr >= next start? look further : jump to
+// this bucket", then a jump to the last one. The jumps to the buckets are
+// unconditional (32-bit offsets), since a conditional jump reaches only
+// 255 instructions.
+func dispatch(prog []bpf.Instruction, buckets [][]bpf.Instruction, width int) []bpf.Instruction {
+	jumps := make([]int, len(buckets)) // index of the jump to bucket i
+	for i := range buckets {
+		if i < len(buckets)-1 {
+			prog = append(prog, bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: uint32((i + 1) * width), SkipTrue: 1})
+		}
+		jumps[i] = len(prog)
+		prog = append(prog, bpf.Jump{})
+	}
+	for i, b := range buckets {
+		prog[jumps[i]] = bpf.Jump{Skip: uint32(len(prog) - jumps[i] - 1)}
+		prog = append(prog, b...)
+	}
+	return prog
+}
+
+// finish assembles a program into the sock_filter form, within the
+// kernel's length limit.
+func finish(prog []bpf.Instruction) ([]SockFilter, error) {
+	if len(prog) > bpfMaxInsns {
+		return nil, fmt.Errorf("filter of %d instructions exceeds the kernel's %d", len(prog), bpfMaxInsns)
+	}
+	raw, err := bpf.Assemble(prog)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SockFilter, len(raw))
+	for i, r := range raw {
+		out[i] = SockFilter{Code: r.Op, Jt: r.Jt, Jf: r.Jf, K: r.K}
 	}
 	return out, nil
 }

@@ -18,6 +18,10 @@ const cloneNamespaceFlags = unix.CLONE_NEWNS | unix.CLONE_NEWCGROUP | unix.CLONE
 const (
 	ioctlTIOCSTI   = unix.TIOCSTI
 	ioctlTIOCLINUX = unix.TIOCLINUX
+	// ioctlTIOCSETD changes a terminal's line discipline, which loads
+	// rarely used kernel code (n_hdlc, slcan, ...) with a history of
+	// exploitable bugs; no everyday tool sets one.
+	ioctlTIOCSETD = unix.TIOCSETD
 )
 
 // actionENOSYS makes a denied call look unimplemented, so that libc falls
@@ -177,5 +181,37 @@ func DefaultSeccompPolicy() *seccomp.Policy {
 				Action: seccomp.ActionAllow,
 			},
 		},
+	}
+}
+
+// strictSeccompPolicy is what the strict policy stacks on the floor: no
+// exec of anonymous files. Landlock never sees a memfd (it lives on an
+// internal, never-mounted file system, which Landlock exempts), so
+// memfd_create + execveat (or execve of /proc/self/fd/N) would run a dropped
+// file where the strict policy promises no exec outside the image and the
+// work trees. So memfd_create and memfd_secret fail, and so does
+// execveat(fd, "", AT_EMPTY_PATH), the exec of an fd whatever it is (an fd
+// received over a UNIX socket from a process outside the sandbox included).
+// Everything else is allowed: the floor decides.
+func strictSeccompPolicy() *seccomp.Policy {
+	info, _ := arch.GetInfo("")
+	var names []string
+	for _, n := range []string{"memfd_create", "memfd_secret"} {
+		if info == nil {
+			names = append(names, n)
+		} else if _, ok := info.SyscallNames[n]; ok {
+			names = append(names, n)
+		}
+	}
+	return &seccomp.Policy{
+		DefaultAction: seccomp.ActionAllow,
+		Syscalls: []seccomp.SyscallGroup{{
+			Names: names,
+			NamesWithCondtions: []seccomp.NameWithConditions{{
+				Name:       "execveat",
+				Conditions: []seccomp.Condition{{Argument: 4, Operation: seccomp.BitsSet, Value: unix.AT_EMPTY_PATH}},
+			}},
+			Action: seccomp.ActionErrno,
+		}},
 	}
 }

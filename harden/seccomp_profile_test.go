@@ -151,12 +151,12 @@ func TestCompileSeccomp(t *testing.T) {
 	for i := range noExec.Syscalls {
 		noExec.Syscalls[i].Names = slices.DeleteFunc(noExec.Syscalls[i].Names, func(n string) bool { return n == "execve" })
 	}
-	_, err := Compile(Policy{Seccomp: noExec})
+	_, err := Compile(Policy{Strict: true, Seccomp: noExec})
 	assert.ErrorContains(t, err, "execve")
 
-	_, err = Compile(Policy{Seccomp: &seccomp.Policy{DefaultAction: seccomp.ActionAllow, Syscalls: []seccomp.SyscallGroup{{Names: []string{"no_such_call"}, Action: seccomp.ActionErrno}}}})
+	_, err = Compile(Policy{Strict: true, Seccomp: &seccomp.Policy{DefaultAction: seccomp.ActionAllow, Syscalls: []seccomp.SyscallGroup{{Names: []string{"no_such_call"}, Action: seccomp.ActionErrno}}}})
 	assert.ErrorContains(t, err, "no_such_call")
-	_, err = Compile(Policy{Seccomp: &seccomp.Policy{DefaultAction: seccomp.ActionAllow}})
+	_, err = Compile(Policy{Strict: true, Seccomp: &seccomp.Policy{DefaultAction: seccomp.ActionAllow}})
 	assert.Error(t, err, "empty policy")
 
 	// Compile may be called concurrently, with a shared policy.
@@ -164,7 +164,7 @@ func TestCompileSeccomp(t *testing.T) {
 	done := make(chan error)
 	for range 4 {
 		go func() {
-			_, err := Compile(Policy{Seccomp: shared})
+			_, err := Compile(Policy{Strict: true, Seccomp: shared})
 			done <- err
 		}()
 	}
@@ -207,17 +207,17 @@ func TestDefaultProfileInKernel(t *testing.T) {
 	requireBusybox(t)
 	requireLandlock(t)
 	h, hdir := helperBinary(t)
-	cmds := []string{"int80-unshare", "keyctl", "bpf", "unshare-user", "mount", "ptrace", "clone3"}
+	cmds := []string{"int80-unshare", "keyctl", "bpf", "unshare-user", "mount", "ptrace", "clone3", "vsock", "vsock hi", "tiocsetd"}
 	control := map[string]string{}
 	for _, c := range cmds {
-		out, err := exec.Command(h, c).Output()
+		out, err := exec.Command(h, strings.Fields(c)...).Output()
 		require.NoError(t, err, c)
 		control[c] = strings.TrimSpace(string(out))
 		assert.NotEqual(t, "EPERM", control[c], "control %s: without the filter the kernel must not refuse with EPERM", c)
 	}
 	var script strings.Builder
 	for _, c := range cmds {
-		script.WriteString("echo " + c + "=$(" + h + " " + c + ")\n")
+		script.WriteString("echo '" + c + "'=$(" + h + " " + c + ")\n")
 	}
 	script.WriteString(busybox + " unshare -U true; echo busybox-unshare=$?\n")
 	out := mustRun(t, childSpec{
@@ -342,4 +342,51 @@ func TestBucketedFilterEquivalent(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The floor's additions for issue #9: socket(AF_VSOCK) (vsock ignores
+// network namespaces) and ioctl TIOCSETD (line disciplines) are denied,
+// on the low 32 bits as the kernel reads them; other socket families and
+// terminal ioctls stay allowed.
+func TestFloorDeniesVsockAndTIOCSETD(t *testing.T) {
+	info := nativeArch(t)
+	f := compile(t, Policy{}).Seccomp
+	assert.Equal(t, retEPERM, simulate(t, f, info, "socket", unix.AF_VSOCK, unix.SOCK_STREAM))
+	assert.Equal(t, retEPERM, simulate(t, f, info, "socket", 1<<32|unix.AF_VSOCK, unix.SOCK_STREAM))
+	for _, family := range []uint64{unix.AF_UNIX, unix.AF_INET, unix.AF_INET6, unix.AF_NETLINK, unix.AF_PACKET} {
+		assert.Equal(t, retAllow, simulate(t, f, info, "socket", family, unix.SOCK_STREAM), "family %d", family)
+	}
+	assert.Equal(t, retEPERM, simulate(t, f, info, "ioctl", 0, unix.TIOCSETD))
+	assert.Equal(t, retEPERM, simulate(t, f, info, "ioctl", 0, 1<<32|unix.TIOCSETD))
+	for _, req := range []uint64{unix.TCGETS, unix.TCSETS, unix.TIOCGWINSZ, unix.TIOCSWINSZ, unix.TIOCGPGRP, unix.TIOCSPGRP, unix.TIOCGETD, unix.TIOCINQ} {
+		assert.Equal(t, retAllow, simulate(t, f, info, "ioctl", 0, req), "ioctl %#x", req)
+	}
+}
+
+// The strict policy denies exec of anonymous files (issue #9 item 4):
+// Landlock does not see a memfd, so a file copied into one and executed by
+// execveat(AT_EMPTY_PATH) or through /proc/self/fd/N would run although the
+// policy grants exec nowhere but the image. In the kernel: memfd_create is
+// refused, and so is execveat of any fd; without the filter (the control)
+// the copy runs.
+func TestStrictDeniesAnonymousExec(t *testing.T) {
+	testutil.RequireRoot(t)
+	requireBusybox(t)
+	requireLandlock(t)
+	h, hdir := helperBinary(t)
+	for _, mode := range []string{"execveat", "proc", "file"} {
+		out, err := exec.Command(h, "memfd-exec", mode).Output()
+		require.NoError(t, err, mode)
+		assert.Equal(t, "memfd-ran\n", string(out), "control %s: without the strict policy the copy runs", mode)
+	}
+	out := mustRun(t, childSpec{
+		Program:  compile(t, StrictPolicy(hdir)),
+		Identity: state.ProcessIdentity{}, // the helper directory is root's, 0700
+		Dir:      "/tmp",
+		Argv:     []string{busybox, "sh", "-c", "for m in execveat proc file; do echo $m=$(" + h + " memfd-exec $m 2>&1); done"},
+	}, childOpts{})
+	assert.Contains(t, out, "execveat=memfd_create: EPERM\n")
+	assert.Contains(t, out, "proc=memfd_create: EPERM\n")
+	assert.Contains(t, out, "file=execveat: EPERM\n")
+	assert.NotContains(t, out, "memfd-ran")
 }

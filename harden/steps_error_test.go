@@ -80,7 +80,7 @@ func TestStepErrors(t *testing.T) {
 		},
 		{
 			name: "kept capability that is not a capability",
-			spec: childSpec{Program: with(func(p *Program) { p.KeepCaps = 1 << 60 }), Identity: root},
+			spec: childSpec{Program: with(func(p *Program) { p.Caps.Bounding = 1 << 60 }), Identity: root},
 			step: StepCapBSet, errIn: "not a capability of this kernel",
 		},
 		{
@@ -147,6 +147,21 @@ func TestStepErrors(t *testing.T) {
 			name: "invalid BPF program",
 			spec: childSpec{Program: with(func(p *Program) { p.Seccomp = []SockFilter{{Code: invalidBPF[0].Op, K: invalidBPF[0].K}} }), Identity: root},
 			step: StepSeccomp, errIn: "invalid argument",
+		},
+		{
+			name: "LSM attribute the kernel does not have",
+			spec: childSpec{Program: with(func(p *Program) { p.LSMExec = LSMExec{Attr: "attr/nucleus-none/exec", Value: "x"} }), Identity: root},
+			step: StepLSM, errIn: "/proc/thread-self/attr/nucleus-none/exec",
+		},
+		{
+			name: "rlimit with soft above hard",
+			spec: childSpec{Program: with(func(p *Program) { p.Rlimits = []Rlimit{{Resource: unix.RLIMIT_NOFILE, Cur: 10, Max: 5}} }), Identity: root},
+			step: StepRlimit, errIn: "invalid argument",
+		},
+		{
+			name: "ambient capability outside permitted",
+			spec: childSpec{Program: with(func(p *Program) { p.Caps = CapSets{Ambient: 1 << unix.CAP_KILL} }), Identity: root},
+			step: StepCapset, errIn: "inconsistent capability sets",
 		},
 		{
 			name: "empty BPF program",

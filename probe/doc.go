@@ -7,8 +7,10 @@
 // An Exec probe runs a command inside the container with the same engine as
 // nucleus/attach (internal/launch): the target is pinned by a pidfd, a
 // re-executed helper joins the container's namespaces before the Go runtime
-// starts, the command is hardened (identity, no capabilities, no_new_privs,
-// Landlock, seccomp, no host file descriptors) and then executed. Its stdout
+// starts, the command is confined as the container's own processes are
+// (identity, the container's capabilities, no_new_privs, rlimits and
+// seccomp profile, nucleus's seccomp floor, no host file descriptors; or
+// harden.StrictPolicy through WithPolicy) and then executed. Its stdout
 // and stderr are captured together into one buffer capped at 10 KiB
 // (WithMaxOutput); the capture keeps reading and discards the excess, so a
 // chatty command never blocks on a full pipe.

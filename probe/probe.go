@@ -132,8 +132,10 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithPolicy sets the hardening policy of exec probes (default:
-// harden's safe defaults). TCP and HTTP probes run no process and ignore it.
+// WithPolicy sets the hardening policy of exec probes (default: the
+// container's own confinement, harden.ContainerPolicy, as a kubelet exec
+// probe through runc gets it). TCP and HTTP probes run no process and
+// ignore it.
 func WithPolicy(p harden.Policy) Option {
 	return func(c *config) { c.policy = &p }
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"nucleus/attach"
+	"nucleus/harden"
 	"nucleus/internal/testcontainer"
 	"nucleus/probe"
 	"nucleus/state"
@@ -52,9 +53,11 @@ func run() int {
 	return 0
 }
 
-// attachReport runs a command inside and shows what it sees.
+// attachReport runs a command inside under the strict policy (the
+// default gives the container's own confinement, which for this container
+// is everything the demo's caller holds) and shows what it sees.
 func attachReport(st *state.ContainerState) int {
-	fmt.Println("attach: sh -c '…' inside the container")
+	fmt.Println("attach (strict policy): sh -c '…' inside the container")
 	script := `echo "hostname:   $(hostname)"
 echo "identity:   $(id)"
 echo "pid inside: $$"
@@ -66,7 +69,7 @@ unshare -U true 2>/dev/null && echo "unshare -U: allowed" || echo "unshare -U: d
 exit 7`
 	var out bytes.Buffer
 	t0 := time.Now()
-	code, err := attach.Attach(st, []string{"sh", "-c", script}, attach.WithStdio(nil, &out, &out))
+	code, err := attach.Attach(st, []string{"sh", "-c", script}, attach.WithStdio(nil, &out, &out), attach.WithPolicy(harden.StrictPolicy()))
 	d := time.Since(t0)
 	if err != nil {
 		fmt.Println("  FAILED:", err)

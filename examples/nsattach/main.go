@@ -1,7 +1,10 @@
 // Command nsattach runs a command inside a running container, in the style
 // of nsenter and `runc exec`, through nucleus/attach: the command joins the
-// container's namespaces and cgroups and is hardened (no capabilities,
-// seccomp, Landlock, no_new_privs) before it is executed.
+// container's namespaces and cgroups and gets the container's own
+// confinement (its capabilities, no_new_privs, seccomp profile, rlimits and
+// LSM label, with nucleus's seccomp floor on top) before it is executed; with
+// --strict [--workdir DIR]... it gets the strict sandbox instead (no
+// capabilities, Landlock, no exec of anonymous files).
 //
 //	nsattach --pid N            [options] [--] command [args...]
 //	nsattach --state FILE       [options] [--] command [args...]
@@ -12,8 +15,9 @@
 // Options: -u uid[:gid] and -g gid,gid (ids as the container sees them;
 // with -u and no gid the container's gid is kept, and -u without -g drops
 // the supplementary groups), -w dir (working directory, default /), -e
-// KEY=VAL (repeatable), -t (a new pseudo-terminal), --host-binary PATH (run
-// a static host executable inside, for images without a shell).
+// KEY=VAL (repeatable), -t (a new pseudo-terminal), --strict and --workdir
+// DIR (repeatable), --host-binary PATH (run a static host executable
+// inside, for images without a shell).
 //
 //	nsattach cp --pid N SRC :DIR    copy a host file or tree (or - for a tar on stdin) into the container
 //	nsattach cp --pid N :SRC DIR    copy out of the container (DIR - for a tar on stdout)

@@ -98,21 +98,24 @@ func TestCannotRun(t *testing.T) {
 
 	cases := []struct {
 		name string
+		opts []string
 		cmd  []string
 		code int
 		text string
 	}{
-		{"missing in PATH", []string{"no-such-command"}, 127, "no-such-command"},
-		{"missing path", []string{"/bin/no-such-command"}, 127, "no-such-command"},
-		{"not executable", []string{"/bin/noexec"}, 126, "permission denied"},
-		// Landlock forbids execution under /tmp: EACCES at execve.
-		{"exec denied by landlock", []string{"/tmp/script"}, 126, "permission denied"},
+		{"missing in PATH", nil, []string{"no-such-command"}, 127, "no-such-command"},
+		{"missing path", nil, []string{"/bin/no-such-command"}, 127, "no-such-command"},
+		{"not executable", nil, []string{"/bin/noexec"}, 126, "permission denied"},
+		// The strict policy's Landlock forbids execution under /tmp:
+		// EACCES at execve, and the error says who refused.
+		{"exec denied by landlock", []string{"--strict"}, []string{"/tmp/script"}, 126, "permission denied: refused by Landlock (strict policy)"},
+		{"exec denied by landlock with a workdir", []string{"--strict", "--workdir", "/srv"}, []string{"/tmp/script"}, 126, "Landlock (strict policy)"},
 	}
 	r := run(t, "", pidArgs(c, nil, "sh", "-c", "printf '#!/bin/sh\\necho ran\\n' > /tmp/script; chmod 755 /tmp/script")...)
 	require.Equal(t, 0, r.code, r.stderr)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := run(t, "", pidArgs(c, nil, tc.cmd...)...)
+			r := run(t, "", pidArgs(c, tc.opts, tc.cmd...)...)
 			assert.Equal(t, tc.code, r.code)
 			assert.Empty(t, r.stdout)
 			assert.True(t, strings.HasPrefix(r.stderr, "nsattach: "), r.stderr)
@@ -146,6 +149,8 @@ func TestOwnErrors(t *testing.T) {
 		{"bad groups", []string{"--pid", pid, "-g", "1,,2", "true"}, `-g "1,,2"`},
 		{"bad env", []string{"--pid", pid, "-e", "NOEQUALS", "true"}, "not KEY=VAL"},
 		{"relative dir", []string{"--pid", pid, "-w", "tmp", "true"}, "not absolute"},
+		{"workdir without strict", []string{"--pid", pid, "--workdir", "/srv", "true"}, "--workdir needs --strict"},
+		{"relative workdir", []string{"--pid", pid, "--strict", "--workdir", "srv", "true"}, "absolute path"},
 		{"missing dir", []string{"--pid", pid, "-w", "/nonexistent", "true"}, `chdir: "/nonexistent": no such file`},
 		{"missing state file", []string{"--state", "/nonexistent/x.json", "true"}, "state: load"},
 		{"bad oci state", []string{"--oci-state", "-", "true"}, "state: from oci"},

@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"nucleus/attach"
+	"nucleus/internal/strictflag"
 	"nucleus/state"
 )
 
@@ -44,6 +45,7 @@ type options struct {
 	dir      string
 	env      []string
 	tty      bool
+	strict   strictflag.Flags
 	command  []string
 	// hostBinary runs a host executable inside (attach.WithHostBinary);
 	// dynamic accepts a dynamically linked one.
@@ -64,6 +66,8 @@ options:
   -w dir              working directory inside the container (default /)
   -e KEY=VAL          environment variable (repeatable; default PATH, TERM, HOME)
   -t                  give the command a new pseudo-terminal
+  --strict            the strict sandbox instead of the container's own confinement
+  --workdir DIR       with --strict: a work tree with read, write and exec (repeatable)
   --host-binary PATH  run the static host executable PATH inside, command being its argv
                       (e.g. --host-binary /bin/busybox -- sh, in an image without a shell)
   --dynamic           accept a dynamically linked --host-binary (it loads the container's libc)
@@ -101,6 +105,7 @@ func parseArgs(args []string) (*options, error) {
 	f.BoolVar(&o.tty, "t", false, "")
 	f.StringVar(&o.hostBinary, "host-binary", "", "")
 	f.BoolVar(&o.dynamic, "dynamic", false, "")
+	o.strict.Register(f)
 	if err := f.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, errHelp
@@ -122,6 +127,9 @@ func parseArgs(args []string) (*options, error) {
 	o.command = f.Args()
 	if len(o.command) == 0 {
 		return nil, errors.New("no command")
+	}
+	if err := o.strict.Check(); err != nil {
+		return nil, err
 	}
 	return o, nil
 }
@@ -239,6 +247,9 @@ func nsattach(args []string) int {
 	}
 	if o.dynamic {
 		opts = append(opts, attach.WithDynamicHostBinary())
+	}
+	if p := o.strict.Policy(); p != nil {
+		opts = append(opts, attach.WithPolicy(*p))
 	}
 
 	// Before the start, so that no signal meant for the command can kill

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"nucleus/internal/strictflag"
 	"nucleus/probe"
 	"nucleus/state"
 )
@@ -36,6 +37,8 @@ duration=<d> reason=<r>.
   --timeout D      bound of one probe (default 1s)
   --interval D     time between probes (default 1s)
   --count N        number of probes; 0 probes until SIGINT or SIGTERM (default 1)
+  --strict         exec probes run in the strict sandbox, not the container's confinement
+  --workdir DIR    with --strict: a work tree with read, write and exec (repeatable)
 
 exit codes: 0 the last result is Success; 1 it is not; 2 usage or setup error
 `
@@ -47,6 +50,7 @@ type options struct {
 	interval time.Duration
 	count    int
 	probe    probe.Probe
+	strict   strictflag.Flags
 }
 
 var errHelp = errors.New("help requested")
@@ -59,6 +63,7 @@ func parseArgs(args []string) (*options, error) {
 	f.DurationVar(&o.timeout, "timeout", time.Second, "")
 	f.DurationVar(&o.interval, "interval", time.Second, "")
 	f.IntVar(&o.count, "count", 1, "")
+	o.strict.Register(f)
 	if err := f.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, errHelp
@@ -74,6 +79,9 @@ func parseArgs(args []string) (*options, error) {
 		return nil, fmt.Errorf("--interval %v: must not be negative", o.interval)
 	case o.count < 0:
 		return nil, fmt.Errorf("--count %d: must not be negative", o.count)
+	}
+	if err := o.strict.Check(); err != nil {
+		return nil, err
 	}
 	rest := f.Args()
 	if len(rest) == 0 {
@@ -156,7 +164,11 @@ func probeMain(args []string) int {
 		if i > 0 && !sleep(ctx, o.interval) {
 			break
 		}
-		res, _ := probe.RunProbe(o.pid, o.probe, o.timeout) // an error is the Unknown result's reason
+		var popts []probe.Option
+		if p := o.strict.Policy(); p != nil {
+			popts = append(popts, probe.WithPolicy(*p))
+		}
+		res, _ := probe.RunProbe(o.pid, o.probe, o.timeout, popts...) // an error is the Unknown result's reason
 		fmt.Fprintln(os.Stdout, format(res))
 		last = res.Status
 	}

@@ -57,8 +57,28 @@ func Main() {
 	err = syscall.Exec(path, cfg.Args, env)
 	var errno syscall.Errno
 	errors.As(err, &errno)
-	reportExec(path, errno)
+	reportExec(path, errno|landlockRefused(cfg.Program, path, errno))
 }
+
+// ExecRefusedByLandlock is or'ed into the errno of an exec report when
+// Landlock, not the file's mode, refused the execve: errnos stay below it.
+const ExecRefusedByLandlock = 1 << 16
+
+// landlockRefused tells an EACCES of execve that Landlock caused from one
+// of the file's mode or the mount: access(2) applies the same DAC checks
+// (and noexec mounts) but Landlock does not restrict it, so an EACCES that
+// access(X_OK) does not reproduce came from Landlock.
+func landlockRefused(p *hardencore.Program, path string, errno syscall.Errno) syscall.Errno {
+	if errno != syscall.EACCES || p.Landlock == nil {
+		return 0
+	}
+	if err := syscall.Faccessat(atFDCWD, path, 1 /* X_OK */, 0); err != nil {
+		return 0
+	}
+	return ExecRefusedByLandlock
+}
+
+const atFDCWD = -100 // AT_FDCWD
 
 // NotJoined reports, in a process started as a nucleus child whose
 // constructor did not run or did not join, that nothing will be run, and

@@ -34,7 +34,7 @@ type Config struct {
 
 // ConfigVersion changes with the layout below. Parent and child are the same
 // binary, so it only catches a record that is not one of ours.
-const ConfigVersion = 2
+const ConfigVersion = 3
 
 // MaxConfig bounds what the child reads from the parent.
 const MaxConfig = 1 << 20
@@ -42,8 +42,12 @@ const MaxConfig = 1 << 20
 // The layout, native-endian: u32 version; strings(args); strings(env);
 // u8 need_home; string(dir); u32 uid; u32 gid; u32s(additional gids);
 // u8 mode; program. A string is u32 length + bytes, a list is u32 count + items.
-// Program: u64 keep_caps; u32 count + count × (u16 code, u8 jt, u8 jf, u32 k);
-// u32 count + count × (string path, u64 access); u8 landlock_best_effort.
+// Program: 5 × u64 capability sets (bounding, permitted, effective,
+// inheritable, ambient); u8 no_new_privs; u8 strict; filter(floor);
+// u32 count + count × filter(stacked); u8 landlock present; u32 count +
+// count × (string path, u64 access); u8 landlock_best_effort; u32 count +
+// count × (u32 resource, u64 cur, u64 max); string lsm attr; string lsm
+// value. A filter is u32 count + count × (u16 code, u8 jt, u8 jf, u32 k).
 
 // littleEndian is the byte order of this machine, which is the wire's.
 var littleEndian = func() bool {
@@ -92,7 +96,7 @@ func appendU64(b []byte, v uint64) []byte {
 func PutConfigSize(b []byte, size uint32) { putU32(b, size) }
 
 // AppendConfig appends the record for c to b. prog is the encoding of
-// c.Program (ProgramBytes), made once for the default policy.
+// c.Program (ProgramBytes).
 func AppendConfig(b []byte, c *Config, prog []byte) []byte {
 	b = appendU32(b, ConfigVersion)
 	b = appendStrings(b, c.Args)
@@ -111,20 +115,47 @@ func AppendConfig(b []byte, c *Config, prog []byte) []byte {
 
 // ProgramBytes encodes a Program in the layout above.
 func ProgramBytes(p *hardencore.Program) []byte {
-	b := make([]byte, 0, 8+4+8*len(p.Seccomp)+4+32*len(p.Landlock)+1)
-	b = appendU64(b, p.KeepCaps)
-	b = appendU32(b, uint32(len(p.Seccomp)))
-	for _, f := range p.Seccomp {
-		b = appendU16(b, f.Code)
-		b = append(b, f.Jt, f.Jf)
-		b = appendU32(b, f.K)
+	n := 5*8 + 2 + 4 + 8*len(p.Seccomp) + 4 + 1 + 4 + 32*len(p.Landlock) + 1 + 4 + 20*len(p.Rlimits) + 8 + len(p.LSMExec.Attr) + len(p.LSMExec.Value)
+	for _, f := range p.SeccompStack {
+		n += 4 + 8*len(f)
 	}
+	b := make([]byte, 0, n)
+	c := p.Caps
+	for _, v := range [...]uint64{c.Bounding, c.Permitted, c.Effective, c.Inheritable, c.Ambient} {
+		b = appendU64(b, v)
+	}
+	b = appendBool(b, p.NoNewPrivs)
+	b = appendBool(b, p.Strict)
+	b = appendFilter(b, p.Seccomp)
+	b = appendU32(b, uint32(len(p.SeccompStack)))
+	for _, f := range p.SeccompStack {
+		b = appendFilter(b, f)
+	}
+	b = appendBool(b, p.Landlock != nil)
 	b = appendU32(b, uint32(len(p.Landlock)))
 	for _, r := range p.Landlock {
 		b = appendString(b, r.Path)
 		b = appendU64(b, r.Access)
 	}
-	return appendBool(b, p.LandlockBestEffort)
+	b = appendBool(b, p.LandlockBestEffort)
+	b = appendU32(b, uint32(len(p.Rlimits)))
+	for _, r := range p.Rlimits {
+		b = appendU32(b, r.Resource)
+		b = appendU64(b, r.Cur)
+		b = appendU64(b, r.Max)
+	}
+	b = appendString(b, p.LSMExec.Attr)
+	return appendString(b, p.LSMExec.Value)
+}
+
+func appendFilter(b []byte, f []hardencore.SockFilter) []byte {
+	b = appendU32(b, uint32(len(f)))
+	for _, in := range f {
+		b = appendU16(b, in.Code)
+		b = append(b, in.Jt, in.Jf)
+		b = appendU32(b, in.K)
+	}
+	return b
 }
 
 func appendString(b []byte, s string) []byte {
@@ -247,6 +278,19 @@ func (r *configReader) strings() []string {
 	return l
 }
 
+// filter reads a u32 count and that many sock_filter instructions.
+func (r *configReader) filter() []hardencore.SockFilter {
+	n := r.count(8)
+	if n == 0 {
+		return nil
+	}
+	f := make([]hardencore.SockFilter, n)
+	for i := range f {
+		f[i] = hardencore.SockFilter{Code: r.u16(), Jt: r.u8(), Jf: r.u8(), K: r.u32()}
+	}
+	return f
+}
+
 // DecodeConfig is AppendConfig's inverse. It refuses a record with bytes
 // left over, as well as a truncated one.
 func DecodeConfig(b []byte) (*Config, error) {
@@ -269,25 +313,38 @@ func DecodeConfig(b []byte) (*Config, error) {
 	}
 	c.Mode = Mode(r.u8())
 	p := c.Program
-	p.KeepCaps = r.u64()
-	if n := r.count(8); n > 0 {
-		p.Seccomp = make([]hardencore.SockFilter, n)
-		for i := range p.Seccomp {
-			f := &p.Seccomp[i]
-			f.Code = r.u16()
-			f.Jt = r.u8()
-			f.Jf = r.u8()
-			f.K = r.u32()
+	for _, v := range [...]*uint64{&p.Caps.Bounding, &p.Caps.Permitted, &p.Caps.Effective, &p.Caps.Inheritable, &p.Caps.Ambient} {
+		*v = r.u64()
+	}
+	p.NoNewPrivs = r.bool()
+	p.Strict = r.bool()
+	p.Seccomp = r.filter()
+	if n := r.count(4); n > 0 {
+		p.SeccompStack = make([][]hardencore.SockFilter, n)
+		for i := range p.SeccompStack {
+			p.SeccompStack[i] = r.filter()
 		}
 	}
-	if n := r.count(12); n > 0 {
+	hasLandlock := r.bool()
+	n := r.count(12)
+	if hasLandlock {
 		p.Landlock = make([]hardencore.LandlockRule, n)
 		for i := range p.Landlock {
 			p.Landlock[i].Path = r.string()
 			p.Landlock[i].Access = r.u64()
 		}
+	} else if n != 0 && r.err == nil {
+		r.err = errors.New("config: landlock rules without landlock")
 	}
 	p.LandlockBestEffort = r.bool()
+	if n := r.count(20); n > 0 {
+		p.Rlimits = make([]hardencore.Rlimit, n)
+		for i := range p.Rlimits {
+			p.Rlimits[i] = hardencore.Rlimit{Resource: r.u32(), Cur: r.u64(), Max: r.u64()}
+		}
+	}
+	p.LSMExec.Attr = r.string()
+	p.LSMExec.Value = r.string()
 	if r.err != nil {
 		return nil, r.err
 	}

@@ -18,10 +18,15 @@ func fullConfig() *Config {
 		Identity: hardencore.Identity{UID: 1000, GID: 1001, AdditionalGIDs: []uint32{1, 2, 4294967295}},
 		Mode:     ModeCopyFrom,
 		Program: &hardencore.Program{
-			KeepCaps:           1<<21 | 1<<63,
+			Caps:               hardencore.CapSets{Bounding: 1<<21 | 1<<63, Permitted: 1 << 21, Effective: 1 << 21, Inheritable: 1 << 5, Ambient: 1 << 7},
+			NoNewPrivs:         true,
+			Strict:             true,
 			Seccomp:            []hardencore.SockFilter{{Code: 0x20, Jt: 1, Jf: 2, K: 4}, {Code: 0x6, K: 0x7fff0000}},
+			SeccompStack:       [][]hardencore.SockFilter{{{Code: 0x6, K: 0x50001}}, {{Code: 0x6, K: 0x7fff0000}, {Code: 0x6}}},
 			Landlock:           []hardencore.LandlockRule{{Path: "/usr", Access: 7}, {Path: "/tmp", Access: 1 << 40}},
 			LandlockBestEffort: true,
+			Rlimits:            []hardencore.Rlimit{{Resource: 7, Cur: 1024, Max: 1 << 20}, {Resource: 3, Cur: ^uint64(0), Max: ^uint64(0)}},
+			LSMExec:            hardencore.LSMExec{Attr: "attr/apparmor/exec", Value: "exec docker-default"},
 		},
 	}
 }
@@ -30,6 +35,9 @@ func TestConfigRoundTrip(t *testing.T) {
 	for _, c := range []*Config{
 		fullConfig(),
 		{Args: []string{"true"}, Dir: "/", Program: &hardencore.Program{Seccomp: []hardencore.SockFilter{{Code: 6}}}},
+		// An empty, non-nil rule list (Landlock with nothing granted) stays
+		// distinct from none.
+		{Args: []string{"true"}, Dir: "/", Program: &hardencore.Program{Seccomp: []hardencore.SockFilter{{Code: 6}}, Landlock: []hardencore.LandlockRule{}}},
 	} {
 		b := AppendConfig(nil, c, ProgramBytes(c.Program))
 		got, err := DecodeConfig(b)
@@ -41,7 +49,7 @@ func TestConfigRoundTrip(t *testing.T) {
 // The record is in native byte order, as the parent's encoding/binary
 // NativeEndian wrote it before the codec moved here.
 func TestConfigNativeEndian(t *testing.T) {
-	b := AppendConfig(nil, &Config{Args: []string{"x"}, Program: &hardencore.Program{KeepCaps: 0x0102030405060708}}, nil)
+	b := AppendConfig(nil, &Config{Args: []string{"x"}, Program: &hardencore.Program{Caps: hardencore.CapSets{Bounding: 0x0102030405060708}}}, nil)
 	require.GreaterOrEqual(t, len(b), 4)
 	v := getU32(b)
 	assert.Equal(t, uint32(ConfigVersion), v)
@@ -52,7 +60,7 @@ func TestConfigNativeEndian(t *testing.T) {
 	} else {
 		assert.Equal(t, [4]byte{1, 2, 3, 4}, w)
 	}
-	p := ProgramBytes(&hardencore.Program{KeepCaps: 0x0102030405060708})
+	p := ProgramBytes(&hardencore.Program{Caps: hardencore.CapSets{Bounding: 0x0102030405060708}})
 	r := &configReader{b: p}
 	assert.Equal(t, uint64(0x0102030405060708), r.u64())
 }
@@ -83,7 +91,7 @@ func TestConfigRefusesBadRecords(t *testing.T) {
 	// A boolean that is neither 0 nor 1.
 	small := &Config{Args: []string{"x"}, Program: &hardencore.Program{}}
 	sb := AppendConfig(nil, small, ProgramBytes(small.Program))
-	sb[len(sb)-1] = 2
+	sb[len(sb)-1-4-4-4] = 2 // landlock_best_effort, before the rlimit count and the two LSM strings
 	_, err = DecodeConfig(sb)
 	assert.ErrorContains(t, err, "boolean")
 }

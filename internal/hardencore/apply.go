@@ -28,20 +28,37 @@ func (p *Program) Apply(id Identity, dir string) error {
 	if dir == "" {
 		dir = "/"
 	}
-	if p.KeepCaps != 0 && id.UID != 0 {
-		// Without file capabilities (ignored under no_new_privs) and
-		// without ambient capabilities (cleared), execve gives a non-zero
-		// uid an empty permitted set: keeping them cannot work.
-		return stepErr(StepCapset, textError("capabilities "+CapNames(p.KeepCaps)+" can be kept only for uid 0, not uid "+utoa(uint64(id.UID))+": execve drops them for any other uid under no_new_privs"))
+	c := p.Caps
+	if p.Strict && id.UID != 0 && c.Permitted&^c.Ambient != 0 {
+		// execve gives a non-zero uid only its ambient capabilities (and
+		// file capabilities, ignored under no_new_privs): the strict
+		// policy's kept capabilities would silently vanish.
+		return stepErr(StepCapset, textError("capabilities "+CapNames(c.Permitted&^c.Ambient)+" can be kept only for uid 0, not uid "+utoa(uint64(id.UID))+": execve drops them for any other uid under no_new_privs"))
 	}
-
+	if c.Ambient&^(c.Permitted&c.Inheritable) != 0 || c.Effective&^c.Permitted != 0 || c.Permitted&^c.Bounding != 0 {
+		return stepErr(StepCapset, textError("inconsistent capability sets: ambient must be within permitted and inheritable, effective within permitted, permitted within bounding"))
+	}
 	if err := setIdentity(id); err != nil {
 		return err
 	}
-
 	enter(StepCapBSet)
-	if err := dropBounding(p.KeepCaps); err != nil {
+	if err := dropBounding(c.Bounding, p.Strict); err != nil {
 		return stepErr(StepCapBSet, err)
+	}
+	enter(StepRlimit)
+	if err := setRlimits(p.Rlimits); err != nil {
+		return stepErr(StepRlimit, err)
+	}
+	if !p.NoNewPrivs {
+		// Without no_new_privs, seccomp(2) needs CAP_SYS_ADMIN, which the
+		// thread still has here and the command may not: the filters go
+		// in now, as runc does, and every later step must pass them
+		// (capset, prctl, open/write of attr/exec, close_range, chdir,
+		// getcwd, execve; the floor allows them all).
+		enter(StepSeccomp)
+		if err := p.installFilters(); err != nil {
+			return stepErr(StepSeccomp, err)
+		}
 	}
 	enter(StepAmbient)
 	if err := Prctl(prCapAmbient, prCapAmbientClearAll, 0); err != nil && err != syscall.EINVAL {
@@ -49,30 +66,45 @@ func (p *Program) Apply(id Identity, dir string) error {
 		return stepErr(StepAmbient, err)
 	}
 	enter(StepCapset)
-	if err := clearInheritable(); err != nil {
+	if err := setInheritable(c.Inheritable); err != nil {
 		return stepErr(StepCapset, err)
 	}
-
-	enter(StepNoNewPrivs)
-	if err := Prctl(prSetNoNewPrivs, 1, 0); err != nil {
-		return stepErr(StepNoNewPrivs, err)
+	if p.LSMExec.Attr != "" {
+		// Before no_new_privs, under which AppArmor and SELinux restrict
+		// label transitions (runc orders it so too), and before Landlock,
+		// which may deny writing to /proc.
+		enter(StepLSM)
+		if err := writeAttr(p.LSMExec); err != nil {
+			return stepErr(StepLSM, err)
+		}
 	}
-
-	enter(StepLandlock)
-	if err := applyLandlock(p.Landlock, p.LandlockBestEffort); err != nil {
-		return stepErr(StepLandlock, err)
+	if p.NoNewPrivs {
+		enter(StepNoNewPrivs)
+		if err := Prctl(prSetNoNewPrivs, 1, 0); err != nil {
+			return stepErr(StepNoNewPrivs, err)
+		}
 	}
-
+	if p.Landlock != nil {
+		enter(StepLandlock)
+		if err := applyLandlock(p.Landlock, p.LandlockBestEffort); err != nil {
+			return stepErr(StepLandlock, err)
+		}
+	}
 	enter(StepCapset)
-	if err := setCaps(p.KeepCaps, p.KeepCaps, 0); err != nil {
-		return stepErr(StepCapset, wrap("clear effective and permitted", err))
+	if err := setCaps(c.Effective, c.Permitted, c.Inheritable); err != nil {
+		return stepErr(StepCapset, wrap("set effective, permitted and inheritable", err))
 	}
-
+	for v := uint(0); v < 64; v++ {
+		if c.Ambient&(1<<v) != 0 {
+			if err := Prctl(prCapAmbient, prCapAmbientRaise, uintptr(v)); err != nil {
+				return stepErr(StepCapset, wrap("raise ambient "+CapName(v), err))
+			}
+		}
+	}
 	enter(StepCloseRange)
 	if err := cloexecFrom3(); err != nil {
 		return stepErr(StepCloseRange, err)
 	}
-
 	enter(StepChdir)
 	if dir[0] != '/' {
 		return stepErr(StepChdir, wrap(quote(dir)+" is not an absolute path", syscall.EINVAL))
@@ -84,15 +116,83 @@ func (p *Program) Apply(id Identity, dir string) error {
 	if err := checkCwd(); err != nil {
 		return stepErr(StepGetcwd, err)
 	}
-
 	enter(StepDumpable)
 	if err := Prctl(prSetDumpable, 0, 0); err != nil {
 		return stepErr(StepDumpable, err)
 	}
+	if p.NoNewPrivs {
+		enter(StepSeccomp)
+		if err := p.installFilters(); err != nil {
+			return stepErr(StepSeccomp, err)
+		}
+	}
+	return nil
+}
 
-	enter(StepSeccomp)
-	if err := InstallSeccomp(p.Seccomp); err != nil {
-		return stepErr(StepSeccomp, err)
+// installFilters installs the floor, then the stacked filters (the floor
+// allows seccomp(2); a container profile might not), and verifies that the
+// thread is in filter mode.
+func (p *Program) installFilters() error {
+	if err := installFilter(p.Seccomp); err != nil {
+		return wrap("floor filter", err)
+	}
+	for i, f := range p.SeccompStack {
+		if err := installFilter(f); err != nil {
+			return wrap("stacked filter "+itoa(i+1), err)
+		}
+	}
+	return verifySeccomp()
+}
+
+// setRlimits sets each limit on this thread's process. A hard limit above
+// the current one needs CAP_SYS_RESOURCE in the initial user namespace,
+// which a caller in a user namespace lacks: the limit is then clamped to
+// the current hard limit, which is tighter than the target's, never looser.
+func setRlimits(l []Rlimit) error {
+	for _, r := range l {
+		v := rlimit64{cur: r.Cur, max: r.Max}
+		e := prlimit(r.Resource, &v, nil)
+		if e == syscall.EPERM {
+			var old rlimit64
+			if e2 := prlimit(r.Resource, nil, &old); e2 != 0 {
+				return wrap("get resource "+utoa(uint64(r.Resource)), e2)
+			}
+			v.max = min(v.max, old.max)
+			v.cur = min(v.cur, v.max)
+			e = prlimit(r.Resource, &v, nil)
+		}
+		if e != 0 {
+			return wrap("resource "+utoa(uint64(r.Resource))+" to "+utoa(r.Cur)+"/"+utoa(r.Max), e)
+		}
+		if r.Resource == syscall.RLIMIT_NOFILE {
+			// Go's syscall package raised this process's soft NOFILE
+			// limit at init and restores the one it found in
+			// syscall.Exec, which would undo this one. Its own
+			// Setrlimit tells it not to (the same values again).
+			lim := syscall.Rlimit{Cur: v.cur, Max: v.max}
+			if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+				return wrap("resource "+utoa(uint64(r.Resource))+": keep it across execve", err)
+			}
+		}
+	}
+	return nil
+}
+
+// writeAttr writes the LSM label to /proc/thread-self/<attr>: the kernel
+// applies it to this thread's next execve.
+func writeAttr(l LSMExec) error {
+	path := "/proc/thread-self/" + l.Attr
+	fd, err := syscall.Open(path, syscall.O_WRONLY|syscall.O_CLOEXEC|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return wrap("open "+path, err)
+	}
+	defer syscall.Close(fd)
+	n, err := syscall.Write(fd, []byte(l.Value))
+	if err != nil {
+		return wrap("write "+quote(l.Value)+" to "+path, err)
+	}
+	if n != len(l.Value) {
+		return wrap("write "+quote(l.Value)+" to "+path+": short write", syscall.EIO)
 	}
 	return nil
 }
@@ -141,21 +241,23 @@ func setgroupsDenied() bool {
 	return err == nil && hasPrefix(string(b), "deny")
 }
 
-func clearInheritable() error {
+func setInheritable(inh uint64) error {
 	data, err := capget()
 	if err != nil {
 		return wrap("capget", err)
 	}
-	data[0].inheritable, data[1].inheritable = 0, 0
+	data[0].inheritable, data[1].inheritable = uint32(inh), uint32(inh>>32)
 	if err := capsetRaw(&data); err != nil {
-		return wrap("clear inheritable", err)
+		return wrap("set inheritable to "+hex(inh), err)
 	}
 	return nil
 }
 
 // dropBounding removes from the bounding set every capability the kernel
-// knows, except the kept ones, which must exist and be in the set.
-func dropBounding(keep uint64) error {
+// knows, except the kept ones. Strict: each kept one must exist and be in
+// the set (it was asked for by name); otherwise one the caller's thread
+// lacks stays missing, which is tighter than the target, never looser.
+func dropBounding(keep uint64, strict bool) error {
 	// Make the permitted set effective again (the uid switch clears the
 	// effective set): PR_CAPBSET_DROP needs CAP_SETPCAP.
 	data, err := capget()
@@ -168,7 +270,7 @@ func dropBounding(keep uint64) error {
 			return wrap("raise effective", err)
 		}
 	}
-	for v := uint(0); v < 64; v++ {
+	for v := uint(0); v < 64 && strict; v++ {
 		if keep&(1<<v) == 0 {
 			continue
 		}
@@ -293,6 +395,15 @@ func checkCwd() error {
 // InstallSeccomp installs filter on this thread only (no TSYNC) and
 // verifies that the thread is in filter mode.
 func InstallSeccomp(filter []SockFilter) error {
+	if err := installFilter(filter); err != nil {
+		return err
+	}
+	return verifySeccomp()
+}
+
+// installFilter is seccomp(SECCOMP_SET_MODE_FILTER) of one filter on this
+// thread.
+func installFilter(filter []SockFilter) error {
 	if len(filter) == 0 || len(filter) > BPFMaxInsns {
 		return wrap("filter of "+itoa(len(filter))+" instructions (1 to "+itoa(BPFMaxInsns)+" allowed)", syscall.EINVAL)
 	}
@@ -303,9 +414,11 @@ func InstallSeccomp(filter []SockFilter) error {
 	prog := syscall.SockFprog{Len: uint16(len(raw)), Filter: &raw[0]}
 	_, _, e := syscall.RawSyscall(sysSeccomp, seccompSetModeFilter, 0, uintptr(unsafe.Pointer(&prog)))
 	runtime.KeepAlive(raw)
-	if e != 0 {
-		return e
-	}
+	return errnoErr(e)
+}
+
+// verifySeccomp checks that this thread is in seccomp filter mode.
+func verifySeccomp() error {
 	// Verify: PR_GET_SECCOMP answers for this thread from the kernel,
 	// without depending on the container's /proc. If the filter itself
 	// refuses prctl, fall back to /proc/thread-self/status.

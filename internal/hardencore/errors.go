@@ -10,14 +10,16 @@ const (
 	StepSetresuid  = "setresuid"    // real, effective and saved uid
 	StepCapBSet    = "capbset"      // drop the capability bounding set (PR_CAPBSET_DROP)
 	StepAmbient    = "ambient"      // clear the ambient set (PR_CAP_AMBIENT_CLEAR_ALL)
-	StepCapset     = "capset"       // clear inheritable, later effective+permitted (capset(2))
+	StepCapset     = "capset"       // inheritable, later effective+permitted (capset(2)), ambient raise
+	StepRlimit     = "rlimit"       // the target's resource limits (prlimit64(2))
+	StepLSM        = "lsm"          // the LSM label for the command (attr/exec)
 	StepNoNewPrivs = "no_new_privs" // PR_SET_NO_NEW_PRIVS
 	StepLandlock   = "landlock"     // Landlock ruleset creation and landlock_restrict_self
 	StepCloseRange = "close_range"  // every fd >= 3 marked close-on-exec
 	StepChdir      = "chdir"        // chdir into the requested directory
 	StepGetcwd     = "getcwd"       // verify the cwd is inside the process root
 	StepDumpable   = "dumpable"     // PR_SET_DUMPABLE 0
-	StepSeccomp    = "seccomp"      // install the filter and verify it is active
+	StepSeccomp    = "seccomp"      // install the filters and verify they are active
 	// StepProgram names the failure of a nil Program; no step ran.
 	StepProgram = "program"
 )

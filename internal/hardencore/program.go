@@ -1,19 +1,63 @@
 package hardencore
 
-// Program is a compiled hardening policy: capabilities as a mask, the
-// seccomp filter as classic BPF, the Landlock rules as access masks.
+// Program is a compiled hardening policy: the capability sets, the
+// no_new_privs bit, the seccomp filters as classic BPF, the Landlock rules
+// as access masks, the resource limits and the LSM label the command gets.
 // nucleus/harden defines its public Program over this type (type Program
 // hardencore.Program), so the JSON tags are part of harden's API.
 type Program struct {
-	// KeepCaps is the mask (bit n = capability n) of capabilities kept in
-	// the bounding, permitted and effective sets.
-	KeepCaps uint64 `json:"keep_caps"`
-	// Seccomp is the filter, as the sock_filter array seccomp(2) takes.
+	// Caps are the capability sets the command is given. Every set is a
+	// subset of the target's (harden.CompileFor guarantees it), so the
+	// command never holds a capability the container's process lacks.
+	Caps CapSets `json:"caps"`
+	// NoNewPrivs sets PR_SET_NO_NEW_PRIVS. Without it the filters are
+	// installed while the thread still holds CAP_SYS_ADMIN (see Apply).
+	NoNewPrivs bool `json:"no_new_privs"`
+	// Strict marks the strict sandbox (harden.StrictPolicy): kept
+	// capabilities must survive execve, and errors name the policy.
+	Strict bool `json:"strict,omitempty"`
+	// Seccomp is nucleus's floor filter, as the sock_filter array
+	// seccomp(2) takes. It is always installed.
 	Seccomp []SockFilter `json:"seccomp"`
-	// Landlock are the path rules with their LANDLOCK_ACCESS_FS_* rights.
+	// SeccompStack are further filters stacked on the floor (the
+	// container's own profile, the strict additions); the kernel runs
+	// every filter and the most restrictive answer wins.
+	SeccompStack [][]SockFilter `json:"seccomp_stack,omitempty"`
+	// Landlock are the path rules with their LANDLOCK_ACCESS_FS_* rights;
+	// nil means no Landlock domain.
 	Landlock []LandlockRule `json:"landlock"`
 	// LandlockBestEffort: a kernel without Landlock is tolerated.
 	LandlockBestEffort bool `json:"landlock_best_effort,omitempty"`
+	// Rlimits are set with prlimit64 on the thread before execve.
+	Rlimits []Rlimit `json:"rlimits,omitempty"`
+	// LSMExec is the LSM label for the command, written to the thread's
+	// attr/exec file before execve; empty Attr means none.
+	LSMExec LSMExec `json:"lsm_exec,omitempty"`
+}
+
+// CapSets are the five capability sets of a thread (bit n = capability n),
+// as /proc/PID/status prints them.
+type CapSets struct {
+	Bounding    uint64 `json:"bounding"`
+	Permitted   uint64 `json:"permitted"`
+	Effective   uint64 `json:"effective"`
+	Inheritable uint64 `json:"inheritable"`
+	Ambient     uint64 `json:"ambient"`
+}
+
+// Rlimit is one resource limit (struct rlimit64 with its RLIMIT_* number).
+type Rlimit struct {
+	Resource uint32 `json:"resource"`
+	Cur      uint64 `json:"cur"`
+	Max      uint64 `json:"max"`
+}
+
+// LSMExec is an LSM label to take at execve: Value is written to Attr, a
+// path below /proc/thread-self (e.g. "attr/apparmor/exec" with
+// "exec <profile>", or "attr/exec" with an SELinux context).
+type LSMExec struct {
+	Attr  string `json:"attr,omitempty"`
+	Value string `json:"value,omitempty"`
 }
 
 // SockFilter is one classic BPF instruction (struct sock_filter).

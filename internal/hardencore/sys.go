@@ -160,3 +160,14 @@ func ReadFD(fd, limit int) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// rlimit64 is struct rlimit64.
+type rlimit64 struct {
+	cur, max uint64
+}
+
+// prlimit is prlimit64(0, resource, new, old) on this process.
+func prlimit(resource uint32, newLim, old *rlimit64) syscall.Errno {
+	_, _, e := syscall.RawSyscall6(syscall.SYS_PRLIMIT64, 0, uintptr(resource), uintptr(unsafe.Pointer(newLim)), uintptr(unsafe.Pointer(old)), 0, 0)
+	return e
+}

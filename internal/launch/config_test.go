@@ -1,6 +1,7 @@
 package launch
 
 import (
+	"os"
 	"reflect"
 	"testing"
 
@@ -13,15 +14,21 @@ import (
 	"nucleus/state"
 )
 
-// The default policy, compiled, survives the trip unchanged: the child
-// applies exactly what the parent compiled.
+// The default and the strict policy, compiled for this process as the
+// target, survive the trip unchanged: the child applies exactly what the
+// parent compiled.
 func TestConfigCarriesDefaultProgram(t *testing.T) {
-	prog, progBytes, err := program(nil)
+	self, err := state.FromPID(os.Getpid())
 	require.NoError(t, err)
-	c := &child.Config{Args: []string{"true"}, Dir: "/", Program: (*hardencore.Program)(prog)}
-	got, err := child.DecodeConfig(child.AppendConfig(nil, c, progBytes))
-	require.NoError(t, err)
-	assert.Equal(t, (*hardencore.Program)(prog), got.Program)
+	strict := harden.StrictPolicy("/work")
+	for _, pol := range []*harden.Policy{nil, &strict} {
+		prog, progBytes, err := program(pol, self)
+		require.NoError(t, err)
+		c := &child.Config{Args: []string{"true"}, Dir: "/", Program: (*hardencore.Program)(prog)}
+		got, err := child.DecodeConfig(child.AppendConfig(nil, c, progBytes))
+		require.NoError(t, err)
+		assert.Equal(t, (*hardencore.Program)(prog), got.Program)
+	}
 }
 
 // The codec knows every field of the types it carries: a field added to
@@ -40,7 +47,10 @@ func TestConfigCodecKnowsEveryField(t *testing.T) {
 	assert.Equal(t, []string{"Args", "Env", "NeedHome", "Dir", "Identity", "Mode", "Program"}, fields(child.Config{}))
 	assert.Equal(t, []string{"UID", "GID", "AdditionalGIDs"}, fields(state.ProcessIdentity{}))
 	assert.Equal(t, []string{"UID", "GID", "AdditionalGIDs"}, fields(hardencore.Identity{}))
-	assert.Equal(t, []string{"KeepCaps", "Seccomp", "Landlock", "LandlockBestEffort"}, fields(harden.Program{}))
+	assert.Equal(t, []string{"Caps", "NoNewPrivs", "Strict", "Seccomp", "SeccompStack", "Landlock", "LandlockBestEffort", "Rlimits", "LSMExec"}, fields(harden.Program{}))
+	assert.Equal(t, []string{"Bounding", "Permitted", "Effective", "Inheritable", "Ambient"}, fields(harden.CapSets{}))
+	assert.Equal(t, []string{"Resource", "Cur", "Max"}, fields(harden.Rlimit{}))
+	assert.Equal(t, []string{"Attr", "Value"}, fields(harden.LSMExec{}))
 	assert.Equal(t, []string{"Code", "Jt", "Jf", "K"}, fields(harden.SockFilter{}))
 	assert.Equal(t, []string{"Path", "Access"}, fields(harden.LandlockRule{}))
 }

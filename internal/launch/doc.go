@@ -19,8 +19,8 @@
 //     v2 (clone3 with CLONE_INTO_CGROUP). GOMAXPROCS=1 in its environment.
 //     No Pdeathsig: it would kill the grandchild.
 //  5. Send everything in one write: the request, the go-ahead and the
-//     binary config (config.go; the default policy's part encoded once per
-//     process). The constructor (nucleus/nsenter) moves itself into the v1
+//     binary config (config.go; the Program compiled per attach for the
+//     target's confinement, its floor filter assembled once per process). The constructor (nucleus/nsenter) moves itself into the v1
 //     cgroups, joins, forks the grandchild with CLONE_PARENT — born in every
 //     namespace and cgroup of the target — and reports its PID; the parent
 //     reaps the middle child and opens a pidfd of the grandchild. A

@@ -17,11 +17,17 @@ type ExecError struct {
 	Path string
 	// Err is the cause, a syscall.Errno (ENOENT works with fs.ErrNotExist).
 	Err error
+	// RefusedBy names the layer that refused the execve when it was not
+	// the file itself, e.g. "Landlock (strict policy)"; "" otherwise.
+	RefusedBy string
 }
 
 func (e *ExecError) Error() string {
 	if errors.Is(e.Err, syscall.ENOENT) && !strings.Contains(e.Path, "/") {
 		return fmt.Sprintf("exec %q: not found in PATH", e.Path)
+	}
+	if e.RefusedBy != "" {
+		return fmt.Sprintf("exec %q: %v: refused by %s: the path is not granted exec (harden.PathRule)", e.Path, e.Err, e.RefusedBy)
 	}
 	return fmt.Sprintf("exec %q: %v", e.Path, e.Err)
 }

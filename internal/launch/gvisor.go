@@ -58,8 +58,9 @@ import (
 //     path's killpg does.
 //   - Hardening: the command runs inside the Sentry, which is the isolation
 //     boundary (the host kernel sees only the Sentry's own, seccomp-filtered
-//     system calls). no_new_privs is set and capabilities are those of the
-//     Policy (none by default); a Policy that asks for its own seccomp
+//     system calls). no_new_privs is set and capabilities are the
+//     container's (runsc exec's default), or the Policy's within the
+//     container's bounding set (runscCapsFor); a Policy that asks for its own seccomp
 //     filter or Landlock rules is refused, because runsc exec cannot install
 //     them: the container's own OCI seccomp profile, if any, applies.
 
@@ -217,20 +218,12 @@ func startGVisor(ctx context.Context, r *Request, runsc string) (*Process, error
 // runscSpec builds the process.json of r. The identity is r.Identity, else
 // def (process.user of the bundle runsc reports for the container).
 func runscSpec(r *Request, def *state.ProcessIdentity) ([]byte, error) {
-	caps := &runscCaps{Bounding: []string{}, Effective: []string{}, Inheritable: []string{}, Permitted: []string{}, Ambient: []string{}}
-	if p := r.Policy; p != nil {
-		if p.Seccomp != nil || p.Landlock != nil {
-			return nil, fmt.Errorf("policy: container %q is a gVisor sandbox: runsc exec cannot install a caller's seccomp filter or Landlock rules there (the sandbox kernel is the boundary, and the container's own seccomp profile applies): %w", r.Target.ID, state.ErrUnsupported)
-		}
-		for _, v := range p.Capabilities {
-			name := strings.ToUpper(v.String())
-			if !strings.HasPrefix(name, "CAP_") {
-				return nil, fmt.Errorf("policy: capability %d has no name runsc knows", int(v))
-			}
-			caps.Bounding = append(caps.Bounding, name)
-			caps.Effective = append(caps.Effective, name)
-			caps.Permitted = append(caps.Permitted, name)
-		}
+	if p := r.Policy; p != nil && (p.Seccomp != nil || p.Landlock != nil) {
+		return nil, fmt.Errorf("policy: container %q is a gVisor sandbox: runsc exec cannot install a caller's seccomp filter or Landlock rules there (the sandbox kernel is the boundary, and the container's own seccomp profile applies): %w", r.Target.ID, state.ErrUnsupported)
+	}
+	caps, err := runscCapsFor(r)
+	if err != nil {
+		return nil, err
 	}
 	id := def
 	if r.Identity != nil {

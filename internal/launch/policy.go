@@ -1,35 +1,43 @@
 package launch
 
 import (
-	"sync"
+	"syscall"
 
 	"nucleus/harden"
+	"nucleus/internal/child"
+	"nucleus/state"
 )
 
-// defaultProgram is the default policy compiled once per process: the
-// seccomp program is assembled, the Landlock rules encoded and the whole
-// Program put in its wire form a single time, not per command.
-var defaultProgram struct {
-	once  sync.Once
-	prog  *harden.Program
-	bytes []byte
-	err   error
+// program compiles the policy (nil: the container policy) for the target,
+// from the target's confinement read now (readConfinement), and returns it
+// with its wire form (programBytes). The floor filter and the OCI profile
+// are assembled once (per process, per target); the rest is a few reads of
+// /proc and prlimit calls per attach.
+func program(p *harden.Policy, st *state.ContainerState) (*harden.Program, []byte, error) {
+	var pol harden.Policy
+	if p != nil {
+		pol = *p
+	}
+	conf, err := readConfinement(st)
+	if err != nil {
+		return nil, nil, err
+	}
+	prog, err := harden.CompileFor(pol, conf)
+	if err != nil {
+		return nil, nil, err
+	}
+	return prog, programBytes(prog), nil
 }
 
-// program returns the compiled policy and its wire form (programBytes).
-func program(p *harden.Policy) (*harden.Program, []byte, error) {
-	if p != nil {
-		prog, err := harden.Compile(*p)
-		if err != nil {
-			return nil, nil, err
+// execError is the error of the child's exec report: the path, the errno,
+// and the layer that refused, which the child flags for Landlock.
+func execError(path string, value int32, prog *harden.Program) *ExecError {
+	e := &ExecError{Path: path, Err: syscall.Errno(value &^ child.ExecRefusedByLandlock)}
+	if value&child.ExecRefusedByLandlock != 0 {
+		e.RefusedBy = "Landlock (container policy with Landlock rules)"
+		if prog.Strict {
+			e.RefusedBy = "Landlock (strict policy)"
 		}
-		return prog, programBytes(prog), nil
 	}
-	defaultProgram.once.Do(func() {
-		defaultProgram.prog, defaultProgram.err = harden.Compile(harden.Policy{})
-		if defaultProgram.err == nil {
-			defaultProgram.bytes = programBytes(defaultProgram.prog)
-		}
-	})
-	return defaultProgram.prog, defaultProgram.bytes, defaultProgram.err
+	return e
 }

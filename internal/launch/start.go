@@ -61,7 +61,7 @@ func Start(ctx context.Context, r *Request) (*Process, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	prog, progBytes, err := program(r.Policy)
+	prog, progBytes, err := program(r.Policy, st)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
@@ -351,7 +351,7 @@ func (l *launcher) run(ctx context.Context, exe *os.File, target *os.File, nsfla
 	case err != nil:
 		return fail(fmt.Errorf("read exec report: %w", err))
 	case msg.Type == nsenter.MsgExecError:
-		return fail(&ExecError{Path: msg.Text, Err: syscall.Errno(msg.Value)})
+		return fail(execError(msg.Text, msg.Value, prog))
 	default:
 		if e := msg.Err(); e != nil {
 			return fail(e)

@@ -32,6 +32,9 @@ type Status struct {
 	NoNewPrivs int
 	// Seccomp is the seccomp mode: 0 disabled, 1 strict, 2 filter.
 	Seccomp int
+	// SeccompFilters is the number of seccomp filters attached (Linux
+	// 5.9+ prints it; 0 when absent).
+	SeccompFilters int
 	// NSpid lists the PID in every PID namespace the process belongs to,
 	// from the namespace of the procfs mount outwards-in: NSpid[0] is the PID
 	// as seen by this procfs, the last element the PID inside the process's
@@ -103,6 +106,8 @@ func ParseStatus(b []byte) (Status, error) {
 			s.NoNewPrivs, err = strconv.Atoi(string(bytes.TrimSpace(val)))
 		case "Seccomp":
 			s.Seccomp, err = strconv.Atoi(string(bytes.TrimSpace(val)))
+		case "Seccomp_filters":
+			s.SeccompFilters, err = strconv.Atoi(string(bytes.TrimSpace(val)))
 		case "NSpid":
 			s.NSpid, err = parseIntList(val)
 		case "Threads":

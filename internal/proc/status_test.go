@@ -36,7 +36,7 @@ func TestParseStatusCaptured(t *testing.T) {
 
 func TestParseStatus(t *testing.T) {
 	const base = "Name:\tx y\nState:\tR (running)\nUid:\t1\t2\t3\t4\nGid:\t5\t6\t7\t8\nGroups:\t \nThreads:\t3\n"
-	s, err := ParseStatus([]byte(base + "CapEff:\t000001ffffffffff\nCapBnd:\t0000000000000400\nSeccomp:\t2\nNSpid:\t100\t7\t1\nUnknownKey:\twhatever\nno colon line\n"))
+	s, err := ParseStatus([]byte(base + "CapEff:\t000001ffffffffff\nCapBnd:\t0000000000000400\nSeccomp:\t2\nSeccomp_filters:\t3\nNSpid:\t100\t7\t1\nUnknownKey:\twhatever\nno colon line\n"))
 	require.NoError(t, err)
 	assert.Equal(t, "x y", s.Name)
 	assert.Equal(t, [4]uint32{1, 2, 3, 4}, s.UID)
@@ -45,6 +45,7 @@ func TestParseStatus(t *testing.T) {
 	assert.Equal(t, uint64(0x1ffffffffff), s.CapEff)
 	assert.Equal(t, uint64(1<<10), s.CapBnd)
 	assert.Equal(t, 2, s.Seccomp)
+	assert.Equal(t, 3, s.SeccompFilters)
 	assert.Equal(t, []int{100, 7, 1}, s.NSpid)
 	assert.Equal(t, 3, s.Threads)
 

@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // bundleSpec says what the config.json of an OCI bundle made for a test
@@ -28,6 +30,30 @@ type bundleSpec struct {
 	NetNSPath string
 	// CgroupsPath is linux.cgroupsPath; "" leaves it out.
 	CgroupsPath string
+	// Confinement is the process's capabilities, no_new_privs and seccomp.
+	Confinement
+}
+
+// Confinement is the security part of an OCI config's process (what the
+// runtime confines the container's processes with). The zero value is what
+// `runc spec` writes with the capabilities removed: no capabilities,
+// no_new_privs, no seccomp profile.
+type Confinement struct {
+	// Capabilities go in the bounding, effective and permitted sets of
+	// process.capabilities, as Docker sets them (e.g. DockerCapabilities).
+	Capabilities []string
+	// AllowNewPrivileges writes noNewPrivileges false (Docker's default).
+	AllowNewPrivileges bool
+	// Seccomp is linux.seccomp.
+	Seccomp *specs.LinuxSeccomp
+}
+
+// DockerCapabilities are the 14 capabilities Docker gives a container by
+// default.
+var DockerCapabilities = []string{
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+	"CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+	"CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
 }
 
 // bundle is an OCI bundle on disk and the state directory of the runtime
@@ -113,18 +139,27 @@ func ociConfig(rootfs string, spec bundleSpec) map[string]any {
 	if spec.CgroupsPath != "" {
 		linux["cgroupsPath"] = spec.CgroupsPath
 	}
+	if spec.Seccomp != nil {
+		linux["seccomp"] = spec.Seccomp
+	}
+	process := map[string]any{
+		"terminal":        false,
+		"user":            user,
+		"args":            spec.Args,
+		"env":             []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"},
+		"cwd":             "/",
+		"noNewPrivileges": !spec.AllowNewPrivileges,
+	}
+	if len(spec.Capabilities) > 0 {
+		process["capabilities"] = map[string][]string{
+			"bounding": spec.Capabilities, "effective": spec.Capabilities, "permitted": spec.Capabilities,
+		}
+	}
 	return map[string]any{
 		"ociVersion": "1.0.2",
-		"process": map[string]any{
-			"terminal":        false,
-			"user":            user,
-			"args":            spec.Args,
-			"env":             []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"},
-			"cwd":             "/",
-			"noNewPrivileges": true,
-		},
-		"root":     map[string]any{"path": rootfs, "readonly": false},
-		"hostname": spec.Hostname,
+		"process":    process,
+		"root":       map[string]any{"path": rootfs, "readonly": false},
+		"hostname":   spec.Hostname,
 		"mounts": []map[string]any{
 			{"destination": "/proc", "type": "proc", "source": "proc"},
 			{"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},

@@ -24,6 +24,9 @@ type RuncOptions struct {
 	// UID, GID and AdditionalGIDs are process.user of config.json.
 	UID, GID       uint32
 	AdditionalGIDs []uint32
+	// Confinement is process.capabilities, noNewPrivileges and
+	// linux.seccomp of config.json.
+	Confinement
 }
 
 // RuncContainer is a container made by runc from a bundle StartRunc wrote.
@@ -120,6 +123,7 @@ func (c *RuncContainer) start(opts RuncOptions) error {
 	bd, err := makeBundle("runc", bundleSpec{
 		Hostname: opts.Hostname, Args: opts.Args,
 		UID: opts.UID, GID: opts.GID, AdditionalGIDs: opts.AdditionalGIDs,
+		Confinement: opts.Confinement,
 		Namespaces:  []string{"pid", "ipc", "uts", "mount", "network", "cgroup"},
 		CgroupsPath: "nucleus-runc/" + c.ID,
 	})

@@ -45,6 +45,9 @@ type RunscOptions struct {
 	// (/var/run/netns/NAME) for the sandbox; runsc moves the addresses of
 	// its interfaces into the sandbox kernel. Empty: a new, empty one.
 	NetNSPath string
+	// Confinement is process.capabilities, noNewPrivileges and
+	// linux.seccomp of config.json.
+	Confinement
 }
 
 // RunscContainer is a gVisor container made by runsc from a bundle
@@ -162,6 +165,7 @@ func (c *RunscContainer) start(opts RunscOptions) error {
 		Hostname: opts.Hostname, Args: opts.Args,
 		UID: opts.UID, GID: opts.GID, AdditionalGIDs: opts.AdditionalGIDs,
 		Namespaces: ns, NetNSPath: opts.NetNSPath,
+		Confinement: opts.Confinement,
 	})
 	c.Rootfs, c.Bundle, c.Root = bd.Rootfs, bd.Dir, bd.Root
 	if err != nil {
