@@ -61,7 +61,8 @@ func Start(ctx context.Context, r *Request) (*Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
-	exe, err := exeFile()
+	log := r.logger()
+	exe, _, err := exeFile(log)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +73,6 @@ func Start(ctx context.Context, r *Request) (*Process, error) {
 	}
 	defer target.Close()
 
-	log := r.logger()
 	cg, err := planCgroups(st.PID, log)
 	if err != nil {
 		return nil, fmt.Errorf("cgroup: %w", err)

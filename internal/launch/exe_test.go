@@ -1,0 +1,175 @@
+package launch
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"nucleus/internal/testcontainer"
+	"nucleus/internal/testutil"
+	"nucleus/nsenter"
+)
+
+var exeViews = []ExeView{ExeOverlay, ExeMemfd}
+
+// The sealed memfd copy is made once and refuses writes (CVE-2019-5736).
+func TestSelfCopyIsSealed(t *testing.T) {
+	f1, err := memfdExe.get()
+	require.NoError(t, err)
+	f2, err := memfdExe.get()
+	require.NoError(t, err)
+	assert.Same(t, f1, f2, "made once per process")
+	seals, err := unix.FcntlInt(f1.Fd(), unix.F_GET_SEALS, 0)
+	require.NoError(t, err)
+	const want = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
+	assert.Equal(t, want, seals&want)
+	f, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", f1.Fd()), os.O_RDWR, 0)
+	require.NoError(t, err)
+	defer f.Close()
+	_, err = f.WriteAt([]byte("x"), 0)
+	assert.ErrorIs(t, err, unix.EPERM, "a sealed copy refuses every write")
+	assert.ErrorIs(t, f.Truncate(0), unix.EPERM)
+}
+
+// The overlay view (root only) is made once, is the running binary, refuses
+// every write open with EROFS, is not the file on disk, and its mount is in
+// no mount tree: not in this process's mountinfo.
+func TestOverlayViewIsReadOnlyAndDetached(t *testing.T) {
+	testutil.RequireRoot(t)
+	f1, err := overlayExe.get()
+	require.NoError(t, err, "the overlay view is made on this kernel (6.18, root)")
+	f2, err := overlayExe.get()
+	require.NoError(t, err)
+	assert.Same(t, f1, f2, "made once per process")
+	path := fmt.Sprintf("/proc/self/fd/%d", f1.Fd())
+
+	for _, flag := range []int{os.O_WRONLY, os.O_RDWR, os.O_WRONLY | os.O_TRUNC} {
+		_, err := os.OpenFile(path, flag, 0)
+		assert.ErrorIs(t, err, unix.EROFS, "open flags %#x", flag)
+	}
+	self, err := os.Executable()
+	require.NoError(t, err)
+	var disk, view unix.Stat_t
+	require.NoError(t, unix.Stat(self, &disk))
+	require.NoError(t, unix.Fstat(int(f1.Fd()), &view))
+	assert.NotEqual(t, disk.Dev, view.Dev, "an overlay inode, not the file on disk")
+	assert.Equal(t, disk.Size, view.Size)
+	assert.Equal(t, hashOf(t, self), hashOf(t, path), "the running binary's content")
+
+	// The link names the file inside the detached mount only.
+	link, err := os.Readlink(path)
+	require.NoError(t, err)
+	assert.Equal(t, "/"+filepathBase(self), link)
+	fdinfo, err := os.ReadFile(fmt.Sprintf("/proc/self/fdinfo/%d", f1.Fd()))
+	require.NoError(t, err)
+	var mntID string
+	for _, line := range strings.Split(string(fdinfo), "\n") {
+		if v, ok := strings.CutPrefix(line, "mnt_id:"); ok {
+			mntID = strings.TrimSpace(v)
+		}
+	}
+	require.NotEmpty(t, mntID, "%s", fdinfo)
+	mi, err := os.ReadFile("/proc/self/mountinfo")
+	require.NoError(t, err)
+	for _, line := range strings.Split(string(mi), "\n") {
+		assert.False(t, strings.HasPrefix(line, mntID+" "), "the view's mount %s is attached: %s", mntID, line)
+	}
+}
+
+func filepathBase(p string) string { return p[strings.LastIndexByte(p, '/')+1:] }
+
+// CVE-2019-5736 on every view: while a grandchild runs inside a container
+// (held in the constructor: the go-ahead is withheld), its /proc/PID/exe
+// is the view, not the binary on disk. Even host root — which passes the
+// non-dumpable check a container process fails — cannot write through it,
+// and the binary's hash is unchanged.
+func TestGrandchildExeCannotWriteHostBinary(t *testing.T) {
+	testutil.RequireRoot(t)
+	self, err := os.Executable()
+	require.NoError(t, err)
+	before := hashOf(t, self)
+	var disk unix.Stat_t
+	require.NoError(t, unix.Stat(self, &disk))
+	c := testcontainer.New(t, testcontainer.Options{})
+	st, err := c.State()
+	require.NoError(t, err)
+
+	for _, v := range exeViews {
+		t.Run(string(v), func(t *testing.T) {
+			defer ForceExeView(v)()
+			got, err := CurrentExeView()
+			require.NoError(t, err)
+			require.Equal(t, v, got)
+			exe, _, err := exeFile(discard)
+			require.NoError(t, err)
+
+			target, nsflags, err := openTarget(st)
+			require.NoError(t, err)
+			defer target.Close()
+			null, err := openDevNull()
+			require.NoError(t, err)
+			defer null.Close()
+			ours, theirs := nonblockingPair(t)
+			defer ours.Close()
+			l := &launcher{log: discard, cgroups: &cgroupJoin{}}
+			middle, err := l.startMiddle(exe, []*os.File{null, null, null, theirs, target})
+			theirs.Close()
+			require.NoError(t, err)
+			req, err := nsenter.Request{NSFlags: nsflags}.MarshalBinary()
+			require.NoError(t, err)
+			_, err = ours.Write(req)
+			require.NoError(t, err)
+			msg, err := nsenter.ReadMessage(ours)
+			require.NoError(t, err)
+			_, _ = middle.Wait()
+			require.Equal(t, uint32(nsenter.MsgPID), msg.Type, "%v", msg.Err())
+			gc := int(msg.Value)
+			defer func() {
+				ours.Close() // EOF instead of the go-ahead: the grandchild exits
+				var ws unix.WaitStatus
+				_, err := unix.Wait4(gc, &ws, 0, nil)
+				assert.NoError(t, err)
+			}()
+
+			gexe := "/proc/" + strconv.Itoa(gc) + "/exe"
+			var st unix.Stat_t
+			require.NoError(t, unix.Stat(gexe, &st))
+			assert.False(t, st.Dev == disk.Dev && st.Ino == disk.Ino, "the grandchild does not run the file on disk")
+			f, err := os.OpenFile(gexe, os.O_WRONLY, 0)
+			switch v {
+			case ExeOverlay:
+				assert.ErrorIs(t, err, unix.EROFS)
+			case ExeMemfd:
+				// ETXTBSY while it runs; were the open allowed, the
+				// seals refuse the write.
+				if err == nil {
+					_, err = f.WriteAt([]byte("x"), 0)
+					f.Close()
+					assert.ErrorIs(t, err, unix.EPERM)
+				} else {
+					assert.ErrorIs(t, err, unix.ETXTBSY)
+				}
+			}
+			assert.Equal(t, before, hashOf(t, self))
+		})
+	}
+}
+
+func hashOf(t *testing.T, path string) string {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	h := sha256.New()
+	_, err = io.Copy(h, f)
+	require.NoError(t, err)
+	return fmt.Sprintf("%x", h.Sum(nil))
+}
