@@ -101,3 +101,22 @@ func BenchmarkDialHost(b *testing.B) {
 		c.Close()
 	}
 }
+
+// BenchmarkSocketFactory is BenchmarkSocket through a factory thread kept
+// in the target's namespace (OpenFactory), as a Monitor uses it.
+func BenchmarkSocketFactory(b *testing.B) {
+	testutil.RequireRoot(b)
+	tg := startTarget(b, false)
+	h, err := OpenFactory(tg.pid, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Close()
+	for b.Loop() {
+		fd, err := h.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		unix.Close(fd)
+	}
+}

@@ -42,6 +42,15 @@
 // newcomer that reused the number. Nothing naming a foreign namespace is
 // cached across calls except inside a Handle, which is keyed by its pidfd and
 // re-checks that process before every socket.
+//
+// # Many probes of one target
+//
+// A caller that probes the same target again and again (a Monitor) opens it
+// with OpenFactory instead of Open: the Handle then keeps one locked thread
+// inside the target's namespace that makes every socket on request, until
+// Close (factory.go). A socket then costs a hand-off between two threads
+// instead of a goroutine start, an open of the thread's own namespace and
+// two setns calls.
 package netns
 
 import (
@@ -71,6 +80,9 @@ type Handle struct {
 	nsfd  int
 	// ns identifies the target's network namespace (nsfs dev and inode).
 	ns proc.NSID
+	// fac, when set (OpenFactory), makes the sockets on a thread kept in
+	// the target's namespace.
+	fac *factory
 }
 
 // testHookSwitched, when set by a test, is called on the locked thread while
@@ -157,6 +169,10 @@ func threadNS() (proc.NSID, error) {
 
 // Close releases the pidfd and the namespace file. It is idempotent.
 func (h *Handle) Close() error {
+	if h.fac != nil {
+		h.fac.stop()
+		h.fac = nil
+	}
 	var err error
 	if h.nsfd >= 0 {
 		err = unix.Close(h.nsfd)
@@ -191,6 +207,9 @@ func (h *Handle) Socket(family, sotype, proto int) (int, error) {
 		return -1, err
 	}
 	sotype |= unix.SOCK_CLOEXEC | unix.SOCK_NONBLOCK
+	if h.fac != nil {
+		return h.fac.socket(family, sotype, proto)
+	}
 
 	// Fast path: the target is in this thread's namespace already (host
 	// networking). Checked and used on one locked thread.

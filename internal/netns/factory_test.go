@@ -1,0 +1,151 @@
+package netns
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"nucleus/internal/proc"
+	"nucleus/internal/testutil"
+	"nucleus/state"
+)
+
+// socketNS returns the inode of the network namespace socket fd belongs to
+// (SIOCGSKNS).
+func socketNS(t *testing.T, fd int) uint64 {
+	t.Helper()
+	nsfd, err := unix.IoctlRetInt(fd, unix.SIOCGSKNS)
+	require.NoError(t, err)
+	defer unix.Close(nsfd)
+	var st unix.Stat_t
+	require.NoError(t, unix.Fstat(nsfd, &st))
+	return st.Ino
+}
+
+// A factory keeps exactly one thread in the target's namespace while the
+// Handle is open; every socket it makes, from many goroutines at once,
+// belongs to the target's namespace; Dial through it reaches the target's
+// loopback; Close brings the thread back, so no thread is left outside the
+// caller's namespace.
+func TestFactoryMakesSocketsInTargetUntilClose(t *testing.T) {
+	testutil.RequireRoot(t)
+	for _, userns := range []bool{false, true} {
+		t.Run("userns="+strconv.FormatBool(userns), func(t *testing.T) {
+			tg := startTarget(t, userns)
+			own := testutil.NetNS(t)
+			want, err := proc.NamespaceID(tg.pid, "net")
+			require.NoError(t, err)
+			ticks, err := proc.StartTicks(tg.pid)
+			require.NoError(t, err)
+
+			h, err := OpenFactory(tg.pid, ticks)
+			require.NoError(t, err)
+			require.True(t, h.HasFactory())
+			outside := testutil.ThreadsOutsideNetNS(t, own)
+			assert.Len(t, outside, 1, "one factory thread in the target: %v", outside)
+
+			var wg sync.WaitGroup
+			for range 8 {
+				wg.Go(func() {
+					for range 20 {
+						fd, err := h.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+						if !assert.NoError(t, err) {
+							return
+						}
+						assert.Equal(t, want.Ino, socketNS(t, fd))
+						assert.True(t, mustNonblock(t, fd), "non-blocking")
+						unix.Close(fd)
+					}
+				})
+			}
+			wg.Wait()
+			c, err := h.Dial(context.Background(), "tcp", addr(tg.echoPort))
+			require.NoError(t, err)
+			c.Close()
+
+			require.NoError(t, h.Close())
+			assert.False(t, h.HasFactory())
+			assert.Empty(t, testutil.ThreadsOutsideNetNS(t, own), "the factory thread came back")
+			require.NoError(t, h.Close(), "idempotent")
+		})
+	}
+}
+
+// A target on the host network needs no factory thread.
+func TestFactoryNotKeptForHostNamespace(t *testing.T) {
+	h, err := OpenFactory(os.Getpid(), 0)
+	require.NoError(t, err)
+	defer h.Close()
+	assert.False(t, h.HasFactory())
+	fd, err := h.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+	require.NoError(t, err)
+	unix.Close(fd)
+}
+
+// Every socket re-checks the target through its pidfd: once the target
+// has exited the factory makes none, though its thread still sits in the
+// (orphaned) namespace until Close. A recycled start time is refused.
+func TestFactoryRefusesExitedAndStaleTarget(t *testing.T) {
+	testutil.RequireRoot(t)
+	tg := startTarget(t, false)
+	ticks, err := proc.StartTicks(tg.pid)
+	require.NoError(t, err)
+	_, err = OpenFactory(tg.pid, ticks+1)
+	assert.ErrorIs(t, err, state.ErrStale)
+
+	h, err := OpenFactory(tg.pid, ticks)
+	require.NoError(t, err)
+	defer h.Close()
+	tg.stop()
+	_, err = h.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+	assert.ErrorIs(t, err, state.ErrNotRunning)
+	own := testutil.NetNS(t)
+	require.NoError(t, h.Close())
+	assert.Empty(t, testutil.ThreadsOutsideNetNS(t, own))
+}
+
+const factoryRestoreChildEnv = "NUCLEUS_NETNS_TEST_FACTORY_RESTORE_CHILD"
+
+// If the factory thread cannot switch back when its Handle closes, the
+// thread dies instead of returning to the scheduler (see
+// TestRestoreFailureDiscardsThread for the hook). In a subprocess.
+func TestFactoryRestoreFailureDiscardsThread(t *testing.T) {
+	testutil.RequireRoot(t)
+	if os.Getenv(factoryRestoreChildEnv) != "1" {
+		cmd := exec.Command("/proc/self/exe", "-test.run=^TestFactoryRestoreFailureDiscardsThread$", "-test.v", "-test.count=1")
+		cmd.Env = append(os.Environ(), factoryRestoreChildEnv+"=1")
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "child:\n%s", out)
+		require.Contains(t, string(out), "--- PASS: TestFactoryRestoreFailureDiscardsThread", "child:\n%s", out)
+		return
+	}
+	tg := startTarget(t, false)
+	own := testutil.NetNS(t)
+	h, err := OpenFactory(tg.pid, 0)
+	require.NoError(t, err)
+	var tid atomic.Int64
+	testHookSwitched = func() bool {
+		tid.Store(int64(unix.Gettid()))
+		return true
+	}
+	require.NoError(t, h.Close())
+	testHookSwitched = nil
+	id := int(tid.Load())
+	require.NotZero(t, id)
+	require.NotEqual(t, os.Getpid(), id, "the main thread must never switch")
+	gone := testutil.Within(3*time.Second, func() bool {
+		_, err := os.Stat("/proc/self/task/" + strconv.Itoa(id))
+		return os.IsNotExist(err)
+	})
+	assert.True(t, gone, "thread %d still exists", id)
+	assert.Empty(t, testutil.ThreadsOutsideNetNS(t, own))
+}
