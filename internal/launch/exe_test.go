@@ -4,9 +4,12 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -172,4 +175,40 @@ func hashOf(t *testing.T, path string) string {
 	_, err = io.Copy(h, f)
 	require.NoError(t, err)
 	return fmt.Sprintf("%x", h.Sum(nil))
+}
+
+const fallbackChildEnv = "NUCLEUS_LAUNCH_TEST_EXE_FALLBACK"
+
+// An unprivileged caller cannot mount an overlay (fsopen needs
+// CAP_SYS_ADMIN): it falls back to the sealed memfd, and says so, with the
+// overlay's error, in a debug record. Runs the test binary as nobody.
+func TestExeViewFallsBackToMemfd(t *testing.T) {
+	if os.Getenv(fallbackChildEnv) == "1" {
+		var log testutil.SyncBuffer
+		_, v, err := exeFile(slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug})))
+		require.NoError(t, err)
+		fmt.Printf("view=%s\n%s", v, log.String())
+		return
+	}
+	testutil.RequireRoot(t)
+	self, err := os.Executable()
+	require.NoError(t, err)
+	dir, err := os.MkdirTemp("", "exe-fallback-")
+	require.NoError(t, err)
+	defer os.RemoveAll(dir)
+	require.NoError(t, os.Chmod(dir, 0o755))
+	bin := dir + "/launch.test"
+	data, err := os.ReadFile(self)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(bin, data, 0o755))
+
+	cmd := exec.Command(bin, "-test.run=^TestExeViewFallsBackToMemfd$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), fallbackChildEnv+"=1")
+	cmd.Dir = dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "child:\n%s", out)
+	assert.Contains(t, string(out), "view=memfd")
+	assert.Contains(t, string(out), "view=memfd overlay_err=")
+	assert.Contains(t, string(out), "fsopen(tmpfs)", "the overlay's error names the step")
 }
