@@ -2,10 +2,8 @@ package attach_test
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"syscall"
@@ -19,6 +17,7 @@ import (
 	"nucleus/internal/launch"
 	"nucleus/internal/proc"
 	"nucleus/internal/testcontainer"
+	"nucleus/internal/testutil"
 	"nucleus/state"
 )
 
@@ -130,7 +129,7 @@ func TestSelfExeCannotReachHostBinary(t *testing.T) {
 	c, st := container(t, testcontainer.Options{})
 	self, err := os.Executable()
 	require.NoError(t, err)
-	before := hashFile(t, self)
+	before := testutil.SHA256File(t, self)
 	require.NoError(t, os.Symlink("/proc/self/exe", c.Rootfs+"/bin/selfexe"))
 
 	for _, v := range []launch.ExeView{launch.ExeOverlay, launch.ExeMemfd} {
@@ -157,20 +156,9 @@ func TestSelfExeCannotReachHostBinary(t *testing.T) {
 			_, err = attach.Attach(st, []string{"nucleus-testhelper", "open-exe", "/proc/self/exe"}, attach.WithStdio(nil, &out, &out))
 			require.NoError(t, err)
 			assert.NotEqual(t, "ok\n", out.String())
-			assert.Equal(t, before, hashFile(t, self))
+			assert.Equal(t, before, testutil.SHA256File(t, self))
 		})
 	}
-}
-
-func hashFile(t *testing.T, path string) string {
-	t.Helper()
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	h := sha256.New()
-	_, err = io.Copy(h, f)
-	require.NoError(t, err)
-	return fmt.Sprintf("%x", h.Sum(nil))
 }
 
 // The command is accounted in the container's cgroups, so its limits apply.

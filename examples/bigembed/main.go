@@ -60,6 +60,6 @@ func run(pid, n int) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("view %s, padding %d bytes, attach: mean %d ns over %d\n", view, paddingSize(), (time.Since(start) / time.Duration(n)).Nanoseconds(), n)
+	fmt.Printf("view %s, padding %d bytes\nattach: mean %d ns over %d\n", view, paddingSize(), (time.Since(start) / time.Duration(n)).Nanoseconds(), n)
 	return nil
 }

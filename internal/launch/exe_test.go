@@ -1,9 +1,7 @@
 package launch
 
 import (
-	"crypto/sha256"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -65,7 +63,7 @@ func TestOverlayViewIsReadOnlyAndDetached(t *testing.T) {
 	require.NoError(t, unix.Fstat(int(f1.Fd()), &view))
 	assert.NotEqual(t, disk.Dev, view.Dev, "an overlay inode, not the file on disk")
 	assert.Equal(t, disk.Size, view.Size)
-	assert.Equal(t, hashOf(t, self), hashOf(t, path), "the running binary's content")
+	assert.Equal(t, testutil.SHA256File(t, self), testutil.SHA256File(t, path), "the running binary's content")
 
 	// The link names the file inside the detached mount only.
 	link, err := os.Readlink(path)
@@ -98,7 +96,7 @@ func TestGrandchildExeCannotWriteHostBinary(t *testing.T) {
 	testutil.RequireRoot(t)
 	self, err := os.Executable()
 	require.NoError(t, err)
-	before := hashOf(t, self)
+	before := testutil.SHA256File(t, self)
 	var disk unix.Stat_t
 	require.NoError(t, unix.Stat(self, &disk))
 	c := testcontainer.New(t, testcontainer.Options{})
@@ -120,27 +118,8 @@ func TestGrandchildExeCannotWriteHostBinary(t *testing.T) {
 			null, err := openDevNull()
 			require.NoError(t, err)
 			defer null.Close()
-			ours, theirs := nonblockingPair(t)
-			defer ours.Close()
 			l := &launcher{log: discard, cgroups: &cgroupJoin{}}
-			middle, err := l.startMiddle(exe, []*os.File{null, null, null, theirs, target})
-			theirs.Close()
-			require.NoError(t, err)
-			req, err := nsenter.Request{NSFlags: nsflags}.MarshalBinary()
-			require.NoError(t, err)
-			_, err = ours.Write(req)
-			require.NoError(t, err)
-			msg, err := nsenter.ReadMessage(ours)
-			require.NoError(t, err)
-			_, _ = middle.Wait()
-			require.Equal(t, uint32(nsenter.MsgPID), msg.Type, "%v", msg.Err())
-			gc := int(msg.Value)
-			defer func() {
-				ours.Close() // EOF instead of the go-ahead: the grandchild exits
-				var ws unix.WaitStatus
-				_, err := unix.Wait4(gc, &ws, 0, nil)
-				assert.NoError(t, err)
-			}()
+			gc := pausedGrandchild(t, l, exe, []*os.File{null, null, null, nil, target}, nsenter.Request{NSFlags: nsflags})
 
 			gexe := "/proc/" + strconv.Itoa(gc) + "/exe"
 			var st unix.Stat_t
@@ -161,20 +140,9 @@ func TestGrandchildExeCannotWriteHostBinary(t *testing.T) {
 					assert.ErrorIs(t, err, unix.ETXTBSY)
 				}
 			}
-			assert.Equal(t, before, hashOf(t, self))
+			assert.Equal(t, before, testutil.SHA256File(t, self))
 		})
 	}
-}
-
-func hashOf(t *testing.T, path string) string {
-	t.Helper()
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	h := sha256.New()
-	_, err = io.Copy(h, f)
-	require.NoError(t, err)
-	return fmt.Sprintf("%x", h.Sum(nil))
 }
 
 const fallbackChildEnv = "NUCLEUS_LAUNCH_TEST_EXE_FALLBACK"

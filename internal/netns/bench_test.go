@@ -26,10 +26,13 @@ func BenchmarkOpen(b *testing.B) {
 	}
 }
 
-func BenchmarkSocket(b *testing.B) {
+func BenchmarkSocket(b *testing.B) { benchSocket(b, Open) }
+
+// benchSocket makes sockets in a target opened with open.
+func benchSocket(b *testing.B, open func(pid int, startTicks uint64) (*Handle, error)) {
 	testutil.RequireRoot(b)
 	tg := startTarget(b, false)
-	h, err := Open(tg.pid, 0)
+	h, err := open(tg.pid, 0)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -104,19 +107,4 @@ func BenchmarkDialHost(b *testing.B) {
 
 // BenchmarkSocketFactory is BenchmarkSocket through a factory thread kept
 // in the target's namespace (OpenFactory), as a Monitor uses it.
-func BenchmarkSocketFactory(b *testing.B) {
-	testutil.RequireRoot(b)
-	tg := startTarget(b, false)
-	h, err := OpenFactory(tg.pid, 0)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer h.Close()
-	for b.Loop() {
-		fd, err := h.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
-		if err != nil {
-			b.Fatal(err)
-		}
-		unix.Close(fd)
-	}
-}
+func BenchmarkSocketFactory(b *testing.B) { benchSocket(b, OpenFactory) }

@@ -1,8 +1,6 @@
 package netns
 
 import (
-	"errors"
-	"fmt"
 	"os"
 	"runtime"
 
@@ -95,19 +93,13 @@ func (h *Handle) startFactory() error {
 // It unlocks the thread only once it is back in its own namespace.
 func (f *factory) serve(h *Handle, ready chan<- error) {
 	defer close(f.done)
-	orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	orig, err := h.enter()
 	if err != nil {
-		ready <- fmt.Errorf("netns: factory: open /proc/thread-self/ns/net: %w", err)
+		ready <- err
 		runtime.UnlockOSThread()
 		return
 	}
 	defer unix.Close(orig)
-	if err := unix.Setns(h.nsfd, unix.CLONE_NEWNET); err != nil {
-		// setns failed: the thread never left its namespace.
-		ready <- classify("netns: factory: setns(net)", h.pid, err)
-		runtime.UnlockOSThread()
-		return
-	}
 	ready <- nil
 	for r := range f.req {
 		fd, err := unix.Socket(r.family, r.sotype, r.proto)
@@ -117,13 +109,7 @@ func (f *factory) serve(h *Handle, ready chan<- error) {
 		}
 		r.res <- socketResult{fd, nil}
 	}
-	var rerr error
-	if testHookSwitched != nil && testHookSwitched() {
-		rerr = errors.New("restore skipped by test hook")
-	} else {
-		rerr = unix.Setns(orig, unix.CLONE_NEWNET)
-	}
-	if rerr != nil {
+	if err := restore(orig); err != nil {
 		// Return still locked: the runtime terminates this thread
 		// instead of reusing it in a foreign namespace.
 		return

@@ -3,12 +3,10 @@ package netns
 import (
 	"context"
 	"os"
-	"os/exec"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -120,12 +118,7 @@ const factoryRestoreChildEnv = "NUCLEUS_NETNS_TEST_FACTORY_RESTORE_CHILD"
 // TestRestoreFailureDiscardsThread for the hook). In a subprocess.
 func TestFactoryRestoreFailureDiscardsThread(t *testing.T) {
 	testutil.RequireRoot(t)
-	if os.Getenv(factoryRestoreChildEnv) != "1" {
-		cmd := exec.Command("/proc/self/exe", "-test.run=^TestFactoryRestoreFailureDiscardsThread$", "-test.v", "-test.count=1")
-		cmd.Env = append(os.Environ(), factoryRestoreChildEnv+"=1")
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "child:\n%s", out)
-		require.Contains(t, string(out), "--- PASS: TestFactoryRestoreFailureDiscardsThread", "child:\n%s", out)
+	if !inChild(t, factoryRestoreChildEnv) {
 		return
 	}
 	tg := startTarget(t, false)
@@ -142,10 +135,5 @@ func TestFactoryRestoreFailureDiscardsThread(t *testing.T) {
 	id := int(tid.Load())
 	require.NotZero(t, id)
 	require.NotEqual(t, os.Getpid(), id, "the main thread must never switch")
-	gone := testutil.Within(3*time.Second, func() bool {
-		_, err := os.Stat("/proc/self/task/" + strconv.Itoa(id))
-		return os.IsNotExist(err)
-	})
-	assert.True(t, gone, "thread %d still exists", id)
-	assert.Empty(t, testutil.ThreadsOutsideNetNS(t, own))
+	assertThreadGone(t, id, own)
 }

@@ -269,23 +269,13 @@ func (h *Handle) spawn(family, sotype, proto int, onMain bool) <-chan socketResu
 // reports whether the thread is back in its original namespace; only then
 // may the caller unlock it.
 func (h *Handle) socketOnLockedThread(family, sotype, proto int) (fd int, err error, restored bool) {
-	orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	orig, err := h.enter()
 	if err != nil {
-		return -1, fmt.Errorf("netns: open /proc/thread-self/ns/net: %w", err), true
+		return -1, err, true
 	}
 	defer unix.Close(orig)
-	if err := unix.Setns(h.nsfd, unix.CLONE_NEWNET); err != nil {
-		// setns failed: the thread never left its namespace.
-		return -1, classify("netns: setns(net)", h.pid, err), true
-	}
 	fd, serr := unix.Socket(family, sotype, proto)
-	var rerr error
-	if testHookSwitched != nil && testHookSwitched() {
-		rerr = errors.New("restore skipped by test hook")
-	} else {
-		rerr = unix.Setns(orig, unix.CLONE_NEWNET)
-	}
-	if rerr != nil {
+	if rerr := restore(orig); rerr != nil {
 		if serr == nil {
 			unix.Close(fd)
 		}
@@ -295,6 +285,32 @@ func (h *Handle) socketOnLockedThread(family, sotype, proto int) (fd int, err er
 		return -1, os.NewSyscallError("socket", serr), true
 	}
 	return fd, nil, true
+}
+
+// enter switches the calling thread, which must be locked, into the
+// target's namespace and returns a descriptor of the namespace it was in,
+// for restore; the caller closes it. On error the thread has not moved.
+func (h *Handle) enter() (orig int, err error) {
+	orig, err = unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("netns: open /proc/thread-self/ns/net: %w", err)
+	}
+	if err := unix.Setns(h.nsfd, unix.CLONE_NEWNET); err != nil {
+		unix.Close(orig)
+		// setns failed: the thread never left its namespace.
+		return -1, classify("netns: setns(net)", h.pid, err)
+	}
+	return orig, nil
+}
+
+// restore switches the calling locked thread back into orig. If it fails
+// the caller must end its goroutine still locked, so that the runtime
+// terminates the thread. testHookSwitched can make it fail on purpose.
+func restore(orig int) error {
+	if testHookSwitched != nil && testHookSwitched() {
+		return errors.New("restore skipped by test hook")
+	}
+	return unix.Setns(orig, unix.CLONE_NEWNET)
 }
 
 // Socket creates a socket inside the network namespace of pid; see
