@@ -115,31 +115,42 @@ func BenchmarkTCPProbe(b *testing.B) {
 }
 
 // BenchmarkTCPProbeKept is a TCP probe as a Monitor runs it: through a
-// handle kept open across probes, with its socket factory inside the
-// target's namespace (netns.OpenFactory). Reported against the host dial
+// handle kept open across probes, opened with netns.Open (a disposable
+// locked thread and two setns per socket) or netns.OpenFactory (a thread
+// kept inside the target's namespace). Reported against the host dial
 // (x-host-dial) and against the one-shot Run of the same target measured
 // in the same run (x-oneshot).
 func BenchmarkTCPProbeKept(b *testing.B) {
 	st := benchTargets(b, 1)[0]
-	base := hostDialNs(b, 500)
-	p := TCP{Port: port}
-	oneshot := probeNs(b, st, p, 500)
-	h, err := netns.OpenFactory(st.PID, st.StartTicks)
-	if err != nil {
-		b.Fatal(err)
+	for _, mode := range keptModes {
+		b.Run(mode.name, func(b *testing.B) {
+			base := hostDialNs(b, 500)
+			p := TCP{Port: port}
+			oneshot := probeNs(b, st, p, 500)
+			h, err := mode.open(st.PID, st.StartTicks)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer h.Close()
+			runBench(b, st, p, Success, withHandle(h))
+			start := time.Now()
+			n := 0
+			for b.Loop() {
+				runBench(b, st, p, Success, withHandle(h))
+				n++
+			}
+			per := float64(time.Since(start).Nanoseconds()) / float64(n)
+			b.ReportMetric(per/base, "x-host-dial")
+			b.ReportMetric(per/oneshot, "x-oneshot")
+		})
 	}
-	defer h.Close()
-	runBench(b, st, p, Success, withHandle(h))
-	start := time.Now()
-	n := 0
-	for b.Loop() {
-		runBench(b, st, p, Success, withHandle(h))
-		n++
-	}
-	per := float64(time.Since(start).Nanoseconds()) / float64(n)
-	b.ReportMetric(per/base, "x-host-dial")
-	b.ReportMetric(per/oneshot, "x-oneshot")
 }
+
+// keptModes are the two ways to open a handle kept across probes.
+var keptModes = []struct {
+	name string
+	open func(pid int, ticks uint64) (*netns.Handle, error)
+}{{"open", netns.Open}, {"factory", netns.OpenFactory}}
 
 // probeNs measures one-shot probes of st outside the timed region.
 func probeNs(b *testing.B, st *state.ContainerState, p Probe, n int) float64 {
@@ -181,10 +192,7 @@ func BenchmarkTCPProbeThroughput100(b *testing.B) {
 // factories) and with OpenFactory (a thread kept in each target's
 // namespace).
 func BenchmarkTCPProbeThroughput100Kept(b *testing.B) {
-	for _, mode := range []struct {
-		name string
-		open func(pid int, ticks uint64) (*netns.Handle, error)
-	}{{"open", netns.Open}, {"factory", netns.OpenFactory}} {
+	for _, mode := range keptModes {
 		b.Run(mode.name, func(b *testing.B) {
 			sts := benchTargets(b, 100)
 			hs := make([]*netns.Handle, len(sts))
