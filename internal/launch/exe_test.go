@@ -51,6 +51,13 @@ func TestOverlayViewIsReadOnlyAndDetached(t *testing.T) {
 	require.NoError(t, err)
 	assert.Same(t, f1, f2, "made once per process")
 	path := fmt.Sprintf("/proc/self/fd/%d", f1.Fd())
+	// The default choice, and the debug record that says so.
+	var log testutil.SyncBuffer
+	f3, v, err := exeFile(slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	require.NoError(t, err)
+	assert.Equal(t, ExeOverlay, v)
+	assert.Same(t, f1, f3)
+	assert.Contains(t, log.String(), `msg="child executable" view=overlay`)
 
 	for _, flag := range []int{os.O_WRONLY, os.O_RDWR, os.O_WRONLY | os.O_TRUNC} {
 		_, err := os.OpenFile(path, flag, 0)
