@@ -126,7 +126,7 @@ func TestGrandchildExeCannotWriteHostBinary(t *testing.T) {
 			require.NoError(t, err)
 			defer null.Close()
 			l := &launcher{log: discard, cgroups: &cgroupJoin{}}
-			gc := pausedGrandchild(t, l, exe, []*os.File{null, null, null, nil, target}, nsenter.Request{NSFlags: nsflags})
+			gc := pausedGrandchild(t, l, exe, []*os.File{null, null, null, nil, target, nil}, nsenter.Request{NSFlags: nsflags})
 
 			gexe := "/proc/" + strconv.Itoa(gc) + "/exe"
 			var st unix.Stat_t
@@ -186,4 +186,34 @@ func TestExeViewFallsBackToMemfd(t *testing.T) {
 	assert.Contains(t, string(out), "view=memfd")
 	assert.Contains(t, string(out), "view=memfd overlay_err=")
 	assert.Contains(t, string(out), "fsopen(tmpfs)", "the overlay's error names the step")
+}
+
+// pausedGrandchild starts the middle child with files (files[3], the
+// bootstrap socket's place, is filled in here), sends req without the
+// go-ahead, and returns the grandchild's PID: it waits in the constructor,
+// inside the target's namespaces, until the test ends, when the socket is
+// closed (EOF instead of the go-ahead: it exits) and it is reaped.
+func pausedGrandchild(t *testing.T, l *launcher, exe *os.File, files []*os.File, req nsenter.Request) int {
+	t.Helper()
+	ours, theirs := nonblockingPair(t)
+	files[3] = theirs
+	middle, err := l.startMiddle(exe, files)
+	theirs.Close()
+	require.NoError(t, err)
+	b, err := req.MarshalBinary()
+	require.NoError(t, err)
+	_, err = ours.Write(b)
+	require.NoError(t, err)
+	msg, err := nsenter.ReadMessage(ours)
+	require.NoError(t, err)
+	_, _ = middle.Wait()
+	require.Equal(t, uint32(nsenter.MsgPID), msg.Type, "%v", msg.Err())
+	gc := int(msg.Value)
+	t.Cleanup(func() {
+		ours.Close()
+		var ws unix.WaitStatus
+		_, err := unix.Wait4(gc, &ws, 0, nil)
+		assert.NoError(t, err)
+	})
+	return gc
 }

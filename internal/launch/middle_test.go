@@ -19,36 +19,6 @@ import (
 	"nucleus/nsenter"
 )
 
-// pausedGrandchild starts the middle child with files (files[3], the
-// bootstrap socket's place, is filled in here), sends req without the
-// go-ahead, and returns the grandchild's PID: it waits in the constructor,
-// inside the target's namespaces, until the test ends, when the socket is
-// closed (EOF instead of the go-ahead: it exits) and it is reaped.
-func pausedGrandchild(t *testing.T, l *launcher, exe *os.File, files []*os.File, req nsenter.Request) int {
-	t.Helper()
-	ours, theirs := nonblockingPair(t)
-	files[3] = theirs
-	middle, err := l.startMiddle(exe, files)
-	theirs.Close()
-	require.NoError(t, err)
-	b, err := req.MarshalBinary()
-	require.NoError(t, err)
-	_, err = ours.Write(b)
-	require.NoError(t, err)
-	msg, err := nsenter.ReadMessage(ours)
-	require.NoError(t, err)
-	_, _ = middle.Wait()
-	require.Equal(t, uint32(nsenter.MsgPID), msg.Type, "%v", msg.Err())
-	gc := int(msg.Value)
-	t.Cleanup(func() {
-		ours.Close()
-		var ws unix.WaitStatus
-		_, err := unix.Wait4(gc, &ws, 0, nil)
-		assert.NoError(t, err)
-	})
-	return gc
-}
-
 // nonblockingPair is the bootstrap socket pair as run makes it: our end in
 // the poller.
 func nonblockingPair(t *testing.T) (ours, theirs *os.File) {
@@ -117,9 +87,28 @@ func TestGrandchildBornInTargetCgroups(t *testing.T) {
 	null, err := openDevNull()
 	require.NoError(t, err)
 
+	ours, theirs := nonblockingPair(t)
 	l := &launcher{log: discard, cgroups: cg}
-	gc := pausedGrandchild(t, l, exe, append([]*os.File{null, null, null, nil, target}, cg.tasks...),
-		nsenter.Request{NSFlags: nsflags, Cgroups: uint32(len(cg.tasks))})
+	middle, err := l.startMiddle(exe, append([]*os.File{null, null, null, theirs, target}, cg.tasks...))
+	theirs.Close()
+	require.NoError(t, err)
+	// The request only: the go-ahead is withheld, so the grandchild stops
+	// in the constructor.
+	req, err := nsenter.Request{NSFlags: nsflags, Cgroups: uint32(len(cg.tasks))}.MarshalBinary()
+	require.NoError(t, err)
+	_, err = ours.Write(req)
+	require.NoError(t, err)
+	msg, err := nsenter.ReadMessage(ours)
+	require.NoError(t, err)
+	_, _ = middle.Wait()
+	require.Equal(t, uint32(nsenter.MsgPID), msg.Type, "%v", msg.Err())
+	gc := int(msg.Value)
+	defer func() {
+		ours.Close() // EOF instead of the go-ahead: the grandchild exits
+		var ws unix.WaitStatus
+		_, err := unix.Wait4(gc, &ws, 0, nil)
+		assert.NoError(t, err)
+	}()
 
 	want, err := os.ReadFile("/proc/" + strconv.Itoa(st.PID) + "/cgroup")
 	require.NoError(t, err)

@@ -61,8 +61,7 @@ func Start(ctx context.Context, r *Request) (*Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
-	log := r.logger()
-	exe, _, err := exeFile(log)
+	exe, _, err := exeFile(r.logger())
 	if err != nil {
 		return nil, err
 	}
@@ -73,6 +72,7 @@ func Start(ctx context.Context, r *Request) (*Process, error) {
 	}
 	defer target.Close()
 
+	log := r.logger()
 	cg, err := planCgroups(st.PID, log)
 	if err != nil {
 		return nil, fmt.Errorf("cgroup: %w", err)
