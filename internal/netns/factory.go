@@ -28,6 +28,10 @@ type factory struct {
 	done chan struct{} // closed when the goroutine has ended
 }
 
+// testHookFactoryOnMain, when set by a test, is called when a factory's
+// goroutine started on the main thread and hands the work to another one.
+var testHookFactoryOnMain func()
+
 type factoryRequest struct {
 	family, sotype, proto int
 	res                   chan socketResult
@@ -72,6 +76,9 @@ func (h *Handle) startFactory() error {
 		// Never switch the main thread (see spawn). Holding it locked
 		// while a second goroutine locks its own thread puts that one on
 		// another thread; the main thread is released at once after.
+		if testHookFactoryOnMain != nil {
+			testHookFactoryOnMain()
+		}
 		locked := make(chan struct{})
 		go func() {
 			runtime.LockOSThread()

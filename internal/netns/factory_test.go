@@ -2,7 +2,9 @@ package netns
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -136,4 +138,64 @@ func TestFactoryRestoreFailureDiscardsThread(t *testing.T) {
 	require.NotZero(t, id)
 	require.NotEqual(t, os.Getpid(), id, "the main thread must never switch")
 	assertThreadGone(t, id, own)
+}
+
+const factoryMainEnv = "NUCLEUS_NETNS_TEST_FACTORY_MAIN"
+
+// factoryFromMain runs in a subprocess (TestMain) on the main goroutine,
+// before any test: it opens factories for the target pid from there, where
+// the factory's goroutine often starts on the main thread itself, and
+// checks each time that the thread kept in the target is another one and
+// that the main thread never leaves its namespace. It prints how often the
+// main-thread hand-off ran and returns the exit code.
+func factoryFromMain(pidStr string) int {
+	pid, err := strconv.Atoi(pidStr)
+	if err != nil {
+		fmt.Println("error", err)
+		return 1
+	}
+	own, err := os.Readlink("/proc/thread-self/ns/net")
+	if err != nil {
+		fmt.Println("error", err)
+		return 1
+	}
+	main := "/proc/self/task/" + strconv.Itoa(os.Getpid()) + "/ns/net"
+	var onMain atomic.Int32
+	testHookFactoryOnMain = func() { onMain.Add(1) }
+	for range 50 {
+		h, err := OpenFactory(pid, 0)
+		if err != nil {
+			fmt.Println("error", err)
+			return 1
+		}
+		if s, err := os.Readlink(main); err != nil || s != own {
+			fmt.Println("error: the main thread is in", s, err)
+			return 1
+		}
+		fd, err := h.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+		if err != nil {
+			fmt.Println("error", err)
+			return 1
+		}
+		unix.Close(fd)
+		h.Close()
+	}
+	fmt.Printf("onmain %d\n", onMain.Load())
+	return 0
+}
+
+// A factory opened from the main goroutine never switches the main thread:
+// its goroutine, when it starts there, hands the work to another thread
+// (the branch ran at least once in the subprocess, which says how often).
+func TestFactoryNeverOnMainThread(t *testing.T) {
+	testutil.RequireRoot(t)
+	tg := startTarget(t, false)
+	cmd := exec.Command("/proc/self/exe", "-test.run=^$")
+	cmd.Env = append(os.Environ(), factoryMainEnv+"="+strconv.Itoa(tg.pid))
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	var n int
+	_, err = fmt.Sscanf(string(out), "onmain %d", &n)
+	require.NoError(t, err, "%s", out)
+	assert.Positive(t, n, "the factory goroutine never started on the main thread: the hand-off was not exercised")
 }

@@ -31,6 +31,9 @@ func TestMain(m *testing.M) {
 		runHelper()
 		os.Exit(0)
 	}
+	if pid := os.Getenv(factoryMainEnv); pid != "" {
+		os.Exit(factoryFromMain(pid))
+	}
 	os.Exit(m.Run())
 }
 
