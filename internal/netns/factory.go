@@ -23,10 +23,25 @@ import (
 // which first re-checks the target through its pidfd: a factory whose
 // target exited makes no more sockets, although the namespace (held by the
 // thread and the Handle's namespace file) may outlive it.
+//
+// So that a probe does not wait for the factory's thread to be scheduled
+// (on a loaded machine that wait is what a hand-off costs), the factory
+// keeps one socket of the kind TCP probes use (primedKind) made in
+// advance: Socket takes it without waking anything and asks for the next
+// one, which the factory makes while the caller connects. It is an
+// unbound, unconnected socket of the target's namespace; Close closes it.
 type factory struct {
-	req  chan factoryRequest
-	done chan struct{} // closed when the goroutine has ended
+	req chan factoryRequest
+	// primed holds at most one socket of primedKind; refill asks the
+	// factory for the next one.
+	primed chan int
+	refill chan struct{}
+	done   chan struct{} // closed when the goroutine has ended
 }
+
+// primedKind is the socket a factory makes in advance: IPv4 TCP,
+// close-on-exec and non-blocking, as Handle.Socket makes it.
+var primedKind = factoryRequest{family: unix.AF_INET, sotype: unix.SOCK_STREAM | unix.SOCK_CLOEXEC | unix.SOCK_NONBLOCK}
 
 // testHookFactoryOnMain, when set by a test, is called when a factory's
 // goroutine started on the main thread and hands the work to another one.
@@ -65,7 +80,12 @@ func (h *Handle) HasFactory() bool { return h.fac != nil }
 // startFactory starts the factory goroutine and waits until it is inside
 // the target's namespace, or failed to get there.
 func (h *Handle) startFactory() error {
-	f := &factory{req: make(chan factoryRequest), done: make(chan struct{})}
+	f := &factory{
+		req:    make(chan factoryRequest),
+		primed: make(chan int, 1),
+		refill: make(chan struct{}, 1),
+		done:   make(chan struct{}),
+	}
 	ready := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -108,13 +128,29 @@ func (f *factory) serve(h *Handle, ready chan<- error) {
 	}
 	defer unix.Close(orig)
 	ready <- nil
-	for r := range f.req {
-		fd, err := unix.Socket(r.family, r.sotype, r.proto)
-		if err != nil {
-			r.res <- socketResult{-1, os.NewSyscallError("socket", err)}
-			continue
+	f.prime()
+	for running := true; running; {
+		select {
+		case r, ok := <-f.req:
+			if !ok {
+				running = false
+				break
+			}
+			fd, err := unix.Socket(r.family, r.sotype, r.proto)
+			if err != nil {
+				r.res <- socketResult{-1, os.NewSyscallError("socket", err)}
+				continue
+			}
+			r.res <- socketResult{fd, nil}
+		case <-f.refill:
+			f.prime()
 		}
-		r.res <- socketResult{fd, nil}
+	}
+	// Stopped: no caller takes the primed socket any more.
+	select {
+	case fd := <-f.primed:
+		unix.Close(fd)
+	default:
 	}
 	if err := restore(orig); err != nil {
 		// Return still locked: the runtime terminates this thread
@@ -124,8 +160,32 @@ func (f *factory) serve(h *Handle, ready chan<- error) {
 	runtime.UnlockOSThread()
 }
 
-// socket asks the factory for a socket.
+// prime makes the next socket of primedKind if none is waiting. Only the
+// factory's goroutine sends on primed, so the send never blocks. A failure
+// is not kept: the next request of that kind gets its own error.
+func (f *factory) prime() {
+	if len(f.primed) > 0 {
+		return
+	}
+	if fd, err := unix.Socket(primedKind.family, primedKind.sotype, primedKind.proto); err == nil {
+		f.primed <- fd
+	}
+}
+
+// socket returns the primed socket when one of that kind is waiting, and
+// asks for the next; otherwise it asks the factory and waits.
 func (f *factory) socket(family, sotype, proto int) (int, error) {
+	if family == primedKind.family && sotype == primedKind.sotype && proto == primedKind.proto {
+		select {
+		case fd := <-f.primed:
+			select {
+			case f.refill <- struct{}{}:
+			default: // a refill is asked for already
+			}
+			return fd, nil
+		default:
+		}
+	}
 	res := make(chan socketResult, 1)
 	f.req <- factoryRequest{family, sotype, proto, res}
 	r := <-res

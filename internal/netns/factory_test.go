@@ -33,9 +33,10 @@ func socketNS(t *testing.T, fd int) uint64 {
 
 // A factory keeps exactly one thread in the target's namespace while the
 // Handle is open; every socket it makes, from many goroutines at once,
-// belongs to the target's namespace; Dial through it reaches the target's
-// loopback; Close brings the thread back, so no thread is left outside the
-// caller's namespace.
+// primed in advance or made on request, belongs to the target's namespace;
+// Dial through it reaches the target's loopback; Close brings the thread
+// back, so no thread is left outside the caller's namespace, and closes
+// every file it held.
 func TestFactoryMakesSocketsInTargetUntilClose(t *testing.T) {
 	testutil.RequireRoot(t)
 	for _, userns := range []bool{false, true} {
@@ -47,6 +48,7 @@ func TestFactoryMakesSocketsInTargetUntilClose(t *testing.T) {
 			ticks, err := proc.StartTicks(tg.pid)
 			require.NoError(t, err)
 
+			fds := testutil.FDCount(t)
 			h, err := OpenFactory(tg.pid, ticks)
 			require.NoError(t, err)
 			require.True(t, h.HasFactory())
@@ -72,9 +74,16 @@ func TestFactoryMakesSocketsInTargetUntilClose(t *testing.T) {
 			require.NoError(t, err)
 			c.Close()
 
+			// Other kinds than the primed one are made on request.
+			fd, err := h.Socket(unix.AF_INET6, unix.SOCK_DGRAM, 0)
+			require.NoError(t, err)
+			assert.Equal(t, want.Ino, socketNS(t, fd))
+			unix.Close(fd)
+
 			require.NoError(t, h.Close())
 			assert.False(t, h.HasFactory())
 			assert.Empty(t, testutil.ThreadsOutsideNetNS(t, own), "the factory thread came back")
+			assert.Equal(t, fds, testutil.FDCount(t), "the handle's files and the primed socket are closed")
 			require.NoError(t, h.Close(), "idempotent")
 		})
 	}

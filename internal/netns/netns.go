@@ -50,7 +50,8 @@
 // inside the target's namespace that makes every socket on request, until
 // Close (factory.go). A socket then costs a hand-off between two threads
 // instead of a goroutine start, an open of the thread's own namespace and
-// two setns calls.
+// two setns calls — and for the kind TCP probes use, not even that: the
+// factory keeps the next one made in advance.
 package netns
 
 import (
