@@ -32,9 +32,9 @@ import (
 // cannot shadow the binary (the binary's directory is the upper of the
 // two), and, unlike any directory on disk, it cannot overlap the binary's
 // directory (the kernel refuses overlapping layers with ELOOP). Layers are
-// passed as file descriptors (fsconfig FSCONFIG_SET_FD "lowerdir+"), which
-// is what lets a detached mount be a layer; kernels without that (before
-// Linux 6.13–6.15) fail here and the caller falls back to the memfd.
+// passed as file descriptors (fsconfig FSCONFIG_SET_FD "lowerdir+", Linux
+// 6.13), and a detached mount is accepted as a layer from Linux 6.15 on;
+// older kernels fail here and the caller falls back to the memfd.
 func overlaySelf() (*os.File, error) {
 	self, err := os.Readlink("/proc/self/exe")
 	if err != nil {
