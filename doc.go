@@ -14,8 +14,9 @@
 // # The model
 //
 // To run a command in a container, nucleus re-executes the calling program
-// from a sealed in-memory copy of itself (never from the file on disk,
-// CVE-2019-5736). In that child a C constructor joins the container's
+// through a read-only view of itself — a detached overlayfs mount of its
+// binary's directory, or a sealed in-memory copy where that cannot be made —
+// never from the file on disk (CVE-2019-5736). In that child a C constructor joins the container's
 // namespaces before the Go runtime starts — the kernel refuses a user
 // namespace to a multi-threaded process, and the Go runtime is multi-threaded
 // from its first instruction — then forks into the container's PID namespace.

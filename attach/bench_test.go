@@ -40,7 +40,7 @@ func nsenterTrue(b *testing.B, st *state.ContainerState) {
 // BenchmarkAttachTrue is Attach(/bin/true), fully hardened, whole process.
 func BenchmarkAttachTrue(b *testing.B) {
 	st := benchContainer(b)
-	attachTrue(b, st) // the memfd copy and the policy are made once per process
+	attachTrue(b, st) // the executable view and the policy are made once per process
 	b.ResetTimer()
 	for b.Loop() {
 		attachTrue(b, st)

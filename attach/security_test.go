@@ -2,10 +2,8 @@ package attach_test
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -18,6 +16,7 @@ import (
 
 	"nucleus/attach"
 	"nucleus/harden"
+	"nucleus/internal/launch"
 	"nucleus/internal/proc"
 	"nucleus/internal/testcontainer"
 	"nucleus/internal/testutil"
@@ -133,41 +132,45 @@ func TestIdentity(t *testing.T) {
 	assert.Equal(t, "/home/user\nuid=1000(user) gid=1000(user)\n", out)
 }
 
-// CVE-2019-5736: /proc/self/exe of the child is the sealed memfd copy, and
-// the default Landlock policy does not let it run; the binary on disk is
-// never reachable and stays unchanged.
+// CVE-2019-5736, for every executable view (the overlay view and the
+// sealed memfd, each forced in turn): /proc/self/exe of the child is the
+// view, and the default Landlock policy does not let it run; the binary on
+// disk is never reachable and stays unchanged. (internal/launch's
+// TestGrandchildExeCannotWriteHostBinary writes at a live child's exe.)
 func TestSelfExeCannotReachHostBinary(t *testing.T) {
 	c, st := container(t, testcontainer.Options{})
 	self, err := os.Executable()
 	require.NoError(t, err)
-	before := hashFile(t, self)
+	before := testutil.SHA256File(t, self)
 	require.NoError(t, os.Symlink("/proc/self/exe", c.Rootfs+"/bin/selfexe"))
 
-	code, err := attach.Attach(st, []string{"/bin/selfexe"}, attach.WithStdio(nil, nil, nil))
-	require.Error(t, err, "exit %d", code)
-	// The kernel refuses to follow the magic link to a memfd outside the
-	// container's mounts (ENOENT); were it followed, Landlock would refuse
-	// to execute a file outside /bin, /usr, /sbin and /lib (EACCES).
-	if !errors.Is(err, syscall.ENOENT) {
-		assert.ErrorIs(t, err, syscall.EACCES)
+	for _, v := range []launch.ExeView{launch.ExeOverlay, launch.ExeMemfd} {
+		t.Run(string(v), func(t *testing.T) {
+			if v == launch.ExeOverlay {
+				testutil.RequireRoot(t) // the overlay view needs CAP_SYS_ADMIN
+			}
+			defer launch.ForceExeView(v)()
+			got, err := launch.CurrentExeView()
+			require.NoError(t, err)
+			require.Equal(t, v, got)
+
+			code, err := attach.Attach(st, []string{"/bin/selfexe"}, attach.WithStdio(nil, nil, nil))
+			require.Error(t, err, "exit %d", code)
+			// The kernel refuses to follow the magic link to a file
+			// outside the container's mounts (ENOENT); were it followed,
+			// Landlock would refuse to execute a file outside /bin, /usr,
+			// /sbin and /lib (EACCES).
+			if !errors.Is(err, syscall.ENOENT) {
+				assert.ErrorIs(t, err, syscall.EACCES)
+			}
+
+			var out strings.Builder
+			_, err = attach.Attach(st, []string{"nucleus-testhelper", "open-exe", "/proc/self/exe"}, attach.WithStdio(nil, &out, &out))
+			require.NoError(t, err)
+			assert.NotEqual(t, "ok\n", out.String())
+			assert.Equal(t, before, testutil.SHA256File(t, self))
+		})
 	}
-
-	var out strings.Builder
-	_, err = attach.Attach(st, []string{"nucleus-testhelper", "open-exe", "/proc/self/exe"}, attach.WithStdio(nil, &out, &out))
-	require.NoError(t, err)
-	assert.NotEqual(t, "ok\n", out.String())
-	assert.Equal(t, before, hashFile(t, self))
-}
-
-func hashFile(t *testing.T, path string) string {
-	t.Helper()
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	h := sha256.New()
-	_, err = io.Copy(h, f)
-	require.NoError(t, err)
-	return fmt.Sprintf("%x", h.Sum(nil))
 }
 
 // The command is accounted in the container's cgroups, so its limits apply.

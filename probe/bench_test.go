@@ -6,9 +6,11 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
+	"nucleus/internal/netns"
 	"nucleus/internal/testcontainer"
 	"nucleus/internal/testutil"
 	"nucleus/state"
@@ -90,8 +92,8 @@ func BenchmarkHostDial(b *testing.B) {
 	}
 }
 
-func runBench(b *testing.B, st *state.ContainerState, p Probe, want Status) {
-	res, err := Run(context.Background(), st, p)
+func runBench(b *testing.B, st *state.ContainerState, p Probe, want Status, opts ...Option) {
+	res, err := Run(context.Background(), st, p, opts...)
 	if err != nil || res.Status != want {
 		b.Fatalf("%s probe: %v %v %s", p.Kind(), err, res.Status, res.Reason)
 	}
@@ -110,6 +112,53 @@ func BenchmarkTCPProbe(b *testing.B) {
 	}
 	per := float64(time.Since(start).Nanoseconds()) / float64(n)
 	b.ReportMetric(per/base, "x-host-dial")
+}
+
+// BenchmarkTCPProbeKept is a TCP probe as a Monitor runs it: through a
+// handle kept open across probes, opened with netns.Open (a disposable
+// locked thread and two setns per socket) or netns.OpenFactory (a thread
+// kept inside the target's namespace). Reported against the host dial
+// (x-host-dial) and against the one-shot Run of the same target measured
+// in the same run (x-oneshot).
+func BenchmarkTCPProbeKept(b *testing.B) {
+	st := benchTargets(b, 1)[0]
+	for _, mode := range keptModes {
+		b.Run(mode.name, func(b *testing.B) {
+			base := hostDialNs(b, 500)
+			p := TCP{Port: port}
+			oneshot := probeNs(b, st, p, 500)
+			h, err := mode.open(st.PID, st.StartTicks)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer h.Close()
+			runBench(b, st, p, Success, withHandle(h))
+			start := time.Now()
+			n := 0
+			for b.Loop() {
+				runBench(b, st, p, Success, withHandle(h))
+				n++
+			}
+			per := float64(time.Since(start).Nanoseconds()) / float64(n)
+			b.ReportMetric(per/base, "x-host-dial")
+			b.ReportMetric(per/oneshot, "x-oneshot")
+		})
+	}
+}
+
+// keptModes are the two ways to open a handle kept across probes.
+var keptModes = []struct {
+	name string
+	open func(pid int, ticks uint64) (*netns.Handle, error)
+}{{"open", netns.Open}, {"factory", netns.OpenFactory}}
+
+// probeNs measures one-shot probes of st outside the timed region.
+func probeNs(b *testing.B, st *state.ContainerState, p Probe, n int) float64 {
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		runBench(b, st, p, Success)
+	}
+	return float64(time.Since(start).Nanoseconds()) / float64(n)
 }
 
 func BenchmarkHTTPProbe(b *testing.B) {
@@ -134,20 +183,49 @@ func BenchmarkExecProbe(b *testing.B) {
 // probes in flight, the Monitor's default concurrency, and reports probes
 // per second.
 func BenchmarkTCPProbeThroughput100(b *testing.B) {
-	throughput(b, TCP{Port: port}, 16)
+	throughput(b, TCP{Port: port}, 16, nil)
+}
+
+// BenchmarkTCPProbeThroughput100Kept is the same with one handle per
+// target kept open across probes as a Monitor keeps them: opened with Open
+// (a disposable thread and two setns per socket, the Monitor before socket
+// factories) and with OpenFactory (a thread kept in each target's
+// namespace).
+func BenchmarkTCPProbeThroughput100Kept(b *testing.B) {
+	for _, mode := range keptModes {
+		b.Run(mode.name, func(b *testing.B) {
+			sts := benchTargets(b, 100)
+			hs := make([]*netns.Handle, len(sts))
+			for i, st := range sts {
+				h, err := mode.open(st.PID, st.StartTicks)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer h.Close()
+				hs[i] = h
+			}
+			throughput(b, TCP{Port: port}, 16, hs)
+		})
+	}
 }
 
 // BenchmarkExecProbeThroughput100 is the same for exec probes (`true`). An
 // exec probe is two processes and mostly CPU, so more in flight than cores
 // only queues: 4 on this 2-core machine.
 func BenchmarkExecProbeThroughput100(b *testing.B) {
-	throughput(b, Exec{Command: []string{"true"}}, 4)
+	throughput(b, Exec{Command: []string{"true"}}, 4, nil)
 }
 
-func throughput(b *testing.B, p Probe, concurrency int) {
-	sts := benchTargets(b, 100)
+// throughput probes 100 targets round-robin; hs, when set, are their kept
+// network namespace handles.
+func throughput(b *testing.B, p Probe, concurrency int, hs []*netns.Handle) {
+	throughputOf(b, p, concurrency, benchTargets(b, 100), hs)
+}
+
+func throughputOf(b *testing.B, p Probe, concurrency int, sts []*state.ContainerState, hs []*netns.Handle) {
 	var next, failed atomic.Int64
 	b.ResetTimer()
+	cpu0, kids0 := cpuTimes(b)
 	start := time.Now()
 	var wg sync.WaitGroup
 	for w := 0; w < concurrency; w++ {
@@ -157,7 +235,12 @@ func throughput(b *testing.B, p Probe, concurrency int) {
 				if i >= int64(b.N) {
 					return
 				}
-				res, err := Run(context.Background(), sts[i%int64(len(sts))], p)
+				k := i % int64(len(sts))
+				var opts []Option
+				if hs != nil {
+					opts = append(opts, withHandle(hs[k]))
+				}
+				res, err := Run(context.Background(), sts[k], p, opts...)
 				if err != nil || res.Status != Success {
 					failed.Add(1)
 				}
@@ -166,9 +249,34 @@ func throughput(b *testing.B, p Probe, concurrency int) {
 	}
 	wg.Wait()
 	el := time.Since(start)
+	cpu, kids := cpuTimes(b)
+	cpu, kids = cpu-cpu0, kids-kids0
 	b.StopTimer()
 	if f := failed.Load(); f > 0 {
 		b.Fatalf("%d of %d probes did not succeed", f, b.N)
 	}
 	b.ReportMetric(float64(b.N)/el.Seconds(), "probes/s")
+	// The prober's own CPU per probe (user+system of this process, which
+	// includes the kernel's loopback handshake done on connect): what is
+	// left of the elapsed time is spent by the targets and the rest of
+	// the machine.
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "self-cpu-us/probe")
+	if kids > 0 {
+		// Exec probes: the middle child, the grandchild and the command,
+		// all reaped by this process.
+		b.ReportMetric(float64(kids.Microseconds())/float64(b.N), "children-cpu-us/probe")
+	}
+}
+
+// cpuTimes returns the user+system CPU time this process has used, and
+// that of its reaped children.
+func cpuTimes(b *testing.B) (self, children time.Duration) {
+	var ru, rc syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &rc); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), time.Duration(rc.Utime.Nano() + rc.Stime.Nano())
 }

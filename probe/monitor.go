@@ -149,8 +149,9 @@ type watched struct {
 	successes, failures int
 	health              atomic.Int32
 	// ns is kept open across the target's TCP and HTTP probes, sparing
-	// each a pidfd_open, a /proc/PID/stat read and a namespace open. It
-	// names the target by a pidfd and is dropped at the first setup error.
+	// each a pidfd_open, a /proc/PID/stat read and a namespace open, and
+	// with its socket factory the two setns of every socket. It names the
+	// target by a pidfd and is dropped at the first setup error.
 	ns *netns.Handle
 }
 
@@ -161,7 +162,7 @@ func (m *Monitor) options(w *watched) []Option {
 		return opts
 	}
 	if w.ns == nil {
-		h, err := netns.Open(w.State.PID, w.State.StartTicks)
+		h, err := netns.OpenFactory(w.State.PID, w.State.StartTicks)
 		if err != nil {
 			return opts // Run meets the same error and reports it
 		}

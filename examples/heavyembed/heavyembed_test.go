@@ -1,10 +1,6 @@
 package main
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strconv"
 	"testing"
 
@@ -12,33 +8,11 @@ import (
 	"nucleus/internal/testutil"
 )
 
-// build builds this example, with the given build tags, into dir.
-func build(b *testing.B, dir, tags string) string {
-	b.Helper()
-	bin := filepath.Join(dir, "heavyembed-"+tags)
-	cmd := exec.Command("go", "build", "-tags", tags, "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("go build -tags %q: %v\n%s", tags, err, out)
-	}
-	return bin
-}
-
-var meanRE = regexp.MustCompile(`attach: mean (\d+) ns, median (\d+) ns`)
-
 // attachFrom runs the built example for n attaches and returns the mean
 // time of one.
 func attachFrom(b *testing.B, bin string, n int) float64 {
 	b.Helper()
-	out, err := exec.Command(bin, "-n", strconv.Itoa(n)).CombinedOutput()
-	if err != nil {
-		b.Fatalf("%s: %v\n%s", bin, err, out)
-	}
-	m := meanRE.FindSubmatch(out)
-	if m == nil {
-		b.Fatalf("%s: no timing in output:\n%s", bin, out)
-	}
-	v, _ := strconv.ParseFloat(string(m[1]), 64)
+	v, _ := testutil.AttachMean(b, bin, "-n", strconv.Itoa(n))
 	return v
 }
 
@@ -53,8 +27,8 @@ func attachFrom(b *testing.B, bin string, n int) float64 {
 func BenchmarkHeavyEmbedAttach(b *testing.B) {
 	testutil.RequireRoot(b)
 	dir := b.TempDir()
-	plain := build(b, dir, "")
-	after := build(b, dir, "heavyafter")
+	plain := testutil.BuildMain(b, dir, "")
+	after := testutil.BuildMain(b, dir, "heavyafter")
 	b.ResetTimer()
 	var tPlain, tAfter float64
 	// Each run starts a container and pays the heavy init once itself,

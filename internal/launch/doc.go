@@ -13,7 +13,8 @@
 //  3. Open what the cgroup join needs (cgroup.go): the target's cgroup v1
 //     "tasks" files and its cgroup v2 directory, where they differ from
 //     ours. No cgroup.procs write by PID: it waits for an RCU grace period.
-//  4. Start the sealed memfd copy of this program (once per process) with
+//  4. Start this program through its read-only view (exe.go: the overlay
+//     view, else the sealed memfd copy; made once per process) with
 //     argv[0] = "nucleus-launch", the bootstrap socket at fd 3, the pidfd at
 //     fd 4 and the tasks files from fd 5 on, directly in the target's cgroup
 //     v2 (clone3 with CLONE_INTO_CGROUP). GOMAXPROCS=1 in its environment.

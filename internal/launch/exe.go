@@ -1,79 +1,112 @@
 package launch
 
 import (
+	"errors"
 	"fmt"
-	"io"
 	"os"
 	"sync"
-
-	"golang.org/x/sys/unix"
+	"sync/atomic"
 )
 
-// selfExe is the sealed in-memory copy of this program that every child is
-// executed from, made once per process.
+// ExeView names the read-only view of this program that children are
+// executed from.
 //
 // CVE-2019-5736: a child executed from the binary on disk exposes that file
 // as /proc/PID/exe inside the container, and a container process that
 // opens it for writing once the child has exited overwrites the host's
-// binary. A memfd sealed against writes, growth and shrinking cannot be
-// changed by anyone, and the file on disk is never reachable from the child.
-var selfExe struct {
+// binary. Every view below makes /proc/PID/exe of a child a file that
+// nobody can write and that does not lead back to the file on disk.
+type ExeView string
+
+const (
+	// ExeOverlay is the binary seen through a detached, read-only
+	// overlayfs mount of its directory (exe_overlay.go): no copy, so the
+	// cost does not grow with the binary. Needs CAP_SYS_ADMIN and a kernel
+	// that takes overlay layers as file descriptors.
+	ExeOverlay ExeView = "overlay"
+	// ExeMemfd is a sealed in-memory copy of the binary (exe_memfd.go):
+	// works for every caller, but copies the whole binary once per
+	// process.
+	ExeMemfd ExeView = "memfd"
+)
+
+// exeSource is one view, made at most once per process and kept open for
+// the life of the process: it is the executable.
+type exeSource struct {
 	once sync.Once
-	file *os.File // kept open: it is the executable
-	path string
+	make func() (*os.File, error)
+	file *os.File
 	err  error
 }
 
-// exePath returns /proc/self/fd/N of the sealed memfd, as this process
+func (s *exeSource) get() (*os.File, error) {
+	s.once.Do(func() { s.file, s.err = s.make() })
+	return s.file, s.err
+}
+
+var (
+	overlayExe = &exeSource{make: overlaySelf}
+	memfdExe   = &exeSource{make: sealSelf}
+	// forcedView, when set (tests), is the only view tried.
+	forcedView atomic.Pointer[ExeView]
+)
+
+// ForceExeView makes every later Start use view v and no other (an error
+// if v cannot be made), until the returned function restores the default
+// choice. It exists so that tests can prove each view's protection; a
+// program has no reason to call it.
+func ForceExeView(v ExeView) (restore func()) {
+	prev := forcedView.Swap(&v)
+	return func() { forcedView.Store(prev) }
+}
+
+// CurrentExeView reports which view the next Start executes its child
+// from, making it if needed; the error says why no view could be made.
+func CurrentExeView() (ExeView, error) {
+	_, v, err := exeFile(discard)
+	return v, err
+}
+
+// exeFile returns the file a child is executed from and which view it is:
+// the overlay view where it can be made, else the sealed memfd.
+//
+// A child is executed from it by handing it over as one of the child's
+// files, say number k, and executing /proc/self/fd/k: execve resolves that
+// path in the child's own fd table, after the files were put in place.
+// (The file's number in this process would not do: the child's fd shuffle
+// may put another file there — with the cgroup files a child takes, it
+// did.) The constructor closes the copy before it joins anything.
+func exeFile(log interface{ Debug(string, ...any) }) (*os.File, ExeView, error) {
+	if p := forcedView.Load(); p != nil {
+		f, err := sourceOf(*p).get()
+		return f, *p, err
+	}
+	f, oerr := overlayExe.get()
+	if oerr == nil {
+		log.Debug("child executable", "view", ExeOverlay)
+		return f, ExeOverlay, nil
+	}
+	f, merr := memfdExe.get()
+	if merr != nil {
+		return nil, ExeMemfd, errors.Join(oerr, merr)
+	}
+	log.Debug("child executable", "view", ExeMemfd, "overlay_err", oerr)
+	return f, ExeMemfd, nil
+}
+
+func sourceOf(v ExeView) *exeSource {
+	if v == ExeOverlay {
+		return overlayExe
+	}
+	return memfdExe
+}
+
+// exePath returns /proc/self/fd/N of the executable view, as this process
 // sees it.
 func exePath() (string, error) {
-	selfExe.once.Do(func() {
-		selfExe.path, selfExe.err = sealSelf()
-	})
-	return selfExe.path, selfExe.err
-}
-
-// exeFile returns the sealed memfd. A child is executed from it by handing
-// it over as one of the child's files, say number k, and executing
-// /proc/self/fd/k: execve resolves that path in the child's own fd table,
-// after the files were put in place. (The memfd's number in this process
-// would not do: the child's fd shuffle may put another file there — with
-// the cgroup files a child takes, it did.) The constructor closes the copy
-// before it joins anything.
-func exeFile() (*os.File, error) {
-	if _, err := exePath(); err != nil {
-		return nil, err
-	}
-	return selfExe.file, nil
-}
-
-func sealSelf() (string, error) {
-	src, err := os.Open("/proc/self/exe")
+	f, _, err := exeFile(discard)
 	if err != nil {
-		return "", fmt.Errorf("self copy: %w", err)
+		return "", err
 	}
-	defer src.Close()
-
-	// MFD_EXEC keeps the memfd executable where vm.memfd_noexec would
-	// default it to noexec (Linux 6.3+); older kernels reject the flag.
-	fd, err := unix.MemfdCreate("nucleus", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING|unix.MFD_EXEC)
-	if err == unix.EINVAL {
-		fd, err = unix.MemfdCreate("nucleus", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
-	}
-	if err != nil {
-		return "", fmt.Errorf("self copy: memfd_create: %w", err)
-	}
-	dst := os.NewFile(uintptr(fd), "nucleus-memfd")
-	if _, err := io.Copy(dst, src); err != nil {
-		dst.Close()
-		return "", fmt.Errorf("self copy: %w", err)
-	}
-	const seals = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
-	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
-		dst.Close()
-		return "", fmt.Errorf("self copy: seal: %w", err)
-	}
-	// dst stays open for the life of the process: it is the executable.
-	selfExe.file = dst
-	return fmt.Sprintf("/proc/self/fd/%d", fd), nil
+	return fmt.Sprintf("/proc/self/fd/%d", f.Fd()), nil
 }

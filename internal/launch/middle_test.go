@@ -83,7 +83,7 @@ func TestGrandchildBornInTargetCgroups(t *testing.T) {
 	defer cg.close()
 	defer cg.discard()
 	require.True(t, len(cg.tasks) > 0 || cg.v2 != nil, "the test container has cgroups of its own")
-	exe, err := exeFile()
+	exe, _, err := exeFile(discard)
 	require.NoError(t, err)
 	null, err := openDevNull()
 	require.NoError(t, err)

@@ -65,7 +65,7 @@ func Start(ctx context.Context, r *Request) (*Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
-	exe, err := exeFile()
+	exe, _, err := exeFile(r.logger())
 	if err != nil {
 		return nil, err
 	}

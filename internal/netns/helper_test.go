@@ -10,9 +10,13 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
+
+	"nucleus/internal/testutil"
 )
 
 // The tests need processes in their own network namespaces with listeners
@@ -26,6 +30,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(helperEnv) == "1" {
 		runHelper()
 		os.Exit(0)
+	}
+	if pid := os.Getenv(factoryMainEnv); pid != "" {
+		os.Exit(factoryFromMain(pid))
 	}
 	os.Exit(m.Run())
 }
@@ -145,4 +152,33 @@ func (tg *target) stop() {
 		_ = tg.cmd.Process.Kill()
 		_ = tg.cmd.Wait()
 	}
+}
+
+// inChild runs the calling test alone in a subprocess of the test binary
+// with env=1, and checks it passed there; it reports whether the caller
+// is that subprocess and should do the test's work. For tests that may
+// leave a discarded thread behind, which must not disturb other tests.
+func inChild(t *testing.T, env string) bool {
+	t.Helper()
+	if os.Getenv(env) == "1" {
+		return true
+	}
+	cmd := exec.Command("/proc/self/exe", "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), env+"=1")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "child:\n%s", out)
+	require.Contains(t, string(out), "--- PASS: "+t.Name(), "child:\n%s", out)
+	return false
+}
+
+// assertThreadGone checks that thread id of this process ends soon and
+// that no thread is left outside the network namespace own.
+func assertThreadGone(t *testing.T, id int, own string) {
+	t.Helper()
+	gone := testutil.Within(3*time.Second, func() bool {
+		_, err := os.Stat("/proc/self/task/" + strconv.Itoa(id))
+		return os.IsNotExist(err)
+	})
+	assert.True(t, gone, "thread %d still exists", id)
+	assert.Empty(t, testutil.ThreadsOutsideNetNS(t, own))
 }

@@ -42,6 +42,16 @@
 // newcomer that reused the number. Nothing naming a foreign namespace is
 // cached across calls except inside a Handle, which is keyed by its pidfd and
 // re-checks that process before every socket.
+//
+// # Many probes of one target
+//
+// A caller that probes the same target again and again (a Monitor) opens it
+// with OpenFactory instead of Open: the Handle then keeps one locked thread
+// inside the target's namespace that makes every socket on request, until
+// Close (factory.go). A socket then costs a hand-off between two threads
+// instead of a goroutine start, an open of the thread's own namespace and
+// two setns calls — and for the kind TCP probes use, not even that: the
+// factory keeps the next one made in advance.
 package netns
 
 import (
@@ -71,6 +81,9 @@ type Handle struct {
 	nsfd  int
 	// ns identifies the target's network namespace (nsfs dev and inode).
 	ns proc.NSID
+	// fac, when set (OpenFactory), makes the sockets on a thread kept in
+	// the target's namespace.
+	fac *factory
 }
 
 // testHookSwitched, when set by a test, is called on the locked thread while
@@ -157,6 +170,10 @@ func threadNS() (proc.NSID, error) {
 
 // Close releases the pidfd and the namespace file. It is idempotent.
 func (h *Handle) Close() error {
+	if h.fac != nil {
+		h.fac.stop()
+		h.fac = nil
+	}
 	var err error
 	if h.nsfd >= 0 {
 		err = unix.Close(h.nsfd)
@@ -191,6 +208,9 @@ func (h *Handle) Socket(family, sotype, proto int) (int, error) {
 		return -1, err
 	}
 	sotype |= unix.SOCK_CLOEXEC | unix.SOCK_NONBLOCK
+	if h.fac != nil {
+		return h.fac.socket(family, sotype, proto)
+	}
 
 	// Fast path: the target is in this thread's namespace already (host
 	// networking). Checked and used on one locked thread.
@@ -250,23 +270,13 @@ func (h *Handle) spawn(family, sotype, proto int, onMain bool) <-chan socketResu
 // reports whether the thread is back in its original namespace; only then
 // may the caller unlock it.
 func (h *Handle) socketOnLockedThread(family, sotype, proto int) (fd int, err error, restored bool) {
-	orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	orig, err := h.enter()
 	if err != nil {
-		return -1, fmt.Errorf("netns: open /proc/thread-self/ns/net: %w", err), true
+		return -1, err, true
 	}
 	defer unix.Close(orig)
-	if err := unix.Setns(h.nsfd, unix.CLONE_NEWNET); err != nil {
-		// setns failed: the thread never left its namespace.
-		return -1, classify("netns: setns(net)", h.pid, err), true
-	}
 	fd, serr := unix.Socket(family, sotype, proto)
-	var rerr error
-	if testHookSwitched != nil && testHookSwitched() {
-		rerr = errors.New("restore skipped by test hook")
-	} else {
-		rerr = unix.Setns(orig, unix.CLONE_NEWNET)
-	}
-	if rerr != nil {
+	if rerr := restore(orig); rerr != nil {
 		if serr == nil {
 			unix.Close(fd)
 		}
@@ -276,6 +286,32 @@ func (h *Handle) socketOnLockedThread(family, sotype, proto int) (fd int, err er
 		return -1, os.NewSyscallError("socket", serr), true
 	}
 	return fd, nil, true
+}
+
+// enter switches the calling thread, which must be locked, into the
+// target's namespace and returns a descriptor of the namespace it was in,
+// for restore; the caller closes it. On error the thread has not moved.
+func (h *Handle) enter() (orig int, err error) {
+	orig, err = unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("netns: open /proc/thread-self/ns/net: %w", err)
+	}
+	if err := unix.Setns(h.nsfd, unix.CLONE_NEWNET); err != nil {
+		unix.Close(orig)
+		// setns failed: the thread never left its namespace.
+		return -1, classify("netns: setns(net)", h.pid, err)
+	}
+	return orig, nil
+}
+
+// restore switches the calling locked thread back into orig. If it fails
+// the caller must end its goroutine still locked, so that the runtime
+// terminates the thread. testHookSwitched can make it fail on purpose.
+func restore(orig int) error {
+	if testHookSwitched != nil && testHookSwitched() {
+		return errors.New("restore skipped by test hook")
+	}
+	return unix.Setns(orig, unix.CLONE_NEWNET)
 }
 
 // Socket creates a socket inside the network namespace of pid; see
@@ -328,49 +364,102 @@ func (h *Handle) Dial(ctx context.Context, network, addr string) (net.Conn, erro
 // can be established (a TCP probe): it connects and closes at once, without
 // building a net.Conn. Its errors are Dial's.
 func (h *Handle) Connect(ctx context.Context, network, addr string) error {
-	f, _, _, err := h.dialFile(ctx, network, addr)
+	fd, ap, sotype, done, err := h.startConnect(ctx, network, addr)
 	if err != nil {
 		return err
+	}
+	if done {
+		// Connected within connect(2) itself: the descriptor never
+		// needs the poller.
+		return unix.Close(fd)
+	}
+	f, err := waitConnect(ctx, fd)
+	if err != nil {
+		return opError(network, ap, sotype, err)
 	}
 	return f.Close()
 }
 
 func (h *Handle) dialFile(ctx context.Context, network, addr string) (*os.File, netip.AddrPort, int, error) {
-	sotype, family, ap, err := parseAddr(network, addr)
+	fd, ap, sotype, done, err := h.startConnect(ctx, network, addr)
 	if err != nil {
-		return nil, ap, 0, err
+		return nil, ap, sotype, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, ap, 0, opError(network, ap, sotype, mapCtxErr(err))
+	if done {
+		return os.NewFile(uintptr(fd), "netns-socket"), ap, sotype, nil
 	}
-	fd, err := h.Socket(family, sotype, 0)
-	if err != nil {
-		return nil, ap, 0, err
-	}
-	f, err := connect(ctx, fd, ap)
+	f, err := waitConnect(ctx, fd)
 	if err != nil {
 		return nil, ap, 0, opError(network, ap, sotype, err)
 	}
 	return f, ap, sotype, nil
 }
 
-// connect runs a non-blocking connect on fd (which it takes ownership of)
-// and waits for it through the poller. The returned *os.File owns the
-// connected socket.
-func connect(ctx context.Context, fd int, ap netip.AddrPort) (*os.File, error) {
-	sa := sockaddr(ap)
-	err := unix.Connect(fd, sa)
-	switch err {
+// startConnect creates the socket in the target's namespace and starts a
+// non-blocking connect. done reports that the connection is already
+// established: over loopback the whole handshake usually runs inside
+// connect(2) (the SYN, SYN-ACK and ACK are processed in the softirq that
+// runs as the call returns), so the poller, a deadline timer and a
+// context hook are only needed when it did not. Otherwise the caller
+// waits with waitConnect, which takes ownership of fd.
+func (h *Handle) startConnect(ctx context.Context, network, addr string) (fd int, ap netip.AddrPort, sotype int, done bool, err error) {
+	sotype, family, ap, err := parseAddr(network, addr)
+	if err != nil {
+		return -1, ap, 0, false, err
+	}
+	if err := ctx.Err(); err != nil {
+		return -1, ap, 0, false, opError(network, ap, sotype, mapCtxErr(err))
+	}
+	fd, err = h.Socket(family, sotype, 0)
+	if err != nil {
+		return -1, ap, 0, false, err
+	}
+	switch err := unix.Connect(fd, sockaddr(ap)); err {
 	case nil:
-		f := os.NewFile(uintptr(fd), "netns-socket")
-		return f, nil
+		return fd, ap, sotype, true, nil
 	case unix.EINPROGRESS, unix.EINTR, unix.EALREADY:
 		// EINTR on a non-blocking connect: the connection continues
 		// asynchronously (connect(2)); wait for it like EINPROGRESS.
 	default:
 		unix.Close(fd)
-		return nil, os.NewSyscallError("connect", err)
+		return -1, ap, 0, false, opError(network, ap, sotype, os.NewSyscallError("connect", err))
 	}
+	done, err = connected(fd)
+	if err != nil {
+		unix.Close(fd)
+		return -1, ap, 0, false, opError(network, ap, sotype, err)
+	}
+	return fd, ap, sotype, done, nil
+}
+
+// connected reports whether the non-blocking connect on fd has completed,
+// and its error if it failed.
+func connected(fd int) (bool, error) {
+	v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	if err != nil {
+		return true, os.NewSyscallError("getsockopt", err)
+	}
+	switch e := unix.Errno(v); e {
+	case 0, unix.EINPROGRESS, unix.EALREADY, unix.EINTR:
+	default:
+		return true, os.NewSyscallError("connect", e)
+	}
+	// SO_ERROR is 0 both while the handshake is in progress and once it
+	// is done; only a peer address proves the connection.
+	switch _, err := unix.Getpeername(fd); err {
+	case nil:
+		return true, nil
+	case unix.ENOTCONN:
+		return false, nil
+	default:
+		return true, os.NewSyscallError("getpeername", err)
+	}
+}
+
+// waitConnect waits through the poller, bounded by ctx, for the connect
+// in progress on fd (which it takes ownership of). The returned *os.File
+// owns the connected socket.
+func waitConnect(ctx context.Context, fd int) (*os.File, error) {
 	// os.NewFile registers a non-blocking descriptor with the runtime
 	// poller, so deadlines work on it.
 	f := os.NewFile(uintptr(fd), "netns-socket")
@@ -395,28 +484,9 @@ func connect(ctx context.Context, fd int, ap netip.AddrPort) (*os.File, error) {
 		// first call must look at the socket: RawConn.Write discards a
 		// readiness event that arrived before it started, so "wait first"
 		// could wait forever for an edge that already passed.
-		v, err := unix.GetsockoptInt(int(s), unix.SOL_SOCKET, unix.SO_ERROR)
-		if err != nil {
-			cerr = os.NewSyscallError("getsockopt", err)
-			return true
-		}
-		switch e := unix.Errno(v); e {
-		case 0, unix.EINPROGRESS, unix.EALREADY, unix.EINTR:
-		default:
-			cerr = os.NewSyscallError("connect", e)
-			return true
-		}
-		// SO_ERROR is 0 both while the handshake is in progress and once
-		// it is done; only a peer address proves the connection.
-		switch _, err := unix.Getpeername(int(s)); err {
-		case nil:
-			return true
-		case unix.ENOTCONN:
-			return false
-		default:
-			cerr = os.NewSyscallError("getpeername", err)
-			return true
-		}
+		done, err := connected(int(s))
+		cerr = err
+		return done
 	})
 	stop()
 	if werr == nil {

@@ -336,12 +336,7 @@ const restoreChildEnv = "NUCLEUS_NETNS_TEST_RESTORE_CHILD"
 // subprocess so the discarded thread cannot disturb the other tests.
 func TestRestoreFailureDiscardsThread(t *testing.T) {
 	testutil.RequireRoot(t)
-	if os.Getenv(restoreChildEnv) != "1" {
-		cmd := exec.Command("/proc/self/exe", "-test.run=^TestRestoreFailureDiscardsThread$", "-test.v", "-test.count=1")
-		cmd.Env = append(os.Environ(), restoreChildEnv+"=1")
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "child:\n%s", out)
-		require.Contains(t, string(out), "--- PASS: TestRestoreFailureDiscardsThread", "child:\n%s", out)
+	if !inChild(t, restoreChildEnv) {
 		return
 	}
 	tg := startTarget(t, false)
@@ -358,12 +353,7 @@ func TestRestoreFailureDiscardsThread(t *testing.T) {
 	id := int(tid.Load())
 	require.NotZero(t, id)
 	require.NotEqual(t, os.Getpid(), id, "the main thread must never switch")
-	gone := testutil.Within(3*time.Second, func() bool {
-		_, err := os.Stat("/proc/self/task/" + strconv.Itoa(id))
-		return os.IsNotExist(err)
-	})
-	assert.True(t, gone, "thread %d still exists", id)
-	assert.Empty(t, testutil.ThreadsOutsideNetNS(t, own))
+	assertThreadGone(t, id, own)
 	// Later sockets come from healthy threads.
 	fd, err := Socket(tg.pid, unix.AF_INET, unix.SOCK_STREAM, 0)
 	require.NoError(t, err)
