@@ -51,6 +51,11 @@ func runMode(cfg *Config, env []string) {
 			report("copy: bad worker arguments", syscall.EINVAL)
 		}
 		apply(cfg)
+		if err := cfg.Program.AsAfterExec(cfg.Identity); err != nil {
+			var errno syscall.Errno
+			errors.As(err, &errno)
+			report(err.Error(), errno)
+		}
 		// The bootstrap socket's EOF is how the parent learns that the
 		// command "executed": closing it starts the parent's side of the
 		// exchange. From here on failures travel as error records on

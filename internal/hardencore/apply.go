@@ -438,3 +438,22 @@ func verifySeccomp() error {
 	}
 	return nil
 }
+
+// AsAfterExec leaves the calling thread, hardened by Apply for identity id,
+// with the capabilities a command would hold after execve, for work that a
+// nucleus child does itself instead of executing a command (the copy
+// workers). For uid 0 Apply's sets are already what execve gives. For any
+// other uid, execve of a file without file capabilities makes the
+// permitted and effective sets the ambient set (capabilities(7)): a worker
+// acting as uid 1000 must not keep, say, CAP_DAC_OVERRIDE, or it would
+// read and write what the container's permissions deny that user.
+func (p *Program) AsAfterExec(id Identity) error {
+	if p == nil || id.UID == 0 {
+		return nil
+	}
+	c := p.Caps
+	if err := setCaps(c.Ambient, c.Ambient, c.Inheritable); err != nil {
+		return stepErr(StepCapset, wrap("drop to the capabilities execve would leave uid "+utoa(uint64(id.UID)), err))
+	}
+	return nil
+}
