@@ -20,24 +20,31 @@ import (
 // and encoding/json's initialisation. The binary form costs microseconds
 // both ways, and the default Program's part is encoded once per process.
 type Config struct {
-	Args     []string
-	Env      []string
+	Args []string
+	// Env is the command's whole environment but HOME.
+	Env []string
+	// NeedHome: Env has no HOME; the child adds the identity's home from
+	// the container's /etc/passwd.
 	NeedHome bool
 	Dir      string
 	Identity hardencore.Identity
-	Program  *hardencore.Program
+	// User, when not empty, is a user spec ("name", "uid", "name:group",
+	// "uid:gid", …) the child resolves in the container's /etc/passwd and
+	// /etc/group; it replaces Identity (resolveUser, user.go).
+	User    string
+	Program *hardencore.Program
 }
 
 // ConfigVersion changes with the layout below. Parent and child are the same
 // binary, so it only catches a record that is not one of ours.
-const ConfigVersion = 1
+const ConfigVersion = 2
 
 // MaxConfig bounds what the child reads from the parent.
 const MaxConfig = 1 << 20
 
 // The layout, native-endian: u32 version; strings(args); strings(env);
 // u8 need_home; string(dir); u32 uid; u32 gid; u32s(additional gids);
-// program. A string is u32 length + bytes, a list is u32 count + items.
+// string(user); program. A string is u32 length + bytes, a list is u32 count + items.
 // Program: u64 keep_caps; u32 count + count × (u16 code, u8 jt, u8 jf, u32 k);
 // u32 count + count × (string path, u64 access); u8 landlock_best_effort.
 
@@ -101,6 +108,7 @@ func AppendConfig(b []byte, c *Config, prog []byte) []byte {
 	for _, g := range c.Identity.AdditionalGIDs {
 		b = appendU32(b, g)
 	}
+	b = appendString(b, c.User)
 	return append(b, prog...)
 }
 
@@ -262,6 +270,7 @@ func DecodeConfig(b []byte) (*Config, error) {
 			c.Identity.AdditionalGIDs[i] = r.u32()
 		}
 	}
+	c.User = r.string()
 	p := c.Program
 	p.KeepCaps = r.u64()
 	if n := r.count(8); n > 0 {

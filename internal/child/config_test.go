@@ -16,6 +16,7 @@ func fullConfig() *Config {
 		NeedHome: true,
 		Dir:      "/tmp/a b",
 		Identity: hardencore.Identity{UID: 1000, GID: 1001, AdditionalGIDs: []uint32{1, 2, 4294967295}},
+		User:     "app:staff",
 		Program: &hardencore.Program{
 			KeepCaps:           1<<21 | 1<<63,
 			Seccomp:            []hardencore.SockFilter{{Code: 0x20, Jt: 1, Jf: 2, K: 4}, {Code: 0x6, K: 0x7fff0000}},
