@@ -17,11 +17,14 @@ type ExecError struct {
 	Path string
 	// Err is the cause, a syscall.Errno (ENOENT works with fs.ErrNotExist).
 	Err error
+	// SearchPath is the PATH that was searched for a command without a
+	// slash.
+	SearchPath string
 }
 
 func (e *ExecError) Error() string {
 	if errors.Is(e.Err, syscall.ENOENT) && !strings.Contains(e.Path, "/") {
-		return fmt.Sprintf("exec %q: not found in PATH", e.Path)
+		return fmt.Sprintf("exec %q: not found in PATH %q", e.Path, e.SearchPath)
 	}
 	return fmt.Sprintf("exec %q: %v", e.Path, e.Err)
 }

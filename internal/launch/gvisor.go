@@ -225,17 +225,21 @@ func runscSpec(r *Request) ([]byte, error) {
 			caps.Permitted = append(caps.Permitted, name)
 		}
 	}
-	id := r.Target.Identity()
-	if r.Identity != nil {
-		id = *r.Identity
+	ps, err := r.processSpec()
+	if err != nil {
+		return nil, err
+	}
+	id := ps.identity
+	if ps.user != "" {
+		// The sandbox's /etc/passwd is the Sentry's to read: only a
+		// numeric spec can be honoured without it.
+		if id, err = numericUser(ps.user); err != nil {
+			return nil, fmt.Errorf("user: container %q is a gVisor sandbox: %w", r.Target.ID, err)
+		}
 	}
 	// HOME, when the request has none, is added by the Sentry from the
 	// container's /etc/passwd (else /), the rule of the host path.
-	env, _ := r.environ()
-	dir := r.Dir
-	if dir == "" {
-		dir = "/"
-	}
+	env, dir := ps.env, ps.dir
 	b, err := json.Marshal(&runscProcess{
 		Terminal:        r.TTY,
 		User:            runscUser{UID: id.UID, GID: id.GID, AdditionalGids: id.AdditionalGIDs},

@@ -78,6 +78,10 @@ func Start(ctx context.Context, r *Request) (*Process, error) {
 		return nil, fmt.Errorf("cgroup: %w", err)
 	}
 	defer cg.close()
+	spec, err := r.processSpec()
+	if err != nil {
+		return nil, err
+	}
 	// After every read by PID number: it checks the target still lives.
 	nsflags, err := namespacesToJoin(st, target)
 	if err != nil {
@@ -90,7 +94,7 @@ func Start(ctx context.Context, r *Request) (*Process, error) {
 	}
 	defer sio.closeChildEnds()
 
-	l := &launcher{req: r, log: log, stdio: sio, cgroups: cg}
+	l := &launcher{req: r, log: log, stdio: sio, cgroups: cg, spec: spec}
 	p, err := l.run(ctx, exe, target, nsflags, prog, progBytes)
 	if err != nil {
 		sio.abort()
@@ -172,6 +176,7 @@ type launcher struct {
 	log     interface{ Debug(string, ...any) }
 	stdio   *stdio
 	cgroups *cgroupJoin
+	spec    *processSpec
 }
 
 // bootstrap is everything the children read from the socket, in one write:
@@ -188,18 +193,11 @@ func (l *launcher) bootstrap(nsflags uint32, prog *harden.Program, progBytes []b
 	if err != nil {
 		return nil, err
 	}
-	env, needHome := r.environ()
-	id := r.Target.Identity()
-	if r.Identity != nil {
-		id = *r.Identity
-	}
-	dir := r.Dir
-	if dir == "" {
-		dir = "/"
-	}
+	s := l.spec
 	buf = append(buf, nsenter.Go, 0, 0, 0, 0)
 	at := len(buf)
-	buf = child.AppendConfig(buf, &child.Config{Args: r.Command, Env: env, NeedHome: needHome, Dir: dir, Identity: harden.Identity(id), Program: (*hardencore.Program)(prog)}, progBytes)
+	buf = child.AppendConfig(buf, &child.Config{Args: r.Command, Env: s.env, NeedHome: s.needHome, Dir: s.dir,
+		Identity: harden.Identity(s.identity), User: s.user, Program: (*hardencore.Program)(prog)}, progBytes)
 	size := len(buf) - at
 	if size > child.MaxConfig {
 		return nil, fmt.Errorf("encode child config: %d bytes, at most %d", size, child.MaxConfig)
@@ -334,7 +332,7 @@ func (l *launcher) run(ctx context.Context, exe *os.File, target *os.File, nsfla
 	case err != nil:
 		return fail(fmt.Errorf("read exec report: %w", err))
 	case msg.Type == nsenter.MsgExecError:
-		return fail(&ExecError{Path: msg.Text, Err: syscall.Errno(msg.Value)})
+		return fail(&ExecError{Path: msg.Text, Err: syscall.Errno(msg.Value), SearchPath: l.spec.path()})
 	default:
 		if e := msg.Err(); e != nil {
 			return fail(e)
