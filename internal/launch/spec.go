@@ -117,7 +117,11 @@ func (r *Request) containerBase() (*baseSpec, error) {
 //     put it there (Docker, Podman do), as for runc exec;
 //   - working directory: Dir, else the container's, else "/";
 //   - identity: Identity, else User (resolved by the child), else the
-//     container's.
+//     container's. With another identity than the container's, the
+//     container's HOME is dropped, so that the child puts in the new
+//     identity's (docker exec -u keeps an image's ENV HOME; nucleus does
+//     not, because a bare PID's environment nearly always has its own
+//     user's HOME).
 func (r *Request) processSpec() (*processSpec, error) {
 	base, err := r.containerBase()
 	if err != nil {
@@ -142,6 +146,12 @@ func (r *Request) processSpec() (*processSpec, error) {
 			}
 		}
 		s.env = base.env
+		if r.Identity != nil || r.User != "" {
+			// The container's HOME is its own user's: another identity
+			// gets its own from the container's passwd (unless Env
+			// gives one).
+			s.env = dropEnv(s.env, "HOME")
+		}
 	}
 	s.env = mergeEnv(s.env, r.Env)
 	if !hasEnv(s.env, "PATH") {
@@ -173,6 +183,17 @@ func mergeEnv(base, add []string) []string {
 		}
 		out = kept
 		if !replaced {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// dropEnv returns env without the entries of key.
+func dropEnv(env []string, key string) []string {
+	out := make([]string, 0, len(env))
+	for _, e := range env {
+		if !strings.HasPrefix(e, key+"=") {
 			out = append(out, e)
 		}
 	}

@@ -68,12 +68,12 @@ func startTarget(t *testing.T, dir string, env ...string) *state.ContainerState 
 // the request adds and overrides.
 func TestProcessSpecFromPID(t *testing.T) {
 	dir := t.TempDir()
-	st := startTarget(t, dir, "APP_PORT=8080", "PATH=/opt/app/bin:/bin", "HOSTNAME=web")
+	st := startTarget(t, dir, "APP_PORT=8080", "PATH=/opt/app/bin:/bin", "HOSTNAME=web", "HOME=/root")
 	s, err := (&Request{Target: st}).processSpec()
 	require.NoError(t, err)
-	assert.Equal(t, []string{"APP_PORT=8080", "PATH=/opt/app/bin:/bin", "HOSTNAME=web"}, s.env)
+	assert.Equal(t, []string{"APP_PORT=8080", "PATH=/opt/app/bin:/bin", "HOSTNAME=web", "HOME=/root"}, s.env)
 	assert.Equal(t, dir, s.dir)
-	assert.True(t, s.needHome)
+	assert.False(t, s.needHome)
 	assert.Equal(t, st.Identity(), s.identity)
 	assert.Equal(t, "/opt/app/bin:/bin", s.path())
 
@@ -82,6 +82,16 @@ func TestProcessSpecFromPID(t *testing.T) {
 	assert.Equal(t, []string{"APP_PORT=9090", "PATH=/opt/app/bin:/bin", "HOSTNAME=web", "HOME=/h", "TERM=xterm"}, s.env)
 	assert.Equal(t, "/tmp", s.dir)
 	assert.False(t, s.needHome)
+
+	s, err = (&Request{Target: st, Identity: &state.ProcessIdentity{UID: 1000}}).processSpec()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"APP_PORT=8080", "PATH=/opt/app/bin:/bin", "HOSTNAME=web"}, s.env, "another identity: the container's HOME goes")
+	assert.True(t, s.needHome)
+
+	s, err = (&Request{Target: st, Env: []string{"HOME=/h"}, User: "app"}).processSpec()
+	require.NoError(t, err)
+	assert.Equal(t, "app", s.user)
+	assert.False(t, s.needHome, "the request's HOME is kept")
 
 	s, err = (&Request{Target: st, CleanEnv: true, Env: []string{"A=1"}}).processSpec()
 	require.NoError(t, err)
