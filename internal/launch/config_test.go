@@ -37,7 +37,7 @@ func TestConfigCodecKnowsEveryField(t *testing.T) {
 		}
 		return names
 	}
-	assert.Equal(t, []string{"Args", "Env", "NeedHome", "Dir", "Identity", "Program"}, fields(child.Config{}))
+	assert.Equal(t, []string{"Args", "Env", "NeedHome", "Dir", "Identity", "User", "Program"}, fields(child.Config{}))
 	assert.Equal(t, []string{"UID", "GID", "AdditionalGIDs"}, fields(state.ProcessIdentity{}))
 	assert.Equal(t, []string{"UID", "GID", "AdditionalGIDs"}, fields(hardencore.Identity{}))
 	assert.Equal(t, []string{"KeepCaps", "Seccomp", "Landlock", "LandlockBestEffort"}, fields(harden.Program{}))
