@@ -216,7 +216,7 @@ func resolveUser(spec string) (hardencore.Identity, string, error) {
 	case numeric:
 		id.UID = uid
 	default:
-		return id, "", errors.New("user " + quoteText(usr) + ": no entry in the container's " + passwdFile)
+		return id, "", errors.New("no entry in the container's " + passwdFile)
 	}
 	if !hasGroup && pw == nil {
 		return id, home, nil

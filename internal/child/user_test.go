@@ -79,8 +79,8 @@ func TestResolveUser(t *testing.T) {
 		assert.Equal(t, tc.home, home, tc.spec)
 	}
 	for spec, want := range map[string]string{
-		"nobody":    `user "nobody": no entry in the container's ` + passwdFile,
-		"bad":       `user "bad": no entry`,
+		"nobody":    `no entry in the container's ` + passwdFile,
+		"bad":       `no entry in the container's ` + passwdFile,
 		"app:nogrp": `group "nogrp": no entry in the container's ` + groupFile,
 	} {
 		_, _, err := resolveUser(spec)
