@@ -28,6 +28,35 @@ type bundleSpec struct {
 	NetNSPath string
 	// CgroupsPath is linux.cgroupsPath; "" leaves it out.
 	CgroupsPath string
+	// Env and Cwd are process.env and process.cwd; nil and "" give the
+	// defaults (PATH and TERM, "/").
+	Env []string
+	Cwd string
+	// Capabilities, when not nil, are process.capabilities' bounding,
+	// effective and permitted sets (names like "CAP_CHOWN"); nil is none.
+	Capabilities []string
+	// Rlimits are process.rlimits.
+	Rlimits []Rlimit
+	// AllowNewPrivileges sets process.noNewPrivileges false (Docker's
+	// default); by default it is true.
+	AllowNewPrivileges bool
+	// Prepare, when set, is called with the rootfs once it is built and
+	// before the container starts: to lay out an image.
+	Prepare func(rootfs string) error
+}
+
+// Rlimit is one entry of process.rlimits.
+type Rlimit struct {
+	Type       string // "RLIMIT_NOFILE", ...
+	Hard, Soft uint64
+}
+
+// DockerDefaultCapabilities are the 14 capabilities Docker gives a
+// container by default (moby's oci/caps defaults).
+var DockerDefaultCapabilities = []string{
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+	"CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+	"CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
 }
 
 // bundle is an OCI bundle on disk and the state directory of the runtime
@@ -57,6 +86,11 @@ func makeBundle(kind string, spec bundleSpec) (bundle, error) {
 	}
 	if b.Root, err = os.MkdirTemp("", "nucleus-"+kind+"-root-"); err != nil {
 		return b, err
+	}
+	if spec.Prepare != nil {
+		if err := spec.Prepare(b.Rootfs); err != nil {
+			return b, fmt.Errorf("prepare rootfs: %w", err)
+		}
 	}
 	cfg, err := json.MarshalIndent(ociConfig(b.Rootfs, spec), "", "\t")
 	if err != nil {
@@ -113,18 +147,39 @@ func ociConfig(rootfs string, spec bundleSpec) map[string]any {
 	if spec.CgroupsPath != "" {
 		linux["cgroupsPath"] = spec.CgroupsPath
 	}
+	env := spec.Env
+	if env == nil {
+		env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"}
+	}
+	cwd := spec.Cwd
+	if cwd == "" {
+		cwd = "/"
+	}
+	process := map[string]any{
+		"terminal":        false,
+		"user":            user,
+		"args":            spec.Args,
+		"env":             env,
+		"cwd":             cwd,
+		"noNewPrivileges": !spec.AllowNewPrivileges,
+	}
+	if spec.Capabilities != nil {
+		process["capabilities"] = map[string][]string{
+			"bounding": spec.Capabilities, "effective": spec.Capabilities, "permitted": spec.Capabilities,
+		}
+	}
+	if len(spec.Rlimits) > 0 {
+		var rl []map[string]any
+		for _, r := range spec.Rlimits {
+			rl = append(rl, map[string]any{"type": r.Type, "hard": r.Hard, "soft": r.Soft})
+		}
+		process["rlimits"] = rl
+	}
 	return map[string]any{
 		"ociVersion": "1.0.2",
-		"process": map[string]any{
-			"terminal":        false,
-			"user":            user,
-			"args":            spec.Args,
-			"env":             []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"},
-			"cwd":             "/",
-			"noNewPrivileges": true,
-		},
-		"root":     map[string]any{"path": rootfs, "readonly": false},
-		"hostname": spec.Hostname,
+		"process":    process,
+		"root":       map[string]any{"path": rootfs, "readonly": false},
+		"hostname":   spec.Hostname,
 		"mounts": []map[string]any{
 			{"destination": "/proc", "type": "proc", "source": "proc"},
 			{"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
