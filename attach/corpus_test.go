@@ -458,3 +458,15 @@ func TestNotFoundNamesPATH(t *testing.T) {
 	assert.ErrorIs(t, err, fs.ErrNotExist)
 	assert.Contains(t, err.Error(), `not found in PATH "`+strings.TrimPrefix(corpusEnv[0], "PATH=")+`"`)
 }
+
+// A gVisor sandbox's /etc/passwd is the sandbox kernel's to read: WithUser
+// takes only uid:gid there, and says so for a name.
+func TestGVisorUserSpec(t *testing.T) {
+	c, st := gvisor(t, testcontainer.RunscOptions{})
+	out, code := gvAttach(t, c, st, []string{"id"}, attach.WithUser("1000:2000"))
+	assert.Equal(t, 0, code)
+	assert.Equal(t, "uid=1000(user) gid=2000(grp2000)\n", out)
+	_, err := attach.Attach(st, []string{"id"}, attach.WithRunsc(c.Runsc), attach.WithStdio(nil, nil, nil), attach.WithUser("user"))
+	assert.ErrorIs(t, err, attach.ErrUnsupported)
+	assert.ErrorContains(t, err, "give uid:gid")
+}
