@@ -50,7 +50,7 @@ func TestNumericUser(t *testing.T) {
 
 // startTarget runs `env -i ENV... sleep 30` in dir and returns a state for
 // it once sleep runs.
-func startTarget(t *testing.T, dir string, env ...string) *state.ContainerState {
+func startTarget(t testing.TB, dir string, env ...string) *state.ContainerState {
 	t.Helper()
 	cmd := exec.Command("env", append(append([]string{"-i"}, env...), "sleep", "30")...)
 	cmd.Dir = dir
@@ -160,17 +160,7 @@ func TestProcessSpecGVisorWithoutBundle(t *testing.T) {
 // cache against a fresh read of a config the size of Docker's (its default
 // seccomp profile lists ≈ 350 syscalls), reported as x-uncached.
 func BenchmarkProcessSpec(b *testing.B) {
-	dir := b.TempDir()
-	cmd := exec.Command("env", "-i", "A=1", "PATH=/bin", "sleep", "30")
-	cmd.Dir = dir
-	require.NoError(b, cmd.Start())
-	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	require.Eventually(b, func() bool {
-		st, err := proc.ReadStat(cmd.Process.Pid)
-		return err == nil && st.Comm == "sleep"
-	}, 10*time.Second, time.Millisecond)
-	st, err := state.FromPID(cmd.Process.Pid)
-	require.NoError(b, err)
+	st := startTarget(b, b.TempDir(), "A=1", "PATH=/bin")
 	b.Run("pid", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := (&Request{Target: st}).processSpec(); err != nil {
