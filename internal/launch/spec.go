@@ -53,7 +53,8 @@ type baseSpec struct {
 // containerBase returns the container's process description, the defaults
 // of every command:
 //   - from the OCI config (process.env, process.cwd, process.user) when the
-//     state names a bundle whose config.json exists: what runc exec uses;
+//     state names a bundle whose config.json exists and may be read: what
+//     runc exec uses;
 //   - else, for a namespace target, from the target process itself: its
 //     initial environment (/proc/PID/environ, bounded; the target controls
 //     it, so it is parsed defensively) and its working directory as the
@@ -81,8 +82,11 @@ func (r *Request) containerBase() (*baseSpec, error) {
 				}
 			}
 			return b, nil
-		case errors.Is(err, fs.ErrNotExist):
-			// A bundle removed since: the live process describes itself.
+		case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission):
+			// A bundle removed since, or one the caller may not read (a
+			// rootless owner and a root-owned bundle): the live process
+			// describes itself. A config that is there but malformed is
+			// an error.
 		default:
 			return nil, fmt.Errorf("process spec: %w", err)
 		}

@@ -27,6 +27,12 @@ func unixServe(args []string) int {
 		fmt.Fprintln(os.Stderr, "unix-serve:", err)
 		return 1
 	}
+	// Any user of the container may connect, as applications' sockets
+	// usually allow (connect needs write permission on the socket).
+	if err := os.Chmod(args[0], 0o666); err != nil {
+		fmt.Fprintln(os.Stderr, "unix-serve:", err)
+		return 1
+	}
 	for {
 		c, err := l.Accept()
 		if err != nil {
