@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -445,6 +446,13 @@ func TestHostilePasswdHome(t *testing.T) {
 	code, err := attach.Attach(st, []string{"true"}, attach.WithStdio(nil, nil, nil), attach.WithEnv("HOME=/"))
 	require.NoError(t, err)
 	assert.Equal(t, 0, code)
+
+	// A FIFO in its place must neither block the attach nor be read.
+	passwd := filepath.Join(c.Rootfs, "etc/passwd")
+	require.NoError(t, os.Remove(passwd))
+	require.NoError(t, syscall.Mkfifo(passwd, 0o644))
+	got = viaAttach(st, corpusCmd{args: []string{"true"}, user: "root"})
+	assert.Contains(t, got.err, `user "root": container's /etc/passwd: not a regular file`)
 }
 
 // A command not in PATH: the error names the PATH that was searched, the
