@@ -113,7 +113,8 @@ func lookPath(name string, env []string) (string, error) {
 	if containsByte(name, '/') {
 		return name, nil
 	}
-	for i := len(env) - 1; i >= 0; i-- {
+	// The first PATH entry, the one getenv(3) gives the command.
+	for i := range env {
 		if hasPrefix(env[i], "PATH=") {
 			for _, dir := range split(env[i][len("PATH="):], ':') {
 				if dir == "" || dir[0] != '/' {
