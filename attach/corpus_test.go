@@ -478,3 +478,24 @@ func TestGVisorUserSpec(t *testing.T) {
 	assert.ErrorIs(t, err, attach.ErrUnsupported)
 	assert.ErrorContains(t, err, "give uid:gid")
 }
+
+// WithEnv adds and overrides as docker exec -e does, WithCleanEnv starts
+// from nothing, WithDir replaces the WORKDIR.
+func TestCorpusEnvOptions(t *testing.T) {
+	c := testcontainer.StartRunc(t, testcontainer.RuncOptions{Hostname: "env-options", Env: corpusEnv, Cwd: "/tmp"})
+	st := runcState(t, c)
+	run := func(opts ...attach.Option) string {
+		var out bytes.Buffer
+		code, err := attach.Attach(st, []string{"sh", "-c", "env | sort; pwd"}, append(opts, attach.WithStdio(nil, &out, &out))...)
+		require.NoError(t, err)
+		require.Equal(t, 0, code, out.String())
+		return out.String()
+	}
+	common := "HOME=/root\nHOSTNAME=corpus\nLANG=C.UTF-8\nPATH=/opt/app/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
+	assert.Equal(t, "APP_ENV=production\nAPP_PORT=8080\n"+common+"PWD=/tmp\nSHLVL=1\n/tmp\n", run())
+	assert.Equal(t, "APP_ENV=production\nAPP_PORT=9090\nEXTRA=a b\n"+common+"PWD=/\nSHLVL=1\n/\n",
+		run(attach.WithEnv("APP_PORT=9090"), attach.WithEnv("EXTRA=a b"), attach.WithDir("/")))
+	assert.Equal(t, "HOME=/root\nONLY=1\nPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nPWD=/tmp\nSHLVL=1\n/tmp\n",
+		run(attach.WithCleanEnv(), attach.WithEnv("ONLY=1")))
+	assert.Contains(t, run(attach.WithEnv("HOME=/elsewhere")), "HOME=/elsewhere\n")
+}
