@@ -137,14 +137,11 @@ func prepareCorpusImage(rootfs string) error {
 func startCorpus(t *testing.T) *testcontainer.RuncContainer {
 	t.Helper()
 	c := testcontainer.StartRunc(t, testcontainer.RuncOptions{
-		Hostname:           "corpus",
-		Args:               []string{"/usr/local/bin/entrypoint.sh"},
-		Env:                corpusEnv,
-		Cwd:                corpusWorkdir,
-		Capabilities:       testcontainer.DockerDefaultCapabilities,
-		Rlimits:            []testcontainer.Rlimit{{Type: "RLIMIT_NOFILE", Hard: 4321, Soft: 1234}},
-		AllowNewPrivileges: true,
-		Prepare:            prepareCorpusImage,
+		Hostname:    "corpus",
+		Args:        []string{"/usr/local/bin/entrypoint.sh"},
+		Image:       testcontainer.Image{Env: corpusEnv, Cwd: corpusWorkdir, Prepare: prepareCorpusImage},
+		Confinement: testcontainer.Confinement{Capabilities: testcontainer.DockerCapabilities, AllowNewPrivileges: true},
+		Rlimits:     []testcontainer.Rlimit{{Type: "RLIMIT_NOFILE", Hard: 4321, Soft: 1234}},
 	})
 	ip, err := exec.LookPath("ip")
 	if err != nil {
@@ -482,7 +479,7 @@ func TestGVisorUserSpec(t *testing.T) {
 // WithEnv adds and overrides as docker exec -e does, WithCleanEnv starts
 // from nothing, WithDir replaces the WORKDIR.
 func TestCorpusEnvOptions(t *testing.T) {
-	c := testcontainer.StartRunc(t, testcontainer.RuncOptions{Hostname: "env-options", Env: corpusEnv, Cwd: "/tmp"})
+	c := testcontainer.StartRunc(t, testcontainer.RuncOptions{Hostname: "env-options", Image: testcontainer.Image{Env: corpusEnv, Cwd: "/tmp"}})
 	st := runcState(t, c)
 	run := func(opts ...attach.Option) string {
 		var out bytes.Buffer

@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // bundleSpec says what the config.json of an OCI bundle made for a test
@@ -28,20 +30,43 @@ type bundleSpec struct {
 	NetNSPath string
 	// CgroupsPath is linux.cgroupsPath; "" leaves it out.
 	CgroupsPath string
-	// Env and Cwd are process.env and process.cwd; nil and "" give the
-	// defaults (PATH and TERM, "/").
-	Env []string
-	Cwd string
-	// Capabilities, when not nil, are process.capabilities' bounding,
-	// effective and permitted sets (names like "CAP_CHOWN"); nil is none.
-	Capabilities []string
+	// Confinement is the process's capabilities, no_new_privs and seccomp.
+	Confinement
+	// Image is the image's part of the process: ENV, WORKDIR, files.
+	Image
 	// Rlimits are process.rlimits.
 	Rlimits []Rlimit
-	// AllowNewPrivileges sets process.noNewPrivileges false (Docker's
-	// default); by default it is true.
+}
+
+// Confinement is the security part of an OCI config's process (what the
+// runtime confines the container's processes with). The zero value is what
+// `runc spec` writes with the capabilities removed: no capabilities,
+// no_new_privs, no seccomp profile.
+type Confinement struct {
+	// Capabilities go in the bounding, effective and permitted sets of
+	// process.capabilities, as Docker sets them (e.g. DockerCapabilities).
+	Capabilities []string
+	// AllowNewPrivileges writes noNewPrivileges false (Docker's default).
 	AllowNewPrivileges bool
-	// Prepare, when set, is called with the rootfs once it is built and
-	// before the container starts: to lay out an image.
+	// Seccomp is linux.seccomp.
+	Seccomp *specs.LinuxSeccomp
+}
+
+// DockerCapabilities are the 14 capabilities Docker gives a container by
+// default.
+var DockerCapabilities = []string{
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+	"CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+	"CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+}
+
+// Image is what an image gives the container's process: its ENV
+// (process.env; nil is PATH and TERM), its WORKDIR (process.cwd; "" is
+// "/") and its files (Prepare, when set, is called with the rootfs once it
+// is built and before the container starts).
+type Image struct {
+	Env     []string
+	Cwd     string
 	Prepare func(rootfs string) error
 }
 
@@ -49,14 +74,6 @@ type bundleSpec struct {
 type Rlimit struct {
 	Type       string // "RLIMIT_NOFILE", ...
 	Hard, Soft uint64
-}
-
-// DockerDefaultCapabilities are the 14 capabilities Docker gives a
-// container by default (moby's oci/caps defaults).
-var DockerDefaultCapabilities = []string{
-	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
-	"CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
-	"CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
 }
 
 // bundle is an OCI bundle on disk and the state directory of the runtime
@@ -147,6 +164,9 @@ func ociConfig(rootfs string, spec bundleSpec) map[string]any {
 	if spec.CgroupsPath != "" {
 		linux["cgroupsPath"] = spec.CgroupsPath
 	}
+	if spec.Seccomp != nil {
+		linux["seccomp"] = spec.Seccomp
+	}
 	env := spec.Env
 	if env == nil {
 		env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"}
@@ -163,7 +183,7 @@ func ociConfig(rootfs string, spec bundleSpec) map[string]any {
 		"cwd":             cwd,
 		"noNewPrivileges": !spec.AllowNewPrivileges,
 	}
-	if spec.Capabilities != nil {
+	if len(spec.Capabilities) > 0 {
 		process["capabilities"] = map[string][]string{
 			"bounding": spec.Capabilities, "effective": spec.Capabilities, "permitted": spec.Capabilities,
 		}

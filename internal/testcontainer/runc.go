@@ -24,15 +24,14 @@ type RuncOptions struct {
 	// UID, GID and AdditionalGIDs are process.user of config.json.
 	UID, GID       uint32
 	AdditionalGIDs []uint32
-	// Env, Cwd, Capabilities, Rlimits, AllowNewPrivileges and Prepare are
-	// those of the bundle (see bundleSpec): the image's ENV and WORKDIR,
-	// the engine's capabilities and limits, the image's files.
-	Env                []string
-	Cwd                string
-	Capabilities       []string
-	Rlimits            []Rlimit
-	AllowNewPrivileges bool
-	Prepare            func(rootfs string) error
+	// Confinement is process.capabilities, noNewPrivileges and
+	// linux.seccomp of config.json.
+	Confinement
+	// Image is process.env and process.cwd of config.json, and the files
+	// laid out in the rootfs before the start.
+	Image
+	// Rlimits are process.rlimits of config.json.
+	Rlimits []Rlimit
 }
 
 // RuncContainer is a container made by runc from a bundle StartRunc wrote.
@@ -129,8 +128,7 @@ func (c *RuncContainer) start(opts RuncOptions) error {
 	bd, err := makeBundle("runc", bundleSpec{
 		Hostname: opts.Hostname, Args: opts.Args,
 		UID: opts.UID, GID: opts.GID, AdditionalGIDs: opts.AdditionalGIDs,
-		Env: opts.Env, Cwd: opts.Cwd, Capabilities: opts.Capabilities, Rlimits: opts.Rlimits,
-		AllowNewPrivileges: opts.AllowNewPrivileges, Prepare: opts.Prepare,
+		Confinement: opts.Confinement, Image: opts.Image, Rlimits: opts.Rlimits,
 		Namespaces:  []string{"pid", "ipc", "uts", "mount", "network", "cgroup"},
 		CgroupsPath: "nucleus-runc/" + c.ID,
 	})
