@@ -12,6 +12,13 @@
 // commands: no capabilities, no_new_privs, Landlock, no anonymous-file exec. [Attach] returns its exit code, or 128 plus the number of the
 // signal that killed it, as a shell and runc do.
 //
+// By default the command is the container's own process, as `runc exec`
+// makes it: the environment, working directory and user of the
+// container's OCI config when the state names a readable bundle, else the
+// target's initial environment and working directory and the state's
+// identity; HOME from the container's /etc/passwd. [WithEnv], [WithCleanEnv],
+// [WithDir], [WithUser] and [WithIdentity] change that.
+//
 // The join itself happens in a re-executed copy of the calling program,
 // before its Go runtime starts (see package nucleus/nsenter). That imposes
 // one rule on an embedding program: it must be built with cgo and import

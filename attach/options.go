@@ -40,27 +40,63 @@ func WithInheritTerminal() Option {
 	return Option{func(r *launch.Request) { r.InheritTerminal = true }}
 }
 
-// WithEnv sets the command's environment, KEY=VALUE entries. PATH and TERM
-// are added when missing, and HOME from the container's /etc/passwd (else /).
+// WithEnv adds KEY=VALUE entries to the command's environment, as
+// `docker exec -e` does: each replaces the container's entry of the same
+// key, or is appended. The container's environment is its OCI config's
+// process.env when the state names a readable bundle, else the target
+// process's initial environment (/proc/PID/environ); WithCleanEnv starts
+// from none instead. PATH is added when there is none (the usual list),
+// TERM=xterm with WithTTY when there is none, and HOME when there is none,
+// from the identity's entry in the container's /etc/passwd (else /).
+// nucleus adds no HOSTNAME of its own: Docker and Podman put one in the
+// container's config, so it is there when they made the container, and a
+// bare PID keeps what the target had. Calls add up.
 func WithEnv(env ...string) Option {
-	return Option{func(r *launch.Request) { r.Env = append([]string(nil), env...) }}
+	return Option{func(r *launch.Request) { r.Env = append(r.Env, env...) }}
 }
 
-// WithDir sets the working directory inside the container (default /). It
-// must be absolute, without ".." elements, and is verified after the chdir to
-// lie inside the container's root.
+// WithCleanEnv starts the command's environment empty instead of from the
+// container's: only WithEnv's entries, PATH (default list) and HOME (from
+// the container's /etc/passwd) unless WithEnv gives them. For commands
+// that must not see the container's variables, or targets whose
+// environment cannot be read.
+func WithCleanEnv() Option {
+	return Option{func(r *launch.Request) { r.CleanEnv = true }}
+}
+
+// WithDir sets the working directory inside the container. By default it
+// is the container's: its OCI config's process.cwd, else the target
+// process's working directory as the container sees it, else /. It must be
+// absolute, without ".." elements, and is verified after the chdir to lie
+// inside the container's root.
 func WithDir(dir string) Option {
 	return Option{func(r *launch.Request) { r.Dir = dir }}
 }
 
 // WithIdentity runs the command as id (uid, gid and supplementary groups as
 // the container's user namespace sees them) instead of the container's
-// process identity.
+// process identity. It excludes WithUser.
 func WithIdentity(id state.ProcessIdentity) Option {
 	return Option{func(r *launch.Request) {
 		id.AdditionalGIDs = append([]uint32(nil), id.AdditionalGIDs...)
 		r.Identity = &id
 	}}
+}
+
+// WithUser runs the command as user, given as `docker exec -u` takes it:
+// "name", "uid", "name:group", "uid:gid" or the mixed forms. It is
+// resolved inside the container's mount namespace, from its /etc/passwd
+// and /etc/group (never through a host path), with docker's rules: a name
+// or a uid with an entry gives that entry's uid, primary gid and home, and
+// as supplementary groups every group that lists the name; a uid without
+// an entry runs with gid 0 and HOME /; a group part sets the gid and then
+// no supplementary group is added. A name without an entry is an error
+// naming the file, and so is a user database that is not a regular file,
+// is larger than 1 MiB, or has a NUL byte in the entry used. A gVisor
+// target takes only "uid:gid" (its files are the sandbox kernel's to
+// read). It excludes WithIdentity.
+func WithUser(user string) Option {
+	return Option{func(r *launch.Request) { r.User = user }}
 }
 
 // WithTTY gives the command a new pseudo-terminal as stdin, stdout, stderr

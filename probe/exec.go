@@ -30,8 +30,13 @@ type Exec struct {
 	// Identity is who the command runs as, as seen inside the container's
 	// user namespace; nil means the container's process identity.
 	Identity *state.ProcessIdentity
-	// Env is the command's environment; PATH, TERM and HOME are added when
-	// missing.
+	// User, when not empty, is a user spec resolved in the container's
+	// /etc/passwd and /etc/group as attach.WithUser does; exclusive with
+	// Identity.
+	User string
+	// Env adds to the container's environment (attach.WithEnv's rules);
+	// by default the command has the container's environment, with PATH
+	// and HOME added when missing.
 	Env []string
 	// HostBinary, when set, is a host executable run as the probe
 	// (attach.WithHostBinary): for a probe binary the image does not ship.
@@ -41,6 +46,10 @@ type Exec struct {
 	// AllowDynamic accepts a dynamically linked HostBinary, which then runs
 	// with the container's ld.so and libraries.
 	AllowDynamic bool
+	// CleanEnv starts from an empty environment (attach.WithCleanEnv).
+	CleanEnv bool
+	// Dir is the working directory; "" is the container's (attach.WithDir).
+	Dir string
 }
 
 // Kind returns "exec".
@@ -55,7 +64,10 @@ func (p Exec) run(ctx context.Context, st *state.ContainerState, c *config) (Res
 		Target:   st,
 		Command:  p.Command,
 		Env:      p.Env,
+		CleanEnv: p.CleanEnv,
+		Dir:      p.Dir,
 		Identity: p.Identity,
+		User:     p.User,
 		Policy:   c.policy,
 		Stdout:   out,
 		Stderr:   out,

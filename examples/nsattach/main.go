@@ -3,7 +3,7 @@
 // container's namespaces and cgroups and gets the container's own
 // confinement (its capabilities, no_new_privs, seccomp profile, rlimits and
 // LSM label, with nucleus's seccomp floor on top) before it is executed; with
-// --strict [--workdir DIR]... it gets the strict sandbox instead (no
+// --strict [--worktree DIR]... it gets the strict sandbox instead (no
 // capabilities, Landlock, no exec of anonymous files).
 //
 //	nsattach --pid N            [options] [--] command [args...]
@@ -15,7 +15,7 @@
 // Options: -u uid[:gid] and -g gid,gid (ids as the container sees them;
 // with -u and no gid the container's gid is kept, and -u without -g drops
 // the supplementary groups), -w dir (working directory, default /), -e
-// KEY=VAL (repeatable), -t (a new pseudo-terminal), --strict and --workdir
+// KEY=VAL (repeatable), -t (a new pseudo-terminal), --strict and --worktree
 // DIR (repeatable), --host-binary PATH (run a static host executable
 // inside, for images without a shell).
 //

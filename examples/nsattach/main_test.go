@@ -109,7 +109,7 @@ func TestCannotRun(t *testing.T) {
 		// The strict policy's Landlock forbids execution under /tmp:
 		// EACCES at execve, and the error says who refused.
 		{"exec denied by landlock", []string{"--strict"}, []string{"/tmp/script"}, 126, "permission denied: refused by Landlock (strict policy)"},
-		{"exec denied by landlock with a workdir", []string{"--strict", "--workdir", "/srv"}, []string{"/tmp/script"}, 126, "Landlock (strict policy)"},
+		{"exec denied by landlock with a workdir", []string{"--strict", "--worktree", "/srv"}, []string{"/tmp/script"}, 126, "Landlock (strict policy)"},
 	}
 	r := run(t, "", pidArgs(c, nil, "sh", "-c", "printf '#!/bin/sh\\necho ran\\n' > /tmp/script; chmod 755 /tmp/script")...)
 	require.Equal(t, 0, r.code, r.stderr)
@@ -144,13 +144,15 @@ func TestOwnErrors(t *testing.T) {
 		{"two targets", []string{"--pid", pid, "--state", "/x", "true"}, "only one"},
 		{"no command", []string{"--pid", pid}, "no command"},
 		{"unknown flag", []string{"--pid", pid, "--bogus", "true"}, "bogus"},
-		{"bad user", []string{"--pid", pid, "-u", "root", "true"}, `-u "root"`},
-		{"bad gid", []string{"--pid", pid, "-u", "1:x", "true"}, `-u "1:x"`},
+		{"bad user", []string{"--pid", pid, "-u", "a:b:c", "true"}, `user spec "a:b:c"`},
+		{"unknown user", []string{"--pid", pid, "--user", "nosuchuser", "true"}, `user "nosuchuser": no entry in the container's /etc/passwd`},
+		{"unknown group", []string{"--pid", pid, "-u", "1:x", "true"}, `group "x": no entry in the container's /etc/group`},
+		{"bad gid", []string{"--pid", pid, "-u", "1:x", "-g", "2", "true"}, `-u "1:x" with -g`},
 		{"bad groups", []string{"--pid", pid, "-g", "1,,2", "true"}, `-g "1,,2"`},
 		{"bad env", []string{"--pid", pid, "-e", "NOEQUALS", "true"}, "not KEY=VAL"},
 		{"relative dir", []string{"--pid", pid, "-w", "tmp", "true"}, "not absolute"},
-		{"workdir without strict", []string{"--pid", pid, "--workdir", "/srv", "true"}, "--workdir needs --strict"},
-		{"relative workdir", []string{"--pid", pid, "--strict", "--workdir", "srv", "true"}, "absolute path"},
+		{"workdir without strict", []string{"--pid", pid, "--worktree", "/srv", "true"}, "--worktree needs --strict"},
+		{"relative workdir", []string{"--pid", pid, "--strict", "--worktree", "srv", "true"}, "absolute path"},
 		{"missing dir", []string{"--pid", pid, "-w", "/nonexistent", "true"}, `chdir: "/nonexistent": no such file`},
 		{"missing state file", []string{"--state", "/nonexistent/x.json", "true"}, "state: load"},
 		{"bad oci state", []string{"--oci-state", "-", "true"}, "state: from oci"},
@@ -181,6 +183,17 @@ func TestIdentityDirEnv(t *testing.T) {
 
 	r = run(t, "", pidArgs(c, []string{"-u", "1000:1000"}, "sh", "-c", "echo $HOME; id -G")...)
 	assert.Equal(t, result{"/home/user\n1000\n", "", 0}, r)
+
+	// By name, as docker exec -u: the entry's uid and gid, the groups that
+	// list the name.
+	r = run(t, "", pidArgs(c, []string{"--user", "user"}, "sh", "-c", "echo $HOME; id")...)
+	assert.Equal(t, result{"/home/user\nuid=1000(user) gid=1000(user) groups=2000(grp2000)\n", "", 0}, r)
+
+	r = run(t, "", pidArgs(c, []string{"--workdir", "/tmp"}, "pwd")...)
+	assert.Equal(t, result{"/tmp\n", "", 0}, r)
+
+	r = run(t, "", pidArgs(c, []string{"--clean-env", "--env", "A=1"}, "env")...)
+	assert.Equal(t, result{"A=1\nPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nHOME=/root\n", "", 0}, r)
 
 	r = run(t, "", pidArgs(c, []string{"-w", "/tmp"}, "pwd")...)
 	assert.Equal(t, result{"/tmp\n", "", 0}, r)

@@ -44,6 +44,7 @@ type options struct {
 	groups   string
 	dir      string
 	env      []string
+	cleanEnv bool
 	tty      bool
 	strict   strictflag.Flags
 	command  []string
@@ -61,13 +62,18 @@ options:
   --pid N             the container is the one process N lives in
   --state FILE        a nucleus state file
   --oci-state FILE|-  the JSON of 'runc state ID' (or crun, runsc); - reads stdin
-  -u uid[:gid]        run as uid (and gid) as the container sees them
-  -g gid,gid...       supplementary groups (default: the container's; none with -u)
-  -w dir              working directory inside the container (default /)
-  -e KEY=VAL          environment variable (repeatable; default PATH, TERM, HOME)
+  -u, --user USER[:GROUP]
+                      run as USER (a name or uid of the container's /etc/passwd)
+                      and GROUP, as docker exec -u does (default: the container's user)
+  -g gid,gid...       supplementary groups (default: the container's, or -u's);
+                      with -g, -u must be numeric: uid[:gid]
+  -w, --workdir DIR   working directory inside the container (default: the container's)
+  -e, --env KEY=VAL   add or override an environment variable (repeatable; default:
+                      the container's environment, with PATH and HOME when missing)
+  --clean-env         start from an empty environment instead of the container's
   -t                  give the command a new pseudo-terminal
   --strict            the strict sandbox instead of the container's own confinement
-  --workdir DIR       with --strict: a work tree with read, write and exec (repeatable)
+  --worktree DIR      with --strict: a work tree with read, write and exec (repeatable)
   --host-binary PATH  run the static host executable PATH inside, command being its argv
                       (e.g. --host-binary /bin/busybox -- sh, in an image without a shell)
   --dynamic           accept a dynamically linked --host-binary (it loads the container's libc)
@@ -93,15 +99,20 @@ func parseArgs(args []string) (*options, error) {
 	f.StringVar(&o.state, "state", "", "")
 	f.StringVar(&o.ociState, "oci-state", "", "")
 	f.StringVar(&o.user, "u", "", "")
+	f.StringVar(&o.user, "user", "", "")
 	f.StringVar(&o.groups, "g", "", "")
 	f.StringVar(&o.dir, "w", "", "")
-	f.Func("e", "", func(v string) error {
+	f.StringVar(&o.dir, "workdir", "", "")
+	env := func(v string) error {
 		if k, _, ok := strings.Cut(v, "="); !ok || k == "" {
 			return fmt.Errorf("%q is not KEY=VAL", v)
 		}
 		o.env = append(o.env, v)
 		return nil
-	})
+	}
+	f.Func("e", "", env)
+	f.Func("env", "", env)
+	f.BoolVar(&o.cleanEnv, "clean-env", false, "")
 	f.BoolVar(&o.tty, "t", false, "")
 	f.StringVar(&o.hostBinary, "host-binary", "", "")
 	f.BoolVar(&o.dynamic, "dynamic", false, "")
@@ -160,12 +171,12 @@ func (o *options) target() (*state.ContainerState, error) {
 	}
 }
 
-// identity returns the identity -u and -g ask for, nil when neither was
-// given (the container's own). -u without a gid keeps the container's gid;
-// -u without -g runs with no supplementary groups, so that a lower
-// privileged user does not inherit the container process's groups.
+// identity returns the identity -g (with a numeric -u) asks for, nil
+// without -g: then -u, if given, is a user spec the container resolves
+// (attach.WithUser). With -g, -u must be uid or uid:gid; a uid without a
+// gid keeps the container's gid.
 func (o *options) identity(st *state.ContainerState) (*state.ProcessIdentity, error) {
-	if o.user == "" && o.groups == "" {
+	if o.groups == "" {
 		return nil, nil
 	}
 	id := st.Identity()
@@ -173,25 +184,22 @@ func (o *options) identity(st *state.ContainerState) (*state.ProcessIdentity, er
 		u, g, hasGID := strings.Cut(o.user, ":")
 		uid, err := parseID(u)
 		if err != nil {
-			return nil, fmt.Errorf("-u %q: %w", o.user, err)
+			return nil, fmt.Errorf("-u %q with -g: %w", o.user, err)
 		}
 		id.UID = uid
 		if hasGID {
 			if id.GID, err = parseID(g); err != nil {
-				return nil, fmt.Errorf("-u %q: %w", o.user, err)
+				return nil, fmt.Errorf("-u %q with -g: %w", o.user, err)
 			}
 		}
-		id.AdditionalGIDs = nil
 	}
-	if o.groups != "" {
-		id.AdditionalGIDs = nil
-		for _, g := range strings.Split(o.groups, ",") {
-			gid, err := parseID(g)
-			if err != nil {
-				return nil, fmt.Errorf("-g %q: %w", o.groups, err)
-			}
-			id.AdditionalGIDs = append(id.AdditionalGIDs, gid)
+	id.AdditionalGIDs = nil
+	for _, g := range strings.Split(o.groups, ",") {
+		gid, err := parseID(g)
+		if err != nil {
+			return nil, fmt.Errorf("-g %q: %w", o.groups, err)
 		}
+		id.AdditionalGIDs = append(id.AdditionalGIDs, gid)
 	}
 	return &id, nil
 }
@@ -228,8 +236,14 @@ func nsattach(args []string) int {
 		return fail(err)
 	}
 	opts := []attach.Option{}
-	if id != nil {
+	switch {
+	case id != nil:
 		opts = append(opts, attach.WithIdentity(*id))
+	case o.user != "":
+		opts = append(opts, attach.WithUser(o.user))
+	}
+	if o.cleanEnv {
+		opts = append(opts, attach.WithCleanEnv())
 	}
 	if o.dir != "" {
 		opts = append(opts, attach.WithDir(o.dir))

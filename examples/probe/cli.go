@@ -38,7 +38,13 @@ duration=<d> reason=<r>.
   --interval D     time between probes (default 1s)
   --count N        number of probes; 0 probes until SIGINT or SIGTERM (default 1)
   --strict         exec probes run in the strict sandbox, not the container's confinement
-  --workdir DIR    with --strict: a work tree with read, write and exec (repeatable)
+  --worktree DIR   with --strict: a work tree with read, write and exec (repeatable)
+
+exec probes run as the container's own process (its user, environment and
+working directory), as docker exec does; these change it:
+  -u, --user USER[:GROUP]  a name or id of the container's /etc/passwd (and /etc/group)
+  -e, --env KEY=VAL        add or override an environment variable (repeatable)
+  -w, --workdir DIR        working directory inside the container
 
 exit codes: 0 the last result is Success; 1 it is not; 2 usage or setup error
 `
@@ -51,6 +57,9 @@ type options struct {
 	count    int
 	probe    probe.Probe
 	strict   strictflag.Flags
+	// exec probe settings
+	user, dir string
+	env       []string
 }
 
 var errHelp = errors.New("help requested")
@@ -64,6 +73,21 @@ func parseArgs(args []string) (*options, error) {
 	f.DurationVar(&o.interval, "interval", time.Second, "")
 	f.IntVar(&o.count, "count", 1, "")
 	o.strict.Register(f)
+	for _, name := range []string{"u", "user"} {
+		f.StringVar(&o.user, name, "", "")
+	}
+	for _, name := range []string{"w", "workdir"} {
+		f.StringVar(&o.dir, name, "", "")
+	}
+	env := func(v string) error {
+		if k, _, ok := strings.Cut(v, "="); !ok || k == "" {
+			return fmt.Errorf("%q is not KEY=VAL", v)
+		}
+		o.env = append(o.env, v)
+		return nil
+	}
+	f.Func("e", "", env)
+	f.Func("env", "", env)
 	if err := f.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, errHelp
@@ -88,6 +112,9 @@ func parseArgs(args []string) (*options, error) {
 		return nil, errors.New("no probe: give exec, tcp or http")
 	}
 	kind, rest := rest[0], rest[1:]
+	if kind != "exec" && (o.user != "" || o.dir != "" || len(o.env) > 0) {
+		return nil, fmt.Errorf("%s: -u, -e and -w are for exec probes", kind)
+	}
 	switch kind {
 	case "exec":
 		if len(rest) > 0 && rest[0] == "--" {
@@ -96,7 +123,7 @@ func parseArgs(args []string) (*options, error) {
 		if len(rest) == 0 {
 			return nil, errors.New("exec: no command")
 		}
-		o.probe = probe.Exec{Command: rest}
+		o.probe = probe.Exec{Command: rest, User: o.user, Env: o.env, Dir: o.dir}
 	case "tcp":
 		if len(rest) != 1 {
 			return nil, errors.New("tcp: give exactly one PORT")

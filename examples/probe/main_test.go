@@ -100,6 +100,8 @@ func TestProbes(t *testing.T) {
 		{"exec failure", []string{"exec", "--", "sh", "-c", "exit 3"}, "Failure", 3, "3", 1},
 		{"exec timeout", []string{"--timeout", "300ms", "exec", "--", "sleep", "5"}, "Failure", 137, "timeout", 1},
 		{"exec missing command", []string{"exec", "--", "no-such-command"}, "Unknown", 0, "no-such-command", 1},
+		{"exec as user", []string{"--user", "user", "-w", "/home/user", "-e", "X=1", "exec", "--", "sh", "-c", `test "$(id -u):$(id -G):$(pwd):$X:$HOME" = "1000:1000 2000:/home/user:1:/home/user"`}, "Success", 0, "", 0},
+		{"exec unknown user", []string{"-u", "nosuchuser", "exec", "true"}, "Unknown", 0, `no entry in the container's /etc/passwd`, 1},
 		{"tcp open", []string{"tcp", "8080"}, "Success", 0, "", 0},
 		{"tcp closed", []string{"tcp", "8081"}, "Failure", 0, "connection refused", 1},
 		{"http healthz", []string{"http", "8080", "/healthz"}, "Success", 0, "", 0},
@@ -186,6 +188,8 @@ func TestUsageErrors(t *testing.T) {
 		{"bad timeout", []string{"--pid", pid, "--timeout", "0s", "tcp", "80"}, "--timeout"},
 		{"bad count", []string{"--pid", pid, "--count", "-1", "tcp", "80"}, "--count"},
 		{"bad flag", []string{"--pid", pid, "--bogus", "tcp", "80"}, "bogus"},
+		{"user on tcp", []string{"--pid", pid, "-u", "app", "tcp", "80"}, "for exec probes"},
+		{"bad env", []string{"--pid", pid, "-e", "X", "exec", "true"}, "not KEY=VAL"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

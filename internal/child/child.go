@@ -38,9 +38,20 @@ func Main() {
 	if err != nil {
 		report("read config: "+err.Error(), 0)
 	}
+	id, home := cfg.Identity, ""
+	if cfg.User != "" {
+		if id, home, err = resolveUser(cfg.User); err != nil {
+			report("user "+quoteText(cfg.User)+": "+err.Error(), 0)
+		}
+	}
 	env := cfg.Env
 	if cfg.NeedHome {
-		env = append(env, "HOME="+homeOf(cfg.Identity.UID))
+		if home == "" {
+			if home, err = homeOf(id.UID); err != nil {
+				report("HOME: "+err.Error()+" (set HOME to skip the lookup)", 0)
+			}
+		}
+		env = append(env, "HOME="+home)
 	}
 	if cfg.Mode != ModeExec {
 		runMode(cfg, env) // a host binary or a copy worker (mode.go); never returns
@@ -49,7 +60,7 @@ func Main() {
 	if err != nil {
 		reportExec(cfg.Args[0], syscall.ENOENT)
 	}
-	if err := cfg.Program.Apply(cfg.Identity, cfg.Dir); err != nil {
+	if err := cfg.Program.Apply(id, cfg.Dir); err != nil {
 		var errno syscall.Errno
 		errors.As(err, &errno)
 		report(err.Error(), errno)
@@ -127,7 +138,8 @@ func lookPath(name string, env []string) (string, error) {
 	if containsByte(name, '/') {
 		return name, nil
 	}
-	for i := len(env) - 1; i >= 0; i-- {
+	// The first PATH entry, the one getenv(3) gives the command.
+	for i := range env {
 		if hasPrefix(env[i], "PATH=") {
 			for _, dir := range split(env[i][len("PATH="):], ':') {
 				if dir == "" || dir[0] != '/' {
@@ -143,47 +155,6 @@ func lookPath(name string, env []string) (string, error) {
 		}
 	}
 	return "", errNotFound
-}
-
-// homeOf returns the home directory of uid in the container's /etc/passwd,
-// or "/" (as runc does). The file belongs to the container, which may be
-// hostile: it must be a regular file, is opened without following a FIFO's
-// block, and is read up to a bound.
-func homeOf(uid uint32) string {
-	fd, err := syscall.Open("/etc/passwd", syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
-	if err != nil {
-		return "/"
-	}
-	defer syscall.Close(fd)
-	var st syscall.Stat_t
-	if err := syscall.Fstat(fd, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG {
-		return "/"
-	}
-	b, err := hardencore.ReadFD(fd, MaxConfig)
-	if err != nil {
-		return "/"
-	}
-	return homeFromPasswd(b, uid)
-}
-
-func homeFromPasswd(b []byte, uid uint32) string {
-	want := strconv.FormatUint(uint64(uid), 10)
-	for len(b) > 0 {
-		line := b
-		if i := indexByte(b, '\n'); i >= 0 {
-			line, b = b[:i], b[i+1:]
-		} else {
-			b = nil
-		}
-		if n := len(line); n > 0 && line[n-1] == '\r' {
-			line = line[:n-1]
-		}
-		f := split(string(line), ':')
-		if len(f) >= 6 && f[2] == want && hasPrefix(f[5], "/") {
-			return f[5]
-		}
-	}
-	return "/"
 }
 
 func indexByte(b []byte, c byte) int {

@@ -12,18 +12,6 @@ import (
 	"nucleus/nsenter" // defines nucleus_nsenter_joined, which the dispatch reads
 )
 
-func TestHomeFromPasswd(t *testing.T) {
-	passwd := []byte("root:x:0:0:root:/root:/bin/sh\n" +
-		"broken line\n" +
-		"rel:x:5:5::relative:/bin/sh\n" +
-		"crlf:x:7:7::/home/crlf:/bin/sh\r\n" +
-		"user:x:1000:1000:user:/home/user:/bin/sh")
-	assert.Equal(t, "/root", homeFromPasswd(passwd, 0))
-	assert.Equal(t, "/home/user", homeFromPasswd(passwd, 1000), "the last line needs no newline")
-	assert.Equal(t, "/", homeFromPasswd(passwd, 5), "a relative home is not trusted")
-	assert.Equal(t, "/", homeFromPasswd(passwd, 42), "no entry: /, as runc does")
-}
-
 func TestLookPath(t *testing.T) {
 	p, err := lookPath("sh", []string{"PATH=relative:/nonexistent:/bin"})
 	require.NoError(t, err)
@@ -32,6 +20,9 @@ func TestLookPath(t *testing.T) {
 	assert.ErrorIs(t, err, errNotFound)
 	_, err = lookPath("passwd", []string{"PATH=/etc"})
 	assert.ErrorIs(t, err, errNotFound, "a file without an execute bit is not a command")
+	p, err = lookPath("sh", []string{"PATH=/bin", "PATH=/nonexistent"})
+	require.NoError(t, err, "the first PATH counts, as for getenv")
+	assert.Equal(t, "/bin/sh", p)
 	p, err = lookPath("./x", nil)
 	require.NoError(t, err)
 	assert.Equal(t, "./x", p)

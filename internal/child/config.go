@@ -20,28 +20,35 @@ import (
 // and encoding/json's initialisation. The binary form costs microseconds
 // both ways, and the default Program's part is encoded once per process.
 type Config struct {
-	Args     []string
-	Env      []string
+	Args []string
+	// Env is the command's whole environment but HOME.
+	Env []string
+	// NeedHome: Env has no HOME; the child adds the identity's home from
+	// the container's /etc/passwd.
 	NeedHome bool
 	Dir      string
 	Identity hardencore.Identity
 	// Mode is what the grandchild does once hardened (mode.go): execute
 	// Args[0] from the container, execute the host binary by fd, or run a
 	// copy worker.
-	Mode    Mode
+	Mode Mode
+	// User, when not empty, is a user spec ("name", "uid", "name:group",
+	// "uid:gid", …) the child resolves in the container's /etc/passwd and
+	// /etc/group; it replaces Identity (resolveUser, user.go).
+	User    string
 	Program *hardencore.Program
 }
 
 // ConfigVersion changes with the layout below. Parent and child are the same
 // binary, so it only catches a record that is not one of ours.
-const ConfigVersion = 3
+const ConfigVersion = 4
 
 // MaxConfig bounds what the child reads from the parent.
 const MaxConfig = 1 << 20
 
 // The layout, native-endian: u32 version; strings(args); strings(env);
 // u8 need_home; string(dir); u32 uid; u32 gid; u32s(additional gids);
-// u8 mode; program. A string is u32 length + bytes, a list is u32 count + items.
+// u8 mode; string(user); program. A string is u32 length + bytes, a list is u32 count + items.
 // Program: 5 × u64 capability sets (bounding, permitted, effective,
 // inheritable, ambient); u8 no_new_privs; u8 strict; filter(floor);
 // u32 count + count × filter(stacked); u8 landlock present; u32 count +
@@ -110,6 +117,7 @@ func AppendConfig(b []byte, c *Config, prog []byte) []byte {
 		b = appendU32(b, g)
 	}
 	b = append(b, byte(c.Mode))
+	b = appendString(b, c.User)
 	return append(b, prog...)
 }
 
@@ -312,6 +320,7 @@ func DecodeConfig(b []byte) (*Config, error) {
 		}
 	}
 	c.Mode = Mode(r.u8())
+	c.User = r.string()
 	p := c.Program
 	for _, v := range [...]*uint64{&p.Caps.Bounding, &p.Caps.Permitted, &p.Caps.Effective, &p.Caps.Inheritable, &p.Caps.Ambient} {
 		*v = r.u64()

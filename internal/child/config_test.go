@@ -17,6 +17,7 @@ func fullConfig() *Config {
 		Dir:      "/tmp/a b",
 		Identity: hardencore.Identity{UID: 1000, GID: 1001, AdditionalGIDs: []uint32{1, 2, 4294967295}},
 		Mode:     ModeCopyFrom,
+		User:     "app:staff",
 		Program: &hardencore.Program{
 			Caps:               hardencore.CapSets{Bounding: 1<<21 | 1<<63, Permitted: 1 << 21, Effective: 1 << 21, Inheritable: 1 << 5, Ambient: 1 << 7},
 			NoNewPrivs:         true,

@@ -29,3 +29,32 @@ func split(s string, sep byte) []string {
 	}
 	return append(out, s[start:])
 }
+
+// cut is strings.Cut for a one-byte separator.
+func cut(s string, sep byte) (before, after string, found bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == sep {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+// quoteText quotes s for an error message, escaping what is not printable
+// ASCII (the text comes from the caller or from the container's files).
+func quoteText(s string) string {
+	const hex = "0123456789abcdef"
+	b := []byte{'"'}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c >= 0x20 && c < 0x7f:
+			b = append(b, c)
+		default:
+			b = append(b, '\\', 'x', hex[c>>4], hex[c&15])
+		}
+	}
+	return string(append(b, '"'))
+}

@@ -44,7 +44,7 @@ func TestConfigCodecKnowsEveryField(t *testing.T) {
 		}
 		return names
 	}
-	assert.Equal(t, []string{"Args", "Env", "NeedHome", "Dir", "Identity", "Mode", "Program"}, fields(child.Config{}))
+	assert.Equal(t, []string{"Args", "Env", "NeedHome", "Dir", "Identity", "Mode", "User", "Program"}, fields(child.Config{}))
 	assert.Equal(t, []string{"UID", "GID", "AdditionalGIDs"}, fields(state.ProcessIdentity{}))
 	assert.Equal(t, []string{"UID", "GID", "AdditionalGIDs"}, fields(hardencore.Identity{}))
 	assert.Equal(t, []string{"Caps", "NoNewPrivs", "Strict", "Seccomp", "SeccompStack", "Landlock", "LandlockBestEffort", "Rlimits", "LSMExec"}, fields(harden.Program{}))

@@ -99,35 +99,36 @@ type specConfinement struct {
 	rlimits    []harden.Rlimit
 }
 
-// specKey names a target whose config was read.
-type specKey struct {
+// confKey names a target whose config was compiled.
+type confKey struct {
 	pid    int
 	ticks  uint64
 	bundle string
 }
 
-// specCache holds the compiled configs of recent targets; a target is
-// never reused by another process (start ticks), so entries never go stale,
-// and the map is emptied when it grows past specCacheMax.
-var specCache struct {
+// confCache holds the compiled configs of recent targets (the config file
+// itself is cached by bundleSpec); a target is never reused by another
+// process (start ticks), so entries never go stale, and the map is emptied
+// when it grows past confCacheMax.
+var confCache struct {
 	sync.Mutex
-	m map[specKey]*specConfinement
+	m map[confKey]*specConfinement
 }
 
-const specCacheMax = 256
+const confCacheMax = 256
 
 func specConfinementFor(st *state.ContainerState) (*specConfinement, error) {
 	if st.BundlePath == "" {
 		return nil, nil
 	}
-	key := specKey{st.PID, st.StartTicks, st.BundlePath}
-	specCache.Lock()
-	sc, ok := specCache.m[key]
-	specCache.Unlock()
+	key := confKey{st.PID, st.StartTicks, st.BundlePath}
+	confCache.Lock()
+	sc, ok := confCache.m[key]
+	confCache.Unlock()
 	if ok {
 		return sc, nil
 	}
-	spec, err := st.BundleSpec()
+	spec, err := bundleSpec(st.BundlePath)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -138,12 +139,12 @@ func specConfinementFor(st *state.ContainerState) (*specConfinement, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bundle %s: %w", st.BundlePath, err)
 	}
-	specCache.Lock()
-	if specCache.m == nil || len(specCache.m) >= specCacheMax {
-		specCache.m = map[specKey]*specConfinement{}
+	confCache.Lock()
+	if confCache.m == nil || len(confCache.m) >= confCacheMax {
+		confCache.m = map[confKey]*specConfinement{}
 	}
-	specCache.m[key] = sc
-	specCache.Unlock()
+	confCache.m[key] = sc
+	confCache.Unlock()
 	return sc, nil
 }
 

@@ -112,8 +112,11 @@ func BenchmarkReadConfinement(b *testing.B) {
 		must(bare),
 		must(oci),
 		func() {
+			confCache.Lock()
+			confCache.m = nil
+			confCache.Unlock()
 			specCache.Lock()
-			specCache.m = nil
+			clear(specCache.m)
 			specCache.Unlock()
 			must(oci)()
 		},

@@ -20,11 +20,14 @@ type ExecError struct {
 	// RefusedBy names the layer that refused the execve when it was not
 	// the file itself, e.g. "Landlock (strict policy)"; "" otherwise.
 	RefusedBy string
+	// SearchPath is the PATH that was searched for a command without a
+	// slash.
+	SearchPath string
 }
 
 func (e *ExecError) Error() string {
 	if errors.Is(e.Err, syscall.ENOENT) && !strings.Contains(e.Path, "/") {
-		return fmt.Sprintf("exec %q: not found in PATH", e.Path)
+		return fmt.Sprintf("exec %q: not found in PATH %q", e.Path, e.SearchPath)
 	}
 	if e.RefusedBy != "" {
 		return fmt.Sprintf("exec %q: %v: refused by %s: the path is not granted exec (harden.PathRule)", e.Path, e.Err, e.RefusedBy)

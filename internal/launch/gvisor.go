@@ -225,20 +225,31 @@ func runscSpec(r *Request, def *state.ProcessIdentity) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	ps, err := r.processSpec()
+	if err != nil {
+		return nil, err
+	}
+	// The identity is the caller's, else the one runsc's verified state
+	// names (def); never the supervisor's.
 	id := def
 	if r.Identity != nil {
 		id = r.Identity
+	}
+	if ps.user != "" {
+		// The sandbox's /etc/passwd is the Sentry's to read: only a
+		// numeric spec can be honoured without it.
+		nid, err := numericUser(ps.user)
+		if err != nil {
+			return nil, fmt.Errorf("user: container %q is a gVisor sandbox: %w", r.Target.ID, err)
+		}
+		id = &nid
 	}
 	if id == nil {
 		return nil, errors.New("gvisor: process spec: no identity")
 	}
 	// HOME, when the request has none, is added by the Sentry from the
 	// container's /etc/passwd (else /), the rule of the host path.
-	env, _ := r.environ()
-	dir := r.Dir
-	if dir == "" {
-		dir = "/"
-	}
+	env, dir := ps.env, ps.dir
 	b, err := json.Marshal(&runscProcess{
 		Terminal:        r.TTY,
 		User:            runscUser{UID: id.UID, GID: id.GID, AdditionalGids: id.AdditionalGIDs},

@@ -22,14 +22,21 @@ type Request struct {
 	// Command is the argv of the command; Command[0] is looked up in the
 	// container's PATH when it has no slash.
 	Command []string
-	// Env is the command's environment. PATH, TERM and HOME are added when
-	// missing (HOME from the container's /etc/passwd, else /).
+	// Env adds to the container's environment, KEY=VALUE entries
+	// replacing the container's of the same key (processSpec, spec.go).
 	Env []string
-	// Dir is the working directory inside the container, "/" when empty. It
-	// must be absolute and free of ".." elements.
+	// CleanEnv starts from an empty environment instead of the container's.
+	CleanEnv bool
+	// Dir is the working directory inside the container; "" means the
+	// container's (its config's process.cwd, else the target's cwd), else
+	// "/". It must be absolute and free of ".." elements.
 	Dir string
 	// Identity overrides the container's process identity.
 	Identity *state.ProcessIdentity
+	// User is a user spec ("name", "uid", "name:group", "uid:gid") resolved
+	// in the container's /etc/passwd and /etc/group by the child, as
+	// docker exec -u does. Exclusive with Identity.
+	User string
 	// Policy overrides the default hardening policy.
 	Policy *harden.Policy
 	// Stdin, Stdout and Stderr are the command's stdio; nil connects
@@ -97,17 +104,50 @@ func (r *Request) check() error {
 		}
 	}
 	for _, e := range r.Env {
-		if strings.IndexByte(e, 0) >= 0 {
-			return fmt.Errorf("environment entry %q contains a NUL byte", strings.SplitN(e, "=", 2)[0])
+		if err := checkEnvEntry(e); err != nil {
+			return err
 		}
-		if !strings.Contains(e, "=") {
-			return fmt.Errorf("environment entry %q is not KEY=VALUE", e)
+	}
+	if r.User != "" {
+		if r.Identity != nil {
+			return errors.New("both a user spec and an identity")
+		}
+		if err := checkUserSpec(r.User); err != nil {
+			return err
 		}
 	}
 	if r.Dir != "" {
 		if err := checkDir(r.Dir); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// checkEnvEntry refuses an entry that is not KEY=VALUE with a non-empty
+// key, or holds a NUL byte (execve would cut it there).
+func checkEnvEntry(e string) error {
+	key, _, ok := strings.Cut(e, "=")
+	switch {
+	case strings.IndexByte(e, 0) >= 0:
+		return fmt.Errorf("environment entry %q contains a NUL byte", key)
+	case !ok || key == "":
+		return fmt.Errorf("environment entry %q is not KEY=VALUE", e)
+	}
+	return nil
+}
+
+// checkUserSpec refuses a user spec that cannot name a user: "user" or
+// "user:group", each part a name or a decimal id, neither empty.
+func checkUserSpec(spec string) error {
+	usr, grp, hasGroup := strings.Cut(spec, ":")
+	switch {
+	case usr == "":
+		return fmt.Errorf("user spec %q: empty user", spec)
+	case hasGroup && grp == "":
+		return fmt.Errorf("user spec %q: empty group", spec)
+	case strings.ContainsAny(spec, "\x00\n") || strings.Count(spec, ":") > 1:
+		return fmt.Errorf("user spec %q: want user[:group]", spec)
 	}
 	return nil
 }
@@ -128,28 +168,6 @@ func checkDir(dir string) error {
 		}
 	}
 	return nil
-}
-
-// environ returns the command's environment: the request's, with PATH and
-// TERM added when missing. HOME is added by the child, which can read the
-// container's /etc/passwd.
-func (r *Request) environ() (env []string, needHome bool) {
-	env = append([]string(nil), r.Env...)
-	has := func(key string) bool {
-		for _, e := range env {
-			if strings.HasPrefix(e, key+"=") {
-				return true
-			}
-		}
-		return false
-	}
-	if !has("PATH") {
-		env = append(env, defaultPath)
-	}
-	if !has("TERM") {
-		env = append(env, "TERM=xterm")
-	}
-	return env, !has("HOME")
 }
 
 func (r *Request) logger() *slog.Logger {

@@ -22,18 +22,6 @@ func TestCheckDir(t *testing.T) {
 	}
 }
 
-func TestEnviron(t *testing.T) {
-	r := &Request{}
-	env, home := r.environ()
-	assert.Equal(t, []string{defaultPath, "TERM=xterm"}, env)
-	assert.True(t, home)
-
-	r.Env = []string{"PATH=/x", "HOME=/h", "TERM=vt100", "A=b"}
-	env, home = r.environ()
-	assert.Equal(t, r.Env, env)
-	assert.False(t, home)
-}
-
 func TestPermission(t *testing.T) {
 	st := &state.ContainerState{ID: "c", CreatorUID: uint32(os.Geteuid())}
 	assert.NoError(t, permitted(st))

@@ -90,6 +90,10 @@ func Start(ctx context.Context, r *Request) (*Process, error) {
 	}
 	defer cg.close()
 	defer cg.discard() // a failed start: nothing may stay in its cgroup
+	spec, err := r.processSpec()
+	if err != nil {
+		return nil, err
+	}
 	// After every read by PID number: it checks the target still lives.
 	nsflags, err := namespacesToJoin(st, target)
 	if err != nil {
@@ -102,7 +106,7 @@ func Start(ctx context.Context, r *Request) (*Process, error) {
 	}
 	defer sio.closeChildEnds()
 
-	l := &launcher{req: r, log: log, stdio: sio, cgroups: cg, hostBin: hostBin}
+	l := &launcher{req: r, log: log, stdio: sio, cgroups: cg, hostBin: hostBin, spec: spec}
 	p, err := l.run(ctx, exe, target, nsflags, prog, progBytes)
 	if err != nil {
 		sio.abort()
@@ -185,6 +189,7 @@ type launcher struct {
 	stdio   *stdio
 	cgroups *cgroupJoin
 	hostBin *os.File // nsenter.FdHostBinary, or nil
+	spec    *processSpec
 }
 
 // bootstrap is everything the children read from the socket, in one write:
@@ -204,18 +209,11 @@ func (l *launcher) bootstrap(nsflags uint32, prog *harden.Program, progBytes []b
 	if err != nil {
 		return nil, err
 	}
-	env, needHome := r.environ()
-	id := r.Target.Identity()
-	if r.Identity != nil {
-		id = *r.Identity
-	}
-	dir := r.Dir
-	if dir == "" {
-		dir = "/"
-	}
+	s := l.spec
 	buf = append(buf, nsenter.Go, 0, 0, 0, 0)
 	at := len(buf)
-	buf = child.AppendConfig(buf, &child.Config{Args: r.Command, Env: env, NeedHome: needHome, Dir: dir, Identity: harden.Identity(id), Mode: r.childMode(), Program: (*hardencore.Program)(prog)}, progBytes)
+	buf = child.AppendConfig(buf, &child.Config{Args: r.Command, Env: s.env, NeedHome: s.needHome, Dir: s.dir,
+		Identity: harden.Identity(s.identity), User: s.user, Mode: r.childMode(), Program: (*hardencore.Program)(prog)}, progBytes)
 	size := len(buf) - at
 	if size > child.MaxConfig {
 		return nil, fmt.Errorf("encode child config: %d bytes, at most %d", size, child.MaxConfig)
@@ -351,7 +349,9 @@ func (l *launcher) run(ctx context.Context, exe *os.File, target *os.File, nsfla
 	case err != nil:
 		return fail(fmt.Errorf("read exec report: %w", err))
 	case msg.Type == nsenter.MsgExecError:
-		return fail(execError(msg.Text, msg.Value, prog))
+		e := execError(msg.Text, msg.Value, prog)
+		e.SearchPath = l.spec.path()
+		return fail(e)
 	default:
 		if e := msg.Err(); e != nil {
 			return fail(e)

@@ -1,4 +1,4 @@
-// Package strictflag is the --strict and --workdir flags of the example
+// Package strictflag is the --strict and --worktree flags of the example
 // CLIs (nsattach, probe): the strict sandbox (harden.StrictPolicy) with the
 // given work trees instead of the container's own confinement.
 package strictflag
@@ -10,29 +10,29 @@ import (
 	"nucleus/harden"
 )
 
-// Flags are --strict and --workdir.
+// Flags are --strict and --worktree.
 type Flags struct {
-	strict   bool
-	workdirs []string
+	strict    bool
+	worktrees []string
 }
 
 // Register adds the flags to f.
 func (s *Flags) Register(f *flag.FlagSet) {
 	f.BoolVar(&s.strict, "strict", false, "")
-	f.Func("workdir", "", func(v string) error {
+	f.Func("worktree", "", func(v string) error {
 		if v == "" || v[0] != '/' {
-			return errors.New("--workdir: give an absolute path inside the container")
+			return errors.New("--worktree: give an absolute path inside the container")
 		}
-		s.workdirs = append(s.workdirs, v)
+		s.worktrees = append(s.worktrees, v)
 		return nil
 	})
 }
 
-// Check refuses --workdir without --strict: the container policy has no
+// Check refuses --worktree without --strict: the container policy has no
 // Landlock domain, so a work tree would mean nothing.
 func (s *Flags) Check() error {
-	if len(s.workdirs) > 0 && !s.strict {
-		return errors.New("--workdir needs --strict")
+	if len(s.worktrees) > 0 && !s.strict {
+		return errors.New("--worktree needs --strict")
 	}
 	return nil
 }
@@ -42,6 +42,6 @@ func (s *Flags) Policy() *harden.Policy {
 	if !s.strict {
 		return nil
 	}
-	p := harden.StrictPolicy(s.workdirs...)
+	p := harden.StrictPolicy(s.worktrees...)
 	return &p
 }

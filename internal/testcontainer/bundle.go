@@ -32,6 +32,10 @@ type bundleSpec struct {
 	CgroupsPath string
 	// Confinement is the process's capabilities, no_new_privs and seccomp.
 	Confinement
+	// Image is the image's part of the process: ENV, WORKDIR, files.
+	Image
+	// Rlimits are process.rlimits.
+	Rlimits []Rlimit
 }
 
 // Confinement is the security part of an OCI config's process (what the
@@ -54,6 +58,22 @@ var DockerCapabilities = []string{
 	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
 	"CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
 	"CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+}
+
+// Image is what an image gives the container's process: its ENV
+// (process.env; nil is PATH and TERM), its WORKDIR (process.cwd; "" is
+// "/") and its files (Prepare, when set, is called with the rootfs once it
+// is built and before the container starts).
+type Image struct {
+	Env     []string
+	Cwd     string
+	Prepare func(rootfs string) error
+}
+
+// Rlimit is one entry of process.rlimits.
+type Rlimit struct {
+	Type       string // "RLIMIT_NOFILE", ...
+	Hard, Soft uint64
 }
 
 // bundle is an OCI bundle on disk and the state directory of the runtime
@@ -83,6 +103,11 @@ func makeBundle(kind string, spec bundleSpec) (bundle, error) {
 	}
 	if b.Root, err = os.MkdirTemp("", "nucleus-"+kind+"-root-"); err != nil {
 		return b, err
+	}
+	if spec.Prepare != nil {
+		if err := spec.Prepare(b.Rootfs); err != nil {
+			return b, fmt.Errorf("prepare rootfs: %w", err)
+		}
 	}
 	cfg, err := json.MarshalIndent(ociConfig(b.Rootfs, spec), "", "\t")
 	if err != nil {
@@ -142,18 +167,33 @@ func ociConfig(rootfs string, spec bundleSpec) map[string]any {
 	if spec.Seccomp != nil {
 		linux["seccomp"] = spec.Seccomp
 	}
+	env := spec.Env
+	if env == nil {
+		env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"}
+	}
+	cwd := spec.Cwd
+	if cwd == "" {
+		cwd = "/"
+	}
 	process := map[string]any{
 		"terminal":        false,
 		"user":            user,
 		"args":            spec.Args,
-		"env":             []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"},
-		"cwd":             "/",
+		"env":             env,
+		"cwd":             cwd,
 		"noNewPrivileges": !spec.AllowNewPrivileges,
 	}
 	if len(spec.Capabilities) > 0 {
 		process["capabilities"] = map[string][]string{
 			"bounding": spec.Capabilities, "effective": spec.Capabilities, "permitted": spec.Capabilities,
 		}
+	}
+	if len(spec.Rlimits) > 0 {
+		var rl []map[string]any
+		for _, r := range spec.Rlimits {
+			rl = append(rl, map[string]any{"type": r.Type, "hard": r.Hard, "soft": r.Soft})
+		}
+		process["rlimits"] = rl
 	}
 	return map[string]any{
 		"ociVersion": "1.0.2",

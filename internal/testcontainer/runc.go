@@ -27,6 +27,11 @@ type RuncOptions struct {
 	// Confinement is process.capabilities, noNewPrivileges and
 	// linux.seccomp of config.json.
 	Confinement
+	// Image is process.env and process.cwd of config.json, and the files
+	// laid out in the rootfs before the start.
+	Image
+	// Rlimits are process.rlimits of config.json.
+	Rlimits []Rlimit
 }
 
 // RuncContainer is a container made by runc from a bundle StartRunc wrote.
@@ -123,7 +128,7 @@ func (c *RuncContainer) start(opts RuncOptions) error {
 	bd, err := makeBundle("runc", bundleSpec{
 		Hostname: opts.Hostname, Args: opts.Args,
 		UID: opts.UID, GID: opts.GID, AdditionalGIDs: opts.AdditionalGIDs,
-		Confinement: opts.Confinement,
+		Confinement: opts.Confinement, Image: opts.Image, Rlimits: opts.Rlimits,
 		Namespaces:  []string{"pid", "ipc", "uts", "mount", "network", "cgroup"},
 		CgroupsPath: "nucleus-runc/" + c.ID,
 	})

@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "app $APP_ENV on port $APP_PORT"
