@@ -1,0 +1,186 @@
+package testcontainer
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"nucleus/internal/testutil"
+)
+
+// daemon is an engine daemon a test started (dockerd, containerd, podman
+// system service): its process, its private directory and its log.
+type daemon struct {
+	name string
+	cmd  *exec.Cmd
+	dir  string
+	log  *os.File
+	done chan error
+}
+
+// engineDir makes a private directory for one engine under the system's
+// temporary directory, searchable by others (rootless helpers and image
+// layers are read by other uids).
+func engineDir(t testing.TB, kind string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "nucleus-"+kind+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// requireTool finds an engine's binary, or skips (fails under
+// NUCLEUS_REQUIRE_ROOT=1) when it is not installed.
+func requireTool(t testing.TB, name string) string {
+	t.Helper()
+	RequireRoot(t)
+	p, err := exec.LookPath(name)
+	if err != nil {
+		for _, dir := range []string{"/usr/sbin", "/usr/bin"} {
+			if fileExists(filepath.Join(dir, name)) {
+				return filepath.Join(dir, name)
+			}
+		}
+		testutil.Missing(t, "testcontainer: %s not installed (apt-get install docker.io podman containerd)", name)
+	}
+	return p
+}
+
+// startDaemon starts argv with its output in dir/<name>.log and waits until
+// ready reports true (for at most 60 s).
+func startDaemon(name, dir string, argv []string, ready func() bool) (*daemon, error) {
+	log, err := os.Create(filepath.Join(dir, name+".log"))
+	if err != nil {
+		return nil, err
+	}
+	d := &daemon{name: name, dir: dir, log: log, done: make(chan error, 1)}
+	d.cmd = exec.Command(argv[0], argv[1:]...)
+	d.cmd.Stdout, d.cmd.Stderr = log, log
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	if err := d.cmd.Start(); err != nil {
+		log.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	go func() { d.done <- d.cmd.Wait() }()
+	deadline := time.Now().Add(60 * time.Second)
+	for !ready() {
+		select {
+		case err := <-d.done:
+			d.done <- err
+			return d, fmt.Errorf("%s exited while starting: %v: %s", name, err, d.tail())
+		default:
+		}
+		if time.Now().After(deadline) {
+			return d, fmt.Errorf("%s not ready after 60 s: %s", name, d.tail())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return d, nil
+}
+
+// tail is the end of the daemon's log, for errors.
+func (d *daemon) tail() string {
+	b, _ := os.ReadFile(d.log.Name())
+	if len(b) > 2000 {
+		b = b[len(b)-2000:]
+	}
+	return string(bytes.TrimSpace(b))
+}
+
+// stop sends SIGTERM, then SIGKILL after 20 s, and waits for the exit.
+func (d *daemon) stop() error {
+	if d == nil || d.cmd.Process == nil {
+		return nil
+	}
+	defer d.log.Close()
+	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.done:
+		return nil
+	case <-time.After(20 * time.Second):
+	}
+	_ = d.cmd.Process.Kill()
+	<-d.done
+	return fmt.Errorf("%s ignored SIGTERM for 20 s: killed", d.name)
+}
+
+// unmountBelow detaches every mount on or below dir in the caller's mount
+// namespace (the engines' overlay and shm mounts, their netns and
+// exec-root bind mounts), deepest first, then removes dir.
+func unmountBelow(dir string) error {
+	var errs []error
+	for try := 0; try < 3; try++ {
+		mi, err := os.ReadFile("/proc/self/mountinfo")
+		if err != nil {
+			return err
+		}
+		var mnts []string
+		for _, line := range strings.Split(string(mi), "\n") {
+			f := strings.Fields(line)
+			if len(f) < 5 {
+				continue
+			}
+			mnt := strings.ReplaceAll(f[4], `\040`, " ")
+			if mnt == dir || strings.HasPrefix(mnt, dir+"/") {
+				mnts = append(mnts, mnt)
+			}
+		}
+		if len(mnts) == 0 {
+			break
+		}
+		sort.Slice(mnts, func(i, j int) bool { return len(mnts[i]) > len(mnts[j]) })
+		for _, m := range mnts {
+			_ = syscall.Unmount(m, syscall.MNT_DETACH)
+		}
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// runTool runs a command line of an engine's CLI and returns its stdout.
+func runTool(cmd *exec.Cmd) (string, error) {
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.WaitDelay = 10 * time.Second
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("%s: %w: %s", strings.Join(cmd.Args, " "), err, bytes.TrimSpace(stderr.Bytes()))
+	}
+	return stdout.String(), nil
+}
+
+// ExecResult is what an engine's own exec gave: stdout and exit code.
+type ExecResult struct {
+	Stdout string
+	Code   int
+}
+
+// execResult runs an engine's exec command line and keeps its stdout and
+// exit code; err only when the CLI could not be run at all.
+func execResult(cmd *exec.Cmd) (ExecResult, error) {
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.WaitDelay = 10 * time.Second
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ExecResult{stdout.String(), ee.ExitCode()}, nil
+	}
+	if err != nil {
+		return ExecResult{}, fmt.Errorf("%s: %w: %s", strings.Join(cmd.Args, " "), err, stderr.String())
+	}
+	return ExecResult{stdout.String(), 0}, nil
+}

@@ -1,0 +1,121 @@
+package testcontainer
+
+import (
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Podman is a private Podman store of one test: its own --root, --runroot
+// and --tmpdir, runc as runtime (crun refuses this VM's hybrid cgroups),
+// cgroupfs, file events, and explicit rlimits for its containers (the VM's
+// defaults are refused). Its containers' runc state is in runc's default
+// root, /run/runc, as Podman passes runc no --root.
+type Podman struct {
+	// Root is its --root: Podman's container store (containers.json).
+	Root string
+	// Socket is the API socket of `podman system service`, once
+	// StartService ran.
+	Socket string
+
+	podman string
+	dir    string
+	svc    *daemon
+}
+
+// NewPodman makes the private store and removes, at the test's cleanup, its
+// containers, images, service and directory with every mount below it.
+func NewPodman(t testing.TB) *Podman {
+	t.Helper()
+	bin := requireTool(t, "podman")
+	requireTool(t, "runc")
+	dir := engineDir(t, "podman")
+	p := &Podman{Root: filepath.Join(dir, "root"), podman: bin, dir: dir}
+	t.Cleanup(func() {
+		if err := p.close(); err != nil {
+			t.Errorf("testcontainer: podman: %v", err)
+		}
+	})
+	return p
+}
+
+// Cmd is `podman <private global flags> args...`.
+func (p *Podman) Cmd(args ...string) *exec.Cmd {
+	global := []string{
+		"--root", p.Root, "--runroot", filepath.Join(p.dir, "runroot"), "--tmpdir", filepath.Join(p.dir, "tmp"),
+		"--runtime", "runc", "--cgroup-manager", "cgroupfs", "--events-backend", "file",
+		"--storage-driver", "overlay", "--log-level", "error",
+	}
+	return exec.Command(p.podman, append(global, args...)...)
+}
+
+// StartService runs `podman system service` on a socket in the private
+// directory and waits until it answers.
+func (p *Podman) StartService(t testing.TB) {
+	t.Helper()
+	sock := filepath.Join(p.dir, "podman.sock")
+	cmd := p.Cmd("system", "service", "--time", "0", "unix://"+sock)
+	var err error
+	p.svc, err = startDaemon("podman-service", p.dir, cmd.Args, func() bool {
+		c, err := net.Dial("unix", sock)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	if err != nil {
+		t.Fatalf("testcontainer: podman: %v", err)
+	}
+	p.Socket = sock
+}
+
+// Import imports the rootfs tar as image ref with spec's ENV and CMD.
+func (p *Podman) Import(t testing.TB, rootfsTar, ref string, spec ImageSpec) {
+	t.Helper()
+	args := []string{"import", "--quiet"}
+	for _, e := range spec.Env {
+		args = append(args, "--change", "ENV "+strings.Replace(e, "=", " ", 1))
+	}
+	args = append(args, "--change", "CMD "+jsonArray(spec.Cmd), rootfsTar, ref)
+	if _, err := runTool(p.Cmd(args...)); err != nil {
+		t.Fatalf("testcontainer: %v", err)
+	}
+}
+
+// Run starts a detached container (--network none, the rlimits this VM
+// needs, plus args before the image) and returns its id.
+func (p *Podman) Run(t testing.TB, name, image string, args ...string) string {
+	t.Helper()
+	argv := append([]string{"run", "-d", "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096", "--name", name}, args...)
+	out, err := runTool(p.Cmd(append(argv, image)...))
+	if err != nil {
+		t.Fatalf("testcontainer: %v", err)
+	}
+	return strings.TrimSpace(out)
+}
+
+// Exec runs `podman exec [flags] name args...`.
+func (p *Podman) Exec(flags []string, name string, args ...string) (ExecResult, error) {
+	return execResult(p.Cmd(append(append(append([]string{"exec"}, flags...), name), args...)...))
+}
+
+func (p *Podman) close() error {
+	_, _ = runTool(p.Cmd("rm", "-af", "-t", "0"))
+	_, _ = runTool(p.Cmd("rmi", "-af"))
+	err := p.svc.stop()
+	if uerr := unmountBelow(p.dir); uerr != nil && err == nil {
+		err = uerr
+	}
+	return err
+}
+
+// jsonArray renders a command as a JSON array (exec form of CMD).
+func jsonArray(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = `"` + strings.ReplaceAll(a, `"`, `\"`) + `"`
+	}
+	return "[" + strings.Join(q, ",") + "]"
+}
