@@ -89,7 +89,7 @@ func (dd *Dockerd) Import(t testing.TB, rootfsTar, ref string, spec ImageSpec) {
 	t.Helper()
 	args := []string{"import"}
 	for _, e := range spec.Env {
-		args = append(args, "--change", "ENV "+strings.Replace(e, "=", " ", 1))
+		args = append(args, "--change", "ENV "+e)
 	}
 	args = append(args, "--change", "CMD "+jsonArray(spec.Cmd), rootfsTar, ref)
 	if _, err := runTool(dd.Cmd(args...)); err != nil {

@@ -76,7 +76,7 @@ func (p *Podman) Import(t testing.TB, rootfsTar, ref string, spec ImageSpec) {
 	t.Helper()
 	args := []string{"import", "--quiet"}
 	for _, e := range spec.Env {
-		args = append(args, "--change", "ENV "+strings.Replace(e, "=", " ", 1))
+		args = append(args, "--change", "ENV "+e)
 	}
 	args = append(args, "--change", "CMD "+jsonArray(spec.Cmd), rootfsTar, ref)
 	if _, err := runTool(p.Cmd(args...)); err != nil {

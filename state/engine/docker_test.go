@@ -1,0 +1,66 @@
+package engine_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"nucleus/internal/testcontainer"
+	"nucleus/state/engine"
+)
+
+// TestDocker finds a Docker container by name, ID and ID prefix through a
+// private dockerd's Engine API, checks the PID against docker inspect, and
+// compares attach and probes with `docker exec`.
+func TestDocker(t *testing.T) {
+	tarball := rootfsTar(t)
+	dd := testcontainer.StartDockerd(t)
+	dd.Import(t, tarball, "nucleus-test:1", testcontainer.DefaultImage)
+	name := uniqueName("docker")
+	id := dd.Run(t, name, "nucleus-test:1")
+	opts := []engine.Option{engine.WithDockerHost(dd.Host), engine.WithDockerExecRoot(dd.ExecRoot), engine.WithEngines(engine.Docker)}
+
+	inspect, err := dd.Cmd("inspect", "-f", "{{.State.Pid}}", id).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := find(t, name, opts...)
+	if got := strings.TrimSpace(string(inspect)); got != itoa(st.PID) {
+		t.Fatalf("Find(%s).PID = %d, docker inspect %s", name, st.PID, got)
+	}
+	if st.ID != id || st.Name != name || st.BundlePath == "" || st.StartTicks == 0 {
+		t.Fatalf("Find(%s) = id %q name %q bundle %q ticks %d; want id %s", name, st.ID, st.Name, st.BundlePath, st.StartTicks, id)
+	}
+	if spec, err := st.BundleSpec(); err != nil || !contains(spec.Process.Env, "FOO=bar") {
+		t.Fatalf("bundle spec of %s: %v (env %v), want the image's FOO=bar", name, err, spec)
+	}
+	for _, q := range []string{id, id[:12]} {
+		if got := find(t, q, opts...); got.PID != st.PID {
+			t.Errorf("Find(%s).PID = %d, want %d", q, got.PID, st.PID)
+		}
+	}
+	list, err := engine.List(t.Context(), opts...)
+	if err != nil || len(list) != 1 || list[0].Name != name || list[0].PID != st.PID || list[0].Status != "running" {
+		t.Errorf("List = %+v, %v; want only %s running with pid %d", list, err, name, st.PID)
+	}
+	compareWithEngine(t, st, func(flags []string, args ...string) (testcontainer.ExecResult, error) {
+		return dd.Exec(flags, name, args...)
+	})
+
+	// The same name through the daemon's containerd (namespace moby):
+	// the runtime root comes from the container's runc options.
+	st2 := find(t, name, engine.WithDockerHost(dd.Host), engine.WithContainerdSocket(dd.ContainerdSocket),
+		engine.WithEngines(engine.Docker, engine.Containerd))
+	if st2.PID != st.PID {
+		t.Errorf("Find(%s) through containerd: pid %d, want %d", name, st2.PID, st.PID)
+	}
+	if got := find(t, "moby/"+id, engine.WithContainerdSocket(dd.ContainerdSocket), engine.WithEngines(engine.Containerd)); got.PID != st.PID {
+		t.Errorf("Find(moby/%s) in containerd: pid %d, want %d", id, got.PID, st.PID)
+	}
+
+	_, err = engine.Find(t.Context(), name+"-absent", opts...)
+	var nf *engine.NotFoundError
+	if !errors.As(err, &nf) || !strings.Contains(err.Error(), dd.Host) {
+		t.Errorf("Find of an absent name: %v; want a NotFoundError naming %s", err, dd.Host)
+	}
+}

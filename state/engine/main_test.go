@@ -1,0 +1,137 @@
+package engine_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"nucleus/attach"
+	"nucleus/internal/testcontainer"
+	"nucleus/probe"
+	"nucleus/state"
+	"nucleus/state/engine"
+)
+
+// image builds the rootfs tar of the engine tests once per test binary.
+var (
+	imageOnce sync.Once
+	imageDir  string
+	imageTar  string
+	imageErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if imageDir != "" {
+		os.RemoveAll(imageDir)
+	}
+	os.Exit(code)
+}
+
+// rootfsTar returns the busybox rootfs tar of every engine image.
+func rootfsTar(t *testing.T) string {
+	t.Helper()
+	testcontainer.RequireRoot(t)
+	imageOnce.Do(func() {
+		if imageDir, imageErr = os.MkdirTemp("", "nucleus-engine-image-"); imageErr == nil {
+			imageTar, imageErr = testcontainer.RootfsTar(imageDir)
+		}
+	})
+	if imageErr != nil {
+		t.Fatal(imageErr)
+	}
+	return imageTar
+}
+
+// execFunc is an engine's own exec: flags (such as -u 1000), then argv.
+type execFunc func(flags []string, args ...string) (testcontainer.ExecResult, error)
+
+// find looks name up and fails the test on error.
+func find(t *testing.T, name string, opts ...engine.Option) *state.ContainerState {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := engine.Find(ctx, name, opts...)
+	if err != nil {
+		t.Fatalf("Find(%q): %v", name, err)
+	}
+	return st
+}
+
+// attachOut attaches argv to st and returns its stdout and exit code.
+func attachOut(t *testing.T, st *state.ContainerState, id *state.ProcessIdentity, argv ...string) testcontainer.ExecResult {
+	t.Helper()
+	var out bytes.Buffer
+	opts := []attach.Option{attach.WithStdio(nil, &out, nil)}
+	if id != nil {
+		opts = append(opts, attach.WithIdentity(*id))
+	}
+	code, err := attach.Attach(st, argv, opts...)
+	if err != nil {
+		t.Fatalf("attach %q: %v", argv, err)
+	}
+	return testcontainer.ExecResult{Stdout: out.String(), Code: code}
+}
+
+// sortedLines sorts env output, whose order no engine promises.
+func sortedLines(s string) string {
+	l := strings.Split(strings.TrimSpace(s), "\n")
+	sort.Strings(l)
+	return strings.Join(l, "\n")
+}
+
+// compareWithEngine checks that attach by name gives what the engine's own
+// exec gives, for hostname, id, env (the image's ENV included), an exit
+// code, and -u 1000; then that exec, TCP and HTTP probes by name succeed.
+func compareWithEngine(t *testing.T, st *state.ContainerState, engineExec execFunc) {
+	t.Helper()
+	cases := []struct {
+		name  string
+		flags []string
+		argv  []string
+		id    *state.ProcessIdentity
+		sort  bool
+	}{
+		{name: "hostname", argv: []string{"hostname"}},
+		{name: "id", argv: []string{"id"}},
+		{name: "env", argv: []string{"env"}, sort: true},
+		{name: "exit code", argv: []string{"sh", "-c", "exit 42"}},
+		{name: "user 1000", flags: []string{"-u", "1000"}, argv: []string{"id"}, id: &state.ProcessIdentity{UID: 1000, GID: 1000}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			want, err := engineExec(c.flags, c.argv...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := attachOut(t, st, c.id, c.argv...)
+			if c.sort {
+				want.Stdout, got.Stdout = sortedLines(want.Stdout), sortedLines(got.Stdout)
+			}
+			if got != want {
+				t.Errorf("attach %q = %+v; the engine's exec %+v", c.argv, got, want)
+			}
+		})
+	}
+	t.Run("probes", func(t *testing.T) {
+		for _, p := range []probe.Probe{
+			probe.Exec{Command: []string{"true"}},
+			probe.TCP{Port: testcontainer.WebPort},
+			probe.HTTP{Port: testcontainer.WebPort, Path: "/"},
+		} {
+			res, err := probe.RunProbe(st.PID, p, 10*time.Second)
+			if err != nil || res.Status != probe.Success {
+				t.Errorf("%s probe of %s: %+v, %v", p.Kind(), st.Name, res, err)
+			}
+		}
+	})
+}
+
+// uniqueName names a container of this test process.
+func uniqueName(kind string) string { return fmt.Sprintf("nucleus-%s-%d", kind, os.Getpid()) }
