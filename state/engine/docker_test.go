@@ -45,7 +45,7 @@ func TestDocker(t *testing.T) {
 	}
 	compareWithEngine(t, st, func(flags []string, args ...string) (testcontainer.ExecResult, error) {
 		return dd.Exec(flags, name, args...)
-	})
+	}, true)
 
 	// The same name through the daemon's containerd (namespace moby):
 	// the runtime root comes from the container's runc options.

@@ -41,5 +41,5 @@ func TestPodman(t *testing.T) {
 	}
 	compareWithEngine(t, st, func(flags []string, args ...string) (testcontainer.ExecResult, error) {
 		return p.Exec(flags, name, args...)
-	})
+	}, true)
 }
