@@ -27,6 +27,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if sock := os.Getenv(childEnv); sock != "" {
+		os.Exit(unprivilegedChild(sock))
+	}
 	code := m.Run()
 	if imageDir != "" {
 		os.RemoveAll(imageDir)
