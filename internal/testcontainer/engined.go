@@ -122,20 +122,9 @@ func (d *daemon) stop() error {
 func unmountBelow(dir string) error {
 	var errs []error
 	for try := 0; try < 3; try++ {
-		mi, err := os.ReadFile("/proc/self/mountinfo")
+		mnts, err := mountsBelow(dir)
 		if err != nil {
 			return err
-		}
-		var mnts []string
-		for _, line := range strings.Split(string(mi), "\n") {
-			f := strings.Fields(line)
-			if len(f) < 5 {
-				continue
-			}
-			mnt := strings.ReplaceAll(f[4], `\040`, " ")
-			if mnt == dir || strings.HasPrefix(mnt, dir+"/") {
-				mnts = append(mnts, mnt)
-			}
 		}
 		if len(mnts) == 0 {
 			break
