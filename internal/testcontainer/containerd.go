@@ -20,6 +20,9 @@ type Containerd struct {
 	RuncRoot string
 	// SandboxImage is the pod sandbox ("pause") image.
 	SandboxImage string
+	// CgroupParent is the cgroup parent for its pods (a CRI pod's
+	// CgroupParent, "/" + CgroupParent); the test's cleanup removes it.
+	CgroupParent string
 
 	ctr string
 	dir string
@@ -74,9 +77,14 @@ func StartContainerd(t testing.TB, rootfsTar string) *Containerd {
 	dir := engineDir(t, "containerd")
 	c := &Containerd{
 		Socket: filepath.Join(dir, "containerd.sock"), RuncRoot: filepath.Join(dir, "runc"),
-		SandboxImage: "nucleus.test/pause:1", ctr: ctr, dir: dir,
+		SandboxImage: "nucleus.test/pause:1", CgroupParent: engineCgroup("cri"), ctr: ctr, dir: dir,
 	}
+	created := missingDirs("/run/containerd", "/run/containerd/s")
 	t.Cleanup(func() {
+		defer created.removeNew()
+		if err := removeCgroupTree(c.CgroupParent); err != nil {
+			t.Errorf("testcontainer: containerd: %v", err)
+		}
 		err := c.d.stop()
 		if uerr := unmountBelow(dir); uerr != nil && err == nil {
 			err = uerr

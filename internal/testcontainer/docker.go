@@ -42,10 +42,16 @@ func StartDockerd(t testing.TB) *Dockerd {
 		ContainerdSocket: filepath.Join(dir, "exec", "containerd", "containerd.sock"),
 		docker:           docker,
 	}
+	cgroup := engineCgroup("docker")
+	created := missingDirs("/run/docker", "/run/docker/plugins", "/run/containerd", "/run/containerd/s")
 	t.Cleanup(func() {
 		if err := dd.close(dir); err != nil {
 			t.Errorf("testcontainer: dockerd: %v", err)
 		}
+		if err := removeCgroupTree(cgroup); err != nil {
+			t.Errorf("testcontainer: dockerd: %v", err)
+		}
+		created.removeNew()
 	})
 	sock := filepath.Join(dir, "docker.sock")
 	var err error
@@ -53,6 +59,7 @@ func StartDockerd(t testing.TB) *Dockerd {
 		"--host", dd.Host, "--data-root", filepath.Join(dir, "data"), "--exec-root", dd.ExecRoot,
 		"--pidfile", filepath.Join(dir, "docker.pid"), "--iptables=false", "--ip-masq=false",
 		"--ip6tables=false", "--bridge=none", "--storage-driver=overlay2", "--log-level=warn",
+		"--exec-opt", "native.cgroupdriver=cgroupfs", "--cgroup-parent", "/" + cgroup,
 		"--config-file", writeOrFail(t, dir, "daemon.json", "{}"),
 	}, func() bool {
 		c, err := net.Dial("unix", sock)

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -120,7 +121,7 @@ func (d *daemon) stop() error {
 // namespace (the engines' overlay and shm mounts, their netns and
 // exec-root bind mounts), deepest first, then removes dir.
 func unmountBelow(dir string) error {
-	var errs []error
+	errs := []error{leftoverProcs(dir)}
 	for try := 0; try < 3; try++ {
 		mnts, err := mountsBelow(dir)
 		if err != nil {
@@ -172,4 +173,101 @@ func execResult(cmd *exec.Cmd) (ExecResult, error) {
 		return ExecResult{}, fmt.Errorf("%s: %w: %s", strings.Join(cmd.Args, " "), err, stderr.String())
 	}
 	return ExecResult{stdout.String(), 0}, nil
+}
+
+// engineCgroup is the cgroup parent, below the root of every hierarchy, of
+// one engine's containers in this test process (dockerd --cgroup-parent,
+// podman --cgroup-parent and its conmon, a CRI pod's CgroupParent), so
+// that cleanup removes exactly what the test's engines made.
+func engineCgroup(kind string) string {
+	return fmt.Sprintf("nucleus-%s-%d", kind, os.Getpid())
+}
+
+// removeCgroupTree removes the cgroup directory name and its children in
+// every mounted hierarchy (the engines leave their empty parents behind),
+// deepest first. A cgroup whose last task is still exiting is retried for
+// up to 5 s.
+func removeCgroupTree(name string) error {
+	mounts, err := filepath.Glob("/sys/fs/cgroup/*/" + name)
+	if err != nil {
+		return err
+	}
+	if fileExists("/sys/fs/cgroup/" + name) {
+		mounts = append(mounts, "/sys/fs/cgroup/"+name)
+	}
+	var errs []error
+	for _, top := range mounts {
+		var dirs []string
+		_ = filepath.WalkDir(top, func(p string, d os.DirEntry, err error) error {
+			if err == nil && d.IsDir() {
+				dirs = append(dirs, p)
+			}
+			return nil
+		})
+		sort.Slice(dirs, func(i, j int) bool { return len(dirs[i]) > len(dirs[j]) })
+		for _, d := range dirs {
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				err := syscall.Rmdir(d)
+				if err == nil || errors.Is(err, syscall.ENOENT) {
+					break
+				}
+				if !errors.Is(err, syscall.EBUSY) || time.Now().After(deadline) {
+					errs = append(errs, fmt.Errorf("rmdir %s: %w", d, err))
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// newDirs records which of dirs do not exist yet; removeNew removes those
+// that exist by then and are empty: the fixed paths engines create outside
+// their private directories (/run/docker/plugins, containerd's shim socket
+// directory /run/containerd/s).
+type newDirs []string
+
+func missingDirs(dirs ...string) newDirs {
+	var n newDirs
+	for _, d := range dirs {
+		if !fileExists(d) {
+			n = append(n, d)
+		}
+	}
+	return n
+}
+
+func (n newDirs) removeNew() {
+	for i := len(n) - 1; i >= 0; i-- {
+		_ = syscall.Rmdir(n[i]) // only when empty
+	}
+}
+
+// leftoverProcs kills and reports the processes whose command line names
+// dir (containerd shims, conmon, a container's init) once the engine that
+// ran them has stopped: an engine test must leave none behind.
+func leftoverProcs(dir string) error {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return err
+	}
+	var left []string
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err != nil || !bytes.Contains(cmdline, []byte(dir)) {
+			continue
+		}
+		left = append(left, fmt.Sprintf("%d %s", pid, bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '})))
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	if len(left) > 0 {
+		return fmt.Errorf("processes left behind (killed): %s", strings.Join(left, "; "))
+	}
+	return nil
 }

@@ -33,10 +33,15 @@ func NewPodman(t testing.TB) *Podman {
 	requireTool(t, "runc")
 	dir := engineDir(t, "podman")
 	p := &Podman{Root: filepath.Join(dir, "root"), podman: bin, dir: dir}
+	created := missingDirs("/run/runc")
 	t.Cleanup(func() {
 		if err := p.close(); err != nil {
 			t.Errorf("testcontainer: podman: %v", err)
 		}
+		if err := removeCgroupTree(engineCgroup("podman")); err != nil {
+			t.Errorf("testcontainer: podman: %v", err)
+		}
+		created.removeNew()
 	})
 	return p
 }
@@ -88,7 +93,8 @@ func (p *Podman) Import(t testing.TB, rootfsTar, ref string, spec ImageSpec) {
 // needs, plus args before the image) and returns its id.
 func (p *Podman) Run(t testing.TB, name, image string, args ...string) string {
 	t.Helper()
-	argv := append([]string{"run", "-d", "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096", "--name", name}, args...)
+	argv := append([]string{"run", "-d", "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096",
+		"--cgroup-parent", "/" + engineCgroup("podman"), "--name", name}, args...)
 	out, err := runTool(p.Cmd(append(argv, image)...))
 	if err != nil {
 		t.Fatalf("testcontainer: %v", err)

@@ -43,7 +43,7 @@ func startCRIPod(t *testing.T, c *testcontainer.Containerd, namespace, pod, cont
 	sandbox := &cri.PodSandboxConfig{
 		Metadata: &cri.PodSandboxMetadata{Name: pod, Namespace: namespace, Uid: fmt.Sprintf("uid-%d", os.Getpid())},
 		Linux: &cri.LinuxPodSandboxConfig{
-			CgroupParent: "/nucleus-cri-" + fmt.Sprint(os.Getpid()),
+			CgroupParent: "/" + c.CgroupParent,
 			SecurityContext: &cri.LinuxSandboxSecurityContext{
 				NamespaceOptions: &cri.NamespaceOption{Network: cri.NamespaceMode_NODE},
 			},
