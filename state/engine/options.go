@@ -68,7 +68,8 @@ func WithPodmanStorage(graphRoot string) Option {
 }
 
 // WithPodmanRuntimeRoot sets the runtime root Podman gives runc (default
-// runc's own: /run/runc, $XDG_RUNTIME_DIR/runc unprivileged).
+// runc's own, /run/runc, then crun's, /run/crun; under $XDG_RUNTIME_DIR
+// for an unprivileged caller).
 func WithPodmanRuntimeRoot(dir string) Option { return func(c *config) { c.podmanRunRoot = dir } }
 
 // WithContainerdSocket sets containerd's socket (default
@@ -169,10 +170,11 @@ func newConfig(opts []Option) (*config, error) {
 		}
 	}
 	if want(Podman) {
-		sock, store, runRoot := "/run/podman/podman.sock", "/var/lib/containers/storage", "/run/runc"
+		sock, store, runRoot, crunRoot := "/run/podman/podman.sock", "/var/lib/containers/storage", "/run/runc", "/run/crun"
 		if rootless {
 			home, _ := os.UserHomeDir()
-			sock, store, runRoot = filepath.Join(xdg, "podman/podman.sock"), filepath.Join(home, ".local/share/containers/storage"), filepath.Join(xdg, "runc")
+			sock, store = filepath.Join(xdg, "podman/podman.sock"), filepath.Join(home, ".local/share/containers/storage")
+			runRoot, crunRoot = filepath.Join(xdg, "runc"), filepath.Join(xdg, "crun")
 		}
 		if c.podmanSocket != nil {
 			sock = *c.podmanSocket
@@ -181,10 +183,10 @@ func newConfig(opts []Option) (*config, error) {
 			store = *c.podmanStorage
 		}
 		if c.podmanRunRoot != "" {
-			runRoot = c.podmanRunRoot
+			runRoot, crunRoot = c.podmanRunRoot, ""
 		}
 		if !rootless || xdg != "" {
-			c.sources = append(c.sources, &podmanSource{socket: sock, storage: store, runtimeRoot: runRoot})
+			c.sources = append(c.sources, &podmanSource{socket: sock, storage: store, runtimeRoot: runRoot, crunRoot: crunRoot})
 		}
 	}
 	if want(CRI) {

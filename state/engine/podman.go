@@ -20,6 +20,7 @@ type podmanSource struct {
 	socket      string
 	storage     string // graph root (podman --root)
 	runtimeRoot string // runc's --root for podman's containers
+	crunRoot    string // crun's, Podman's other usual runtime ("" for none)
 }
 
 func (s *podmanSource) name() string {
@@ -88,8 +89,14 @@ func (s *podmanSource) fromStore() ([]Container, error) {
 		return nil, fmt.Errorf("podman store: %w", err)
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+	// The store maps names to ids: one that others could write could
+	// make a name point at another container.
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("podman store: %s is not a regular file", path)
+	}
+	if uid := ownerUID(fi); (uid != 0 && uid != uint32(euid())) || fi.Mode().Perm()&0o022 != 0 {
+		return nil, fmt.Errorf("podman store: %s: owned by uid %d with mode %v: neither root's nor the caller's alone", path, uid, fi.Mode().Perm())
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxStoreFile+1))
 	if err != nil || len(b) > maxStoreFile {
@@ -109,6 +116,9 @@ func (s *podmanSource) fromStore() ([]Container, error) {
 func (s *podmanSource) container(id string, names []string) Container {
 	ct := Container{Engine: Podman, ID: id, aliases: append([]string{id}, names...)}
 	ct.addRoot("runc", s.runtimeRoot)
+	if s.crunRoot != "" {
+		ct.addRoot("crun", s.crunRoot)
+	}
 	if len(names) > 0 {
 		ct.Name = names[0]
 	}

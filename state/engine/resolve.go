@@ -73,6 +73,13 @@ func runtimeState(ctx context.Context, r RuntimeRoot, id string) (*state.Contain
 	if err := checkRoot(r.Dir); err != nil {
 		return nil, err
 	}
+	if r.Runtime != "runsc" {
+		// runc and crun keep <root>/<id>: a root without it is not this
+		// container's (an engine may have several candidate roots).
+		if _, err := os.Lstat(filepath.Join(r.Dir, id)); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s --root %s: no container %s: %w", r.Runtime, r.Dir, id, errAbsent)
+		}
+	}
 	bin, err := runtimeBinary(r.Runtime)
 	if err != nil {
 		return nil, err
