@@ -26,7 +26,7 @@ type criPod struct {
 
 // startCRIPod runs a host-network pod namespace/pod (no CNI needed) with
 // one container of image running the image's default command.
-func startCRIPod(t *testing.T, c *testcontainer.Containerd, namespace, pod, container, image string) *criPod {
+func startCRIPod(t testing.TB, c *testcontainer.Containerd, namespace, pod, container, image string) *criPod {
 	t.Helper()
 	conn, err := grpc.NewClient("passthrough:///"+c.Socket,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
