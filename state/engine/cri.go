@@ -12,7 +12,8 @@ import (
 
 // criSource lists Kubernetes containers through the CRI RuntimeService of
 // containerd or CRI-O: pod sandboxes for namespace and pod name, containers
-// for the container name, and the verbose ContainerStatus for the PID.
+// for the container name, and (status, when needed) the verbose
+// ContainerStatus for the PID.
 type criSource struct{ socket string }
 
 func (s *criSource) name() string { return fmt.Sprintf("cri (%s)", s.socket) }
@@ -59,25 +60,7 @@ func (s *criSource) list(ctx context.Context) ([]Container, error) {
 		ct := Container{Engine: CRI, Name: full, ID: c.GetId(), aliases: []string{c.GetId(), full},
 			Status: criStatus(c.GetState())}
 		if c.GetState() == cri.ContainerState_CONTAINER_RUNNING {
-			st, err := rs.ContainerStatus(ctx, &cri.ContainerStatusRequest{ContainerId: c.GetId(), Verbose: true})
-			if err != nil {
-				return nil, fmt.Errorf("%s: status of %s: %w", s.name(), full, err)
-			}
-			var info criInfo
-			if raw, ok := st.GetInfo()["info"]; ok {
-				if err := json.Unmarshal([]byte(raw), &info); err != nil {
-					return nil, fmt.Errorf("%s: status of %s: info: %w", s.name(), full, err)
-				}
-			}
-			ct.PID = info.Pid
-			if info.RuntimeOptions.Root != "" {
-				bin := "runc"
-				if b, ok := runtimeOf(info.RuntimeType + " " + filepath.Base(info.RuntimeOptions.BinaryName)); ok {
-					bin = b
-				}
-				// containerd's CRI namespace.
-				ct.addRoot(bin, filepath.Join(info.RuntimeOptions.Root, "k8s.io"))
-			}
+			ct.details = []func(context.Context, *Container) error{s.status}
 		}
 		out = append(out, ct)
 	}
@@ -87,4 +70,37 @@ func (s *criSource) list(ctx context.Context) ([]Container, error) {
 // criStatus turns CONTAINER_RUNNING into "running".
 func criStatus(s cri.ContainerState) string {
 	return strings.ToLower(strings.TrimPrefix(s.String(), "CONTAINER_"))
+}
+
+// status asks the verbose ContainerStatus for one container's PID and
+// runtime root.
+func (s *criSource) status(ctx context.Context, ct *Container) error {
+	conn, err := dialUnix(s.socket)
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.name(), err)
+	}
+	defer conn.Close()
+	st, err := cri.NewRuntimeServiceClient(conn).ContainerStatus(ctx, &cri.ContainerStatusRequest{ContainerId: ct.ID, Verbose: true})
+	if err != nil {
+		return fmt.Errorf("%s: status of %s: %w", s.name(), ct.Name, err)
+	}
+	if got := st.GetStatus().GetId(); got != ct.ID {
+		return fmt.Errorf("%s: status of %s answered for %s", s.name(), ct.ID, got)
+	}
+	var info criInfo
+	if raw, ok := st.GetInfo()["info"]; ok {
+		if err := json.Unmarshal([]byte(raw), &info); err != nil {
+			return fmt.Errorf("%s: status of %s: info: %w", s.name(), ct.Name, err)
+		}
+	}
+	ct.PID = info.Pid
+	if info.RuntimeOptions.Root != "" {
+		bin := "runc"
+		if b, ok := runtimeOf(info.RuntimeType + " " + filepath.Base(info.RuntimeOptions.BinaryName)); ok {
+			bin = b
+		}
+		// containerd's CRI namespace.
+		ct.addRoot(bin, filepath.Join(info.RuntimeOptions.Root, "k8s.io"))
+	}
+	return nil
 }

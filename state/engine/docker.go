@@ -37,9 +37,8 @@ type dockerInspect struct {
 	} `json:"HostConfig"`
 }
 
-// list asks for every container and inspects the running ones for their
-// PID and runtime. Docker keeps each runtime's state in
-// <exec-root>/runtime-<runtime>/moby (moby is its containerd namespace).
+// list asks for every container; the PID and runtime of a running one are
+// asked for when needed (inspect).
 func (s *dockerSource) list(ctx context.Context) ([]Container, error) {
 	c, err := newRESTClient(s.host)
 	if err != nil {
@@ -64,25 +63,38 @@ func (s *dockerSource) list(ctx context.Context) ([]Container, error) {
 			ct.aliases = append(ct.aliases, n)
 		}
 		if sum.State == "running" || sum.State == "paused" {
-			var in dockerInspect
-			if err := c.get(ctx, "/containers/"+url.PathEscape(sum.ID)+"/json", &in); err != nil {
-				return nil, annotate(s.name(), err)
-			}
-			if in.ID != sum.ID {
-				return nil, fmt.Errorf("%s: inspect %s answered for %s", s.name(), sum.ID, in.ID)
-			}
-			ct.PID, ct.Status = in.State.Pid, in.State.Status
-			rt := in.HostConfig.Runtime
-			if rt == "" {
-				rt = "runc"
-			}
-			if bin, ok := runtimeOf(rt); ok {
-				ct.addRoot(bin, filepath.Join(s.execRoot, "runtime-"+rt, "moby"))
-			}
+			ct.details = []func(context.Context, *Container) error{s.inspect}
 		}
 		out = append(out, ct)
 	}
 	return out, nil
+}
+
+// inspect asks for one container's PID and runtime. Docker keeps each
+// runtime's state in <exec-root>/runtime-<runtime>/moby (moby is its
+// containerd namespace).
+func (s *dockerSource) inspect(ctx context.Context, ct *Container) error {
+	c, err := newRESTClient(s.host)
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.name(), err)
+	}
+	defer c.close()
+	var in dockerInspect
+	if err := c.get(ctx, "/containers/"+url.PathEscape(ct.ID)+"/json", &in); err != nil {
+		return fmt.Errorf("%s: inspect %s: %w", s.name(), ct.ID, err)
+	}
+	if in.ID != ct.ID {
+		return fmt.Errorf("%s: inspect %s answered for %s", s.name(), ct.ID, in.ID)
+	}
+	ct.PID, ct.Status = in.State.Pid, in.State.Status
+	rt := in.HostConfig.Runtime
+	if rt == "" {
+		rt = "runc"
+	}
+	if bin, ok := runtimeOf(rt); ok {
+		ct.addRoot(bin, filepath.Join(s.execRoot, "runtime-"+rt, "moby"))
+	}
+	return nil
 }
 
 // runtimeOf maps an engine's runtime name (Docker's "runc", containerd's

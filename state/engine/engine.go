@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"nucleus/state"
 )
@@ -59,6 +60,10 @@ type Container struct {
 	aliases   []string      // every name the container answers to
 	roots     []RuntimeRoot // where its OCI state may be, in order
 	stateFile string        // a nucleus state file
+	// details ask the engines for what a listing does not give (PID,
+	// runtime root): one request per container, made only for the
+	// container Find returns or when List shows every PID.
+	details []func(ctx context.Context, c *Container) error
 }
 
 // source is one engine or runtime being searched.
@@ -86,6 +91,9 @@ func List(ctx context.Context, opts ...Option) ([]Container, error) {
 	}
 	all, _, errs := cfg.gather(ctx)
 	for i := range all {
+		if err := all[i].detail(ctx); err != nil {
+			errs = append(errs, err)
+		}
 		all[i].fill(ctx)
 	}
 	return all, errors.Join(errs...)
@@ -118,6 +126,9 @@ func Find(ctx context.Context, name string, opts ...Option) (*state.ContainerSta
 		}
 		return nil, err
 	}
+	if err := c.detail(ctx); err != nil {
+		return nil, err
+	}
 	return resolve(ctx, c)
 }
 
@@ -125,7 +136,7 @@ func Find(ctx context.Context, name string, opts ...Option) (*state.ContainerSta
 func (c *config) gather(ctx context.Context) (all []Container, searched []string, errs []error) {
 	byID := map[string]int{}
 	for _, src := range c.sources {
-		list, err := src.list(ctx)
+		list, err := listBounded(ctx, src)
 		if errors.Is(err, errAbsent) {
 			c.absent = append(c.absent, src.name())
 			continue
@@ -167,6 +178,18 @@ func (c *Container) merge(o Container) {
 	if c.stateFile == "" {
 		c.stateFile = o.stateFile
 	}
+	c.details = append(c.details, o.details...)
+}
+
+// detail runs the engines' detail requests once.
+func (c *Container) detail(ctx context.Context) error {
+	for _, d := range c.details {
+		if err := d(ctx, c); err != nil {
+			return err
+		}
+	}
+	c.details = nil
+	return nil
 }
 
 // match picks the one container name designates: an exact alias (name or
@@ -213,4 +236,17 @@ func (c *Container) addRoot(runtime, dir string) {
 	if c.RuntimeRoot == "" {
 		c.Runtime, c.RuntimeRoot = runtime, dir
 	}
+}
+
+// sourceTimeout bounds one engine's answer when the caller's context has
+// no deadline: an engine that hangs must not hang the lookup.
+const sourceTimeout = 10 * time.Second
+
+func listBounded(ctx context.Context, src source) ([]Container, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, sourceTimeout)
+		defer cancel()
+	}
+	return src.list(ctx)
 }

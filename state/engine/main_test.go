@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -119,13 +120,39 @@ func compareWithEngine(t *testing.T, st *state.ContainerState, engineExec execFu
 			}
 			got := attachOut(t, st, c.id, c.argv...)
 			if c.sort {
-				want.Stdout, got.Stdout = sortedLines(want.Stdout), sortedLines(got.Stdout)
+				want.Stdout, got.Stdout = sortedLines(want.Stdout), sortedLines(withoutHostname(got.Stdout, want.Stdout))
 			}
 			if got != want {
 				t.Errorf("attach %q = %+v; the engine's exec %+v", c.argv, got, want)
 			}
 		})
 	}
+	// The bundle Find returns is this container's: its process env is what
+	// the engine's exec gets (the engine adds HOME when unset), the image's
+	// ENV included. (attach takes its environment from it by default once
+	// the process spec is inherited.)
+	t.Run("bundle env", func(t *testing.T) {
+		spec, err := st.BundleSpec()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := engineExec(nil, "env")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(want.Stdout), "\n")
+		if !slices.Contains(spec.Process.Env, "FOO=bar") {
+			t.Errorf("bundle env %q lacks the image's FOO=bar", spec.Process.Env)
+		}
+		for _, e := range spec.Process.Env {
+			if !slices.Contains(lines, e) && e != withoutHostname(e, want.Stdout) {
+				continue // podman exec leaves the init's HOSTNAME out
+			}
+			if !slices.Contains(lines, e) {
+				t.Errorf("bundle env %q not in the engine's exec env %q", e, lines)
+			}
+		}
+	})
 	t.Run("probes", func(t *testing.T) {
 		for _, p := range []probe.Probe{
 			probe.Exec{Command: []string{"true"}},
@@ -142,3 +169,20 @@ func compareWithEngine(t *testing.T, st *state.ContainerState, engineExec execFu
 
 // uniqueName names a container of this test process.
 func uniqueName(kind string) string { return fmt.Sprintf("nucleus-%s-%d", kind, os.Getpid()) }
+
+// withoutHostname drops the HOSTNAME line of env when engineEnv has none:
+// Podman puts HOSTNAME in its containers' process env (config.json) but
+// not in `podman exec`'s, which it builds from the image and --env; Docker
+// and CRI give it to both.
+func withoutHostname(env, engineEnv string) string {
+	if strings.HasPrefix(engineEnv, "HOSTNAME=") || strings.Contains(engineEnv, "\nHOSTNAME=") {
+		return env
+	}
+	var keep []string
+	for _, l := range strings.Split(env, "\n") {
+		if !strings.HasPrefix(l, "HOSTNAME=") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
+}
