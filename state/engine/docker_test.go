@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"nucleus/internal/testcontainer"
+	"nucleus/internal/testutil"
 	"nucleus/state/engine"
 )
 
@@ -56,6 +57,19 @@ func TestDocker(t *testing.T) {
 	}
 	if got := find(t, "moby/"+id, engine.WithContainerdSocket(dd.ContainerdSocket), engine.WithEngines(engine.Containerd)); got.PID != st.PID {
 		t.Errorf("Find(moby/%s) in containerd: pid %d, want %d", id, got.PID, st.PID)
+	}
+
+	// Lookups leave no fd and no process behind (the runtime's `state`
+	// is reaped, the API connections closed).
+	fds := testutil.FDCount(t)
+	for range 5 {
+		find(t, name, opts...)
+	}
+	if got := testutil.FDCount(t); got > fds {
+		t.Errorf("fds: %d before 5 lookups, %d after", fds, got)
+	}
+	if z := testutil.ZombieChildren(t); len(z) > 0 {
+		t.Errorf("zombie children after lookups: %v", z)
 	}
 
 	_, err = engine.Find(t.Context(), name+"-absent", opts...)

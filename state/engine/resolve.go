@@ -70,6 +70,12 @@ func resolve(ctx context.Context, c Container) (*state.ContainerState, error) {
 // is the documented interface of a runtime's state (its files are not: runc's
 // state.json has no status, for one).
 func runtimeState(ctx context.Context, r RuntimeRoot, id string) (*state.ContainerState, error) {
+	// The id becomes a path below the root and an argument of the runtime:
+	// one with '/' or ".." could leave the root, one starting with '-'
+	// would be read as a flag.
+	if err := state.ValidateID(id); err != nil || strings.HasPrefix(id, "-") {
+		return nil, fmt.Errorf("%s --root %s: refusing container id %q: not a plain id", r.Runtime, r.Dir, id)
+	}
 	if err := checkRoot(r.Dir); err != nil {
 		return nil, err
 	}
