@@ -94,32 +94,22 @@ func (dd *Dockerd) Cmd(args ...string) *exec.Cmd {
 // and CMD (`docker import --change`).
 func (dd *Dockerd) Import(t testing.TB, rootfsTar, ref string, spec ImageSpec) {
 	t.Helper()
-	args := []string{"import"}
-	for _, e := range spec.Env {
-		args = append(args, "--change", "ENV "+e)
-	}
-	args = append(args, "--change", "CMD "+jsonArray(spec.Cmd), rootfsTar, ref)
-	if _, err := runTool(dd.Cmd(args...)); err != nil {
-		t.Fatalf("testcontainer: %v", err)
-	}
+	dd.cli().importImage(t, rootfsTar, ref, spec)
 }
 
 // Run starts a detached container (--network none, plus args before the
 // image) and returns its id.
 func (dd *Dockerd) Run(t testing.TB, name, image string, args ...string) string {
 	t.Helper()
-	argv := append([]string{"run", "-d", "--network", "none", "--name", name}, args...)
-	out, err := runTool(dd.Cmd(append(argv, image)...))
-	if err != nil {
-		t.Fatalf("testcontainer: %v", err)
-	}
-	return strings.TrimSpace(out)
+	return dd.cli().run(t, name, image, args...)
 }
 
 // Exec runs `docker exec [flags] name args...`.
 func (dd *Dockerd) Exec(flags []string, name string, args ...string) (ExecResult, error) {
-	return execResult(dd.Cmd(append(append(append([]string{"exec"}, flags...), name), args...)...))
+	return dd.cli().exec(flags, name, args...)
 }
+
+func (dd *Dockerd) cli() engineCLI { return engineCLI{cmd: dd.Cmd} }
 
 // close removes the containers and images, stops dockerd (which stops its
 // containerd), and removes its directory and every mount below it.

@@ -271,3 +271,49 @@ func leftoverProcs(dir string) error {
 	}
 	return nil
 }
+
+// engineCLI is the command line Docker and Podman share for images and
+// containers: import with --change, run -d --network none, exec.
+type engineCLI struct {
+	cmd         func(args ...string) *exec.Cmd
+	importFlags []string
+	runFlags    []string
+}
+
+// importImage imports a rootfs tar as ref with spec's ENV and CMD.
+func (e engineCLI) importImage(t testing.TB, rootfsTar, ref string, spec ImageSpec) {
+	t.Helper()
+	args := append([]string{"import"}, e.importFlags...)
+	for _, env := range spec.Env {
+		args = append(args, "--change", "ENV "+env)
+	}
+	args = append(args, "--change", "CMD "+jsonArray(spec.Cmd), rootfsTar, ref)
+	if _, err := runTool(e.cmd(args...)); err != nil {
+		t.Fatalf("testcontainer: %v", err)
+	}
+}
+
+// run starts a detached container without network and returns its id.
+func (e engineCLI) run(t testing.TB, name, image string, args ...string) string {
+	t.Helper()
+	argv := append(append([]string{"run", "-d", "--network", "none", "--name", name}, e.runFlags...), args...)
+	out, err := runTool(e.cmd(append(argv, image)...))
+	if err != nil {
+		t.Fatalf("testcontainer: %v", err)
+	}
+	return strings.TrimSpace(out)
+}
+
+// exec runs `<engine> exec [flags] name args...`.
+func (e engineCLI) exec(flags []string, name string, args ...string) (ExecResult, error) {
+	return execResult(e.cmd(append(append(append([]string{"exec"}, flags...), name), args...)...))
+}
+
+// jsonArray renders a command as a JSON array (exec form of CMD).
+func jsonArray(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = `"` + strings.ReplaceAll(a, `"`, `\"`) + `"`
+	}
+	return "[" + strings.Join(q, ",") + "]"
+}

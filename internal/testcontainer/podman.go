@@ -4,7 +4,6 @@ import (
 	"net"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -79,32 +78,26 @@ func (p *Podman) StartService(t testing.TB) {
 // Import imports the rootfs tar as image ref with spec's ENV and CMD.
 func (p *Podman) Import(t testing.TB, rootfsTar, ref string, spec ImageSpec) {
 	t.Helper()
-	args := []string{"import", "--quiet"}
-	for _, e := range spec.Env {
-		args = append(args, "--change", "ENV "+e)
-	}
-	args = append(args, "--change", "CMD "+jsonArray(spec.Cmd), rootfsTar, ref)
-	if _, err := runTool(p.Cmd(args...)); err != nil {
-		t.Fatalf("testcontainer: %v", err)
-	}
+	p.cli().importImage(t, rootfsTar, ref, spec)
 }
 
 // Run starts a detached container (--network none, the rlimits this VM
-// needs, plus args before the image) and returns its id.
+// needs, its cgroup below the test's parent, plus args before the image)
+// and returns its id.
 func (p *Podman) Run(t testing.TB, name, image string, args ...string) string {
 	t.Helper()
-	argv := append([]string{"run", "-d", "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096",
-		"--cgroup-parent", "/" + engineCgroup("podman"), "--name", name}, args...)
-	out, err := runTool(p.Cmd(append(argv, image)...))
-	if err != nil {
-		t.Fatalf("testcontainer: %v", err)
-	}
-	return strings.TrimSpace(out)
+	return p.cli().run(t, name, image, args...)
 }
 
 // Exec runs `podman exec [flags] name args...`.
 func (p *Podman) Exec(flags []string, name string, args ...string) (ExecResult, error) {
-	return execResult(p.Cmd(append(append(append([]string{"exec"}, flags...), name), args...)...))
+	return p.cli().exec(flags, name, args...)
+}
+
+func (p *Podman) cli() engineCLI {
+	return engineCLI{cmd: p.Cmd, importFlags: []string{"--quiet"}, runFlags: []string{
+		"--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096", "--cgroup-parent", "/" + engineCgroup("podman"),
+	}}
 }
 
 func (p *Podman) close() error {
@@ -115,13 +108,4 @@ func (p *Podman) close() error {
 		err = uerr
 	}
 	return err
-}
-
-// jsonArray renders a command as a JSON array (exec form of CMD).
-func jsonArray(args []string) string {
-	q := make([]string, len(args))
-	for i, a := range args {
-		q[i] = `"` + strings.ReplaceAll(a, `"`, `\"`) + `"`
-	}
-	return "[" + strings.Join(q, ",") + "]"
 }
