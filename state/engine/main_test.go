@@ -107,7 +107,10 @@ func compareWithEngine(t *testing.T, st *state.ContainerState, engineExec execFu
 		{name: "id", argv: []string{"id"}},
 		{name: "env", argv: []string{"env"}, sort: true},
 		{name: "exit code", argv: []string{"sh", "-c", "exit 42"}},
-		{name: "user 1000", flags: []string{"-u", "1000"}, argv: []string{"id"}, id: &state.ProcessIdentity{UID: 1000, GID: 1000}},
+		// Docker lists the primary gid among the supplementary groups,
+		// Podman does not; the identity is the same (uid, gid, the other
+		// groups), so the groups are compared without the primary gid.
+		{name: "user 1000", flags: []string{"-u", "1000"}, argv: []string{"sh", "-c", "id -u; id -g; id -G"}, id: &state.ProcessIdentity{UID: 1000, GID: 1000}},
 	}
 	if !withUser {
 		cases = cases[:len(cases)-1]
@@ -119,6 +122,9 @@ func compareWithEngine(t *testing.T, st *state.ContainerState, engineExec execFu
 				t.Fatal(err)
 			}
 			got := attachOut(t, st, c.id, c.argv...)
+			if c.id != nil {
+				want.Stdout, got.Stdout = otherGroups(want.Stdout), otherGroups(got.Stdout)
+			}
 			if c.sort {
 				want.Stdout, got.Stdout = sortedLines(want.Stdout), sortedLines(withoutHostname(got.Stdout, want.Stdout))
 			}
@@ -185,4 +191,21 @@ func withoutHostname(env, engineEnv string) string {
 		}
 	}
 	return strings.Join(keep, "\n")
+}
+
+// otherGroups rewrites the output of `id -u; id -g; id -G` with the
+// supplementary groups sorted and without the primary gid.
+func otherGroups(out string) string {
+	l := strings.Split(strings.TrimSpace(out), "\n")
+	if len(l) != 3 {
+		return out
+	}
+	var groups []string
+	for _, g := range strings.Fields(l[2]) {
+		if g != l[1] {
+			groups = append(groups, g)
+		}
+	}
+	sort.Strings(groups)
+	return l[0] + "\n" + l[1] + "\n" + strings.Join(groups, " ")
 }
