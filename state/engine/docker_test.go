@@ -7,6 +7,7 @@ import (
 
 	"nucleus/internal/testcontainer"
 	"nucleus/internal/testutil"
+	"nucleus/state"
 	"nucleus/state/engine"
 )
 
@@ -72,9 +73,23 @@ func TestDocker(t *testing.T) {
 		t.Errorf("zombie children after lookups: %v", z)
 	}
 
+	// An exited container is found, and is not running.
+	dd.Run(t, name+"-exited", "nucleus-test:1", "--entrypoint", "true")
+	if _, err := runWait(dd, name+"-exited"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := engine.Find(t.Context(), name+"-exited", opts...); !errors.Is(err, state.ErrNotRunning) {
+		t.Errorf("Find of an exited container: %v; want ErrNotRunning", err)
+	}
+
 	_, err = engine.Find(t.Context(), name+"-absent", opts...)
 	var nf *engine.NotFoundError
 	if !errors.As(err, &nf) || !strings.Contains(err.Error(), dd.Host) {
 		t.Errorf("Find of an absent name: %v; want a NotFoundError naming %s", err, dd.Host)
 	}
+}
+
+// runWait waits for a container to exit (`docker wait`).
+func runWait(dd *testcontainer.Dockerd, name string) ([]byte, error) {
+	return dd.Cmd("wait", name).CombinedOutput()
 }

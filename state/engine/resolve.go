@@ -32,6 +32,10 @@ func resolve(ctx context.Context, c Container) (*state.ContainerState, error) {
 			}
 			return st, nil
 		}
+		if c.Status != "" && c.Status != "running" && c.Status != "paused" {
+			// Only running and paused containers have a runtime state.
+			return nil, fmt.Errorf("%s: status %s: %w", where, c.Status, state.ErrNotRunning)
+		}
 		return nil, fmt.Errorf("%s: its runtime's state root is not known", where)
 	}
 	var st *state.ContainerState
