@@ -1,6 +1,7 @@
 package testcontainer
 
 import (
+	"encoding/json"
 	"net"
 	"os"
 	"os/exec"
@@ -60,7 +61,7 @@ func StartDockerd(t testing.TB) *Dockerd {
 		"--pidfile", filepath.Join(dir, "docker.pid"), "--iptables=false", "--ip-masq=false",
 		"--ip6tables=false", "--bridge=none", "--storage-driver=overlay2", "--log-level=warn",
 		"--exec-opt", "native.cgroupdriver=cgroupfs", "--cgroup-parent", "/" + cgroup,
-		"--config-file", writeOrFail(t, dir, "daemon.json", "{}"),
+		"--config-file", writeOrFail(t, dir, "daemon.json", dockerConfig()),
 	}, func() bool {
 		c, err := net.Dial("unix", sock)
 		if err == nil {
@@ -74,6 +75,21 @@ func StartDockerd(t testing.TB) *Dockerd {
 	}
 	dd.PID = dd.d.cmd.Process.Pid
 	return dd
+}
+
+// dockerConfig is daemon.json: a "runsc" runtime with the flags gVisor
+// needs on this VM (see StartRunsc) when runsc is installed, for
+// `Run(..., "--runtime", "runsc")`.
+func dockerConfig() string {
+	runsc, err := RunscBinary()
+	if err != nil {
+		return "{}"
+	}
+	cfg, _ := json.Marshal(map[string]any{"runtimes": map[string]any{"runsc": map[string]any{
+		"path":        runsc,
+		"runtimeArgs": []string{"--platform=systrap", "--network=none", "--ignore-cgroups", "--gofer-network-namespace=new"},
+	}}})
+	return string(cfg)
 }
 
 func writeOrFail(t testing.TB, dir, name, data string) string {

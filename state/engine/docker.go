@@ -72,7 +72,7 @@ func (s *dockerSource) list(ctx context.Context) ([]Container, error) {
 
 // inspect asks for one container's PID and runtime. Docker keeps each
 // runtime's state in <exec-root>/runtime-<runtime>/moby (moby is its
-// containerd namespace).
+// containerd namespace), or in runtime-runc/moby for any runtime.
 func (s *dockerSource) inspect(ctx context.Context, ct *Container) error {
 	c, err := newRESTClient(s.host)
 	if err != nil {
@@ -93,6 +93,9 @@ func (s *dockerSource) inspect(ctx context.Context, ct *Container) error {
 	}
 	if bin, ok := runtimeOf(rt); ok {
 		ct.addRoot(bin, filepath.Join(s.execRoot, "runtime-"+rt, "moby"))
+		// Docker 20.10 runs every runtime through containerd's runc shim,
+		// whose root is runtime-runc whatever the binary.
+		ct.addRoot(bin, filepath.Join(s.execRoot, "runtime-runc", "moby"))
 	}
 	return nil
 }

@@ -93,3 +93,31 @@ func TestDocker(t *testing.T) {
 func runWait(dd *testcontainer.Dockerd, name string) ([]byte, error) {
 	return dd.Cmd("wait", name).CombinedOutput()
 }
+
+// TestDockerGVisor finds a Docker container run by runsc: the state
+// package marks the sandbox (never joined; attach goes through `runsc
+// exec` with the root Docker gave runsc), and attach by name prints what
+// `docker exec` prints.
+func TestDockerGVisor(t *testing.T) {
+	testcontainer.RequireRunsc(t)
+	tarball := rootfsTar(t)
+	dd := testcontainer.StartDockerd(t)
+	dd.Import(t, tarball, "nucleus-test:1", testcontainer.DefaultImage)
+	name := uniqueName("docker-gvisor")
+	dd.Run(t, name, "nucleus-test:1", "--runtime", "runsc")
+	st := find(t, name, engine.WithDockerHost(dd.Host), engine.WithDockerExecRoot(dd.ExecRoot), engine.WithEngines(engine.Docker))
+	inspect, err := dd.Cmd("inspect", "-f", "{{.State.Pid}}", name).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.UsingGVisor || st.RuntimeRoot != dd.ExecRoot+"/runtime-runc/moby" || strings.TrimSpace(string(inspect)) != itoa(st.PID) {
+		t.Fatalf("Find(%s) = gvisor %v root %q pid %d; want a gVisor sandbox, root %s/runtime-runc/moby, pid %s", name, st.UsingGVisor, st.RuntimeRoot, st.PID, dd.ExecRoot, inspect)
+	}
+	want, err := dd.Exec(nil, name, "hostname")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := attachOut(t, st, nil, "hostname"); got != want {
+		t.Errorf("attach hostname = %+v; docker exec %+v", got, want)
+	}
+}

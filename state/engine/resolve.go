@@ -83,12 +83,10 @@ func runtimeState(ctx context.Context, r RuntimeRoot, id string) (*state.Contain
 	if err := checkRoot(r.Dir); err != nil {
 		return nil, err
 	}
-	if r.Runtime != "runsc" {
-		// runc and crun keep <root>/<id>: a root without it is not this
-		// container's (an engine may have several candidate roots).
-		if _, err := os.Lstat(filepath.Join(r.Dir, id)); errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s --root %s: no container %s: %w", r.Runtime, r.Dir, id, errAbsent)
-		}
+	// A root without the container's state is not its root (an engine may
+	// have several candidate roots).
+	if !hasState(r, id) {
+		return nil, fmt.Errorf("%s --root %s: no container %s: %w", r.Runtime, r.Dir, id, errAbsent)
 	}
 	bin, err := runtimeBinary(r.Runtime)
 	if err != nil {
@@ -180,4 +178,23 @@ func (l *limitedBuffer) Write(p []byte) (int, error) {
 		return 0, fmt.Errorf("output larger than %d bytes", l.max)
 	}
 	return l.buf.Write(p)
+}
+
+// hasState reports whether the root holds the container's state: runc and
+// crun keep <root>/<id>/, runsc <root>/<sandbox>_sandbox:<id>.state.
+func hasState(r RuntimeRoot, id string) bool {
+	if r.Runtime != "runsc" {
+		_, err := os.Lstat(filepath.Join(r.Dir, id))
+		return err == nil
+	}
+	ents, err := os.ReadDir(r.Dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), "_sandbox:"+id+".state") {
+			return true
+		}
+	}
+	return false
 }
