@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"nucleus/state"
@@ -132,11 +133,25 @@ func Find(ctx context.Context, name string, opts ...Option) (*state.ContainerSta
 	return resolve(ctx, c)
 }
 
-// gather lists every source and merges containers seen by several.
+// gather lists every source, all at once (each is an independent socket
+// or directory), and merges containers seen by several in the order of the
+// sources.
 func (c *config) gather(ctx context.Context) (all []Container, searched []string, errs []error) {
+	type answer struct {
+		list []Container
+		err  error
+	}
+	answers := make([]answer, len(c.sources))
+	var wg sync.WaitGroup
+	for i, src := range c.sources {
+		wg.Go(func() {
+			answers[i].list, answers[i].err = listBounded(ctx, src)
+		})
+	}
+	wg.Wait()
 	byID := map[string]int{}
-	for _, src := range c.sources {
-		list, err := listBounded(ctx, src)
+	for i, src := range c.sources {
+		list, err := answers[i].list, answers[i].err
 		if errors.Is(err, errAbsent) {
 			c.absent = append(c.absent, src.name())
 			continue
