@@ -21,8 +21,9 @@ const maxAPIResponse = 16 << 20
 
 // restClient talks to the Docker Engine API, or Podman's (which serves the
 // same API and its own libpod one), over a UNIX socket: a few documented
-// GET requests with typed answers. The official Docker client would bring
-// in most of moby's API types and OpenTelemetry for these three calls.
+// GET requests with typed answers. The official client
+// (github.com/moby/moby/client v0.6.2) adds 5.1 MB and 78 third-party
+// packages, OpenTelemetry among them, to a binary for these three calls.
 type restClient struct {
 	socket string
 	http   *http.Client
