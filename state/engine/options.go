@@ -172,8 +172,10 @@ func newConfig(opts []Option) (*config, error) {
 	if want(Podman) {
 		sock, store, runRoot, crunRoot := "/run/podman/podman.sock", "/var/lib/containers/storage", "/run/runc", "/run/crun"
 		if rootless {
-			home, _ := os.UserHomeDir()
-			sock, store = filepath.Join(xdg, "podman/podman.sock"), filepath.Join(home, ".local/share/containers/storage")
+			sock, store = filepath.Join(xdg, "podman/podman.sock"), ""
+			if home, err := os.UserHomeDir(); err == nil && filepath.IsAbs(home) {
+				store = filepath.Join(home, ".local/share/containers/storage")
+			}
 			runRoot, crunRoot = filepath.Join(xdg, "runc"), filepath.Join(xdg, "crun")
 		}
 		if c.podmanSocket != nil {

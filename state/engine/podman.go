@@ -80,6 +80,9 @@ func (s *podmanSource) fromAPI(ctx context.Context) ([]Container, error) {
 // every container podman made (running or not), and the runtime's state
 // says which run.
 func (s *podmanSource) fromStore() ([]Container, error) {
+	if !filepath.IsAbs(s.storage) {
+		return nil, errAbsent // no home directory, so no store
+	}
 	path := filepath.Join(s.storage, "overlay-containers", "containers.json")
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
