@@ -79,9 +79,8 @@ func StartContainerd(t testing.TB, rootfsTar string) *Containerd {
 		Socket: filepath.Join(dir, "containerd.sock"), RuncRoot: filepath.Join(dir, "runc"),
 		SandboxImage: "nucleus.test/pause:1", CgroupParent: engineCgroup("cri"), ctr: ctr, dir: dir,
 	}
-	created := missingDirs("/run/containerd", "/run/containerd/s")
 	t.Cleanup(func() {
-		defer created.removeNew()
+		defer removeEngineRunDirs()
 		if err := removeCgroupTree(c.CgroupParent); err != nil {
 			t.Errorf("testcontainer: containerd: %v", err)
 		}

@@ -44,7 +44,6 @@ func StartDockerd(t testing.TB) *Dockerd {
 		docker:           docker,
 	}
 	cgroup := engineCgroup("docker")
-	created := missingDirs("/run/docker", "/run/docker/plugins", "/run/containerd", "/run/containerd/s")
 	t.Cleanup(func() {
 		if err := dd.close(dir); err != nil {
 			t.Errorf("testcontainer: dockerd: %v", err)
@@ -52,7 +51,7 @@ func StartDockerd(t testing.TB) *Dockerd {
 		if err := removeCgroupTree(cgroup); err != nil {
 			t.Errorf("testcontainer: dockerd: %v", err)
 		}
-		created.removeNew()
+		removeEngineRunDirs()
 	})
 	sock := filepath.Join(dir, "docker.sock")
 	var err error

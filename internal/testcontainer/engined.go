@@ -224,9 +224,7 @@ func removeCgroupTree(name string) error {
 }
 
 // newDirs records which of dirs do not exist yet; removeNew removes those
-// that exist by then and are empty: the fixed paths engines create outside
-// their private directories (/run/docker/plugins, containerd's shim socket
-// directory /run/containerd/s).
+// that exist by then and are empty (/run/runc, which Podman's runc makes).
 type newDirs []string
 
 func missingDirs(dirs ...string) newDirs {
@@ -243,6 +241,44 @@ func (n newDirs) removeNew() {
 	for i := len(n) - 1; i >= 0; i-- {
 		_ = syscall.Rmdir(n[i]) // only when empty
 	}
+}
+
+// engineRunDirs are the fixed paths Docker and containerd make outside
+// their private directories: /run/docker/plugins, and the shims' socket
+// directory /run/containerd/s (which shims make again when they need it).
+var engineRunDirs = []string{"/run/docker/plugins", "/run/docker", "/run/containerd/s", "/run/containerd"}
+
+// removeEngineRunDirs removes engineRunDirs that are empty, once no
+// dockerd, containerd or shim runs on the machine any more: engine tests of
+// several packages run at once, and the last one to stop removes them;
+// while any engine (a user's too) runs they stay.
+func removeEngineRunDirs() {
+	// Shims killed a moment ago may not have been reaped yet.
+	if !testutil.Within(2*time.Second, func() bool { return !engineRunning() }) {
+		return
+	}
+	for _, d := range engineRunDirs {
+		_ = syscall.Rmdir(d) // only when empty
+	}
+}
+
+// engineRunning reports whether a dockerd, containerd or shim runs.
+func engineRunning() bool {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return true
+	}
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		comm, _ := os.ReadFile("/proc/" + e.Name() + "/comm")
+		switch c := strings.TrimSpace(string(comm)); {
+		case c == "dockerd", c == "containerd", strings.HasPrefix(c, "containerd-shim"):
+			return true
+		}
+	}
+	return false
 }
 
 // leftoverProcs kills and reports the processes whose command line names
