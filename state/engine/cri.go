@@ -102,5 +102,8 @@ func (s *criSource) status(ctx context.Context, ct *Container) error {
 		// containerd's CRI namespace.
 		ct.addRoot(bin, filepath.Join(info.RuntimeOptions.Root, "k8s.io"))
 	}
+	// CRI-O runs runc and crun with their default roots.
+	ct.addRoot("runc", "/run/runc")
+	ct.addRoot("crun", "/run/crun")
 	return nil
 }
