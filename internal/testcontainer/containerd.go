@@ -5,8 +5,12 @@ import (
 	"net"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"nucleus/internal/testutil"
 )
 
 // Containerd is a containerd of one test: its own root, state, sockets and
@@ -118,16 +122,62 @@ func (c *Containerd) Ctr(ns string, args ...string) *exec.Cmd {
 // (where CRI looks), as an OCI archive.
 func (c *Containerd) ImportImage(t testing.TB, rootfsTar, ref string, spec ImageSpec) {
 	t.Helper()
+	c.importImage(t, "k8s.io", rootfsTar, ref, spec)
+}
+
+// RunCtr imports the rootfs tar as image ref in namespace ns and runs a
+// container id of it with `ctr run -d` (host network, no stdio, runc root
+// and cgroup below the test's own), removed with its task and image at the
+// test's cleanup (the namespace, which containerd empties of blobs and
+// snapshots lazily, goes with the private root). It returns the task's PID.
+func (c *Containerd) RunCtr(t testing.TB, ns, rootfsTar, ref, id string, spec ImageSpec) int {
+	t.Helper()
+	c.importImage(t, ns, rootfsTar, ref, spec)
+	t.Cleanup(func() {
+		_, _ = runTool(c.Ctr(ns, "task", "kill", "-s", "SIGKILL", id))
+		_ = testutil.Within(10*time.Second, func() bool {
+			_, err := runTool(c.Ctr(ns, "task", "rm", id))
+			return err == nil || !strings.Contains(err.Error(), "running")
+		})
+		for _, args := range [][]string{{"containers", "rm", id}, {"images", "rm", ref}} {
+			if _, err := runTool(c.Ctr(ns, args...)); err != nil {
+				t.Errorf("testcontainer: %v", err)
+			}
+		}
+	})
+	if _, err := runTool(c.Ctr(ns, "run", "-d", "--null-io", "--net-host", "--runc-root", c.RuncRoot,
+		"--cgroup", "/"+c.CgroupParent+"/"+id, ref, id)); err != nil {
+		t.Fatalf("testcontainer: %v", err)
+	}
+	out, err := runTool(c.Ctr(ns, "task", "ls"))
+	if err != nil {
+		t.Fatalf("testcontainer: %v", err)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == id {
+			pid, err := strconv.Atoi(f[1])
+			if err != nil {
+				t.Fatalf("testcontainer: ctr task ls: %q", line)
+			}
+			return pid
+		}
+	}
+	t.Fatalf("testcontainer: ctr task ls: no task %s: %s", id, out)
+	return 0
+}
+
+func (c *Containerd) importImage(t testing.TB, ns, rootfsTar, ref string, spec ImageSpec) {
+	t.Helper()
 	dir := t.TempDir()
 	archive, err := OCIArchive(dir, rootfsTar, ref, spec)
 	if err != nil {
 		t.Fatalf("testcontainer: %v", err)
 	}
-	out, err := runTool(c.Ctr("k8s.io", "images", "import", archive))
+	out, err := runTool(c.Ctr(ns, "images", "import", archive))
 	if err != nil {
 		t.Fatalf("testcontainer: ctr import: %v", err)
 	}
-	if list, _ := runTool(c.Ctr("k8s.io", "images", "ls", "-q")); !strings.Contains(list, ref) {
+	if list, _ := runTool(c.Ctr(ns, "images", "ls", "-q")); !strings.Contains(list, ref) {
 		t.Fatalf("testcontainer: ctr import of %s: not listed (%s; images: %s)", ref, out, list)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	cri "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"nucleus/internal/testcontainer"
+	"nucleus/probe"
 	"nucleus/state/engine"
 )
 
@@ -141,4 +142,22 @@ func TestCRI(t *testing.T) {
 		t.Errorf("List = %v; want cri:%s", names, name)
 	}
 	compareWithEngine(t, st, p.execSync, false)
+}
+
+// TestContainerdNamespace finds a container that `ctr run` made in a
+// namespace of its own, by namespace/id, with the PID containerd reports
+// and the runc root of its runtime options.
+func TestContainerdNamespace(t *testing.T) {
+	tarball := rootfsTar(t)
+	c := testcontainer.StartContainerd(t, tarball)
+	ns, id := fmt.Sprintf("nucleus-%d", os.Getpid()), "web"
+	pid := c.RunCtr(t, ns, tarball, "nucleus.test/web:1", id, testcontainer.DefaultImage)
+	st := find(t, ns+"/"+id, engine.WithContainerdSocket(c.Socket), engine.WithEngines(engine.Containerd))
+	if st.PID != pid || st.ID != id || st.BundlePath == "" {
+		t.Fatalf("Find(%s/%s) = pid %d id %s bundle %q; ctr task ls pid %d", ns, id, st.PID, st.ID, st.BundlePath, pid)
+	}
+	res, err := probe.RunProbe(st.PID, probe.HTTP{Port: testcontainer.WebPort, Path: "/"}, 10*time.Second)
+	if err != nil || res.Status != probe.Success {
+		t.Errorf("HTTP probe of %s/%s: %+v, %v", ns, id, res, err)
+	}
 }
