@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"nucleus/state"
 	"nucleus/state/engine"
@@ -45,11 +47,22 @@ func listContainers(w io.Writer) int {
 		if len(id) > 12 && !strings.ContainsRune(id, '-') {
 			id = id[:12]
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", c.Engine, c.Name, id, c.PID, c.Status)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", c.Engine, printable(c.Name), printable(id), c.PID, printable(c.Status))
 	}
 	tw.Flush()
 	if err != nil {
 		return fail(err)
 	}
 	return 0
+}
+
+// printable quotes a value an engine reported when it holds anything but
+// printable characters, so that a name cannot rewrite the terminal.
+func printable(s string) string {
+	for _, r := range s {
+		if !unicode.IsPrint(r) || r == '\t' {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
