@@ -69,7 +69,11 @@ func startDaemon(name, dir string, argv []string, ready func() bool) (*daemon, e
 	d := &daemon{name: name, dir: dir, log: log, done: make(chan error, 1)}
 	d.cmd = exec.Command(argv[0], argv[1:]...)
 	d.cmd.Stdout, d.cmd.Stderr = log, log
-	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	// No Pdeathsig: it fires when the OS thread that forked exits, and
+	// tests here run goroutines that lock a thread and exit with it (the
+	// probes' disposable netns threads): the daemon would die mid-test.
+	// The test's cleanup stops it.
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := d.cmd.Start(); err != nil {
 		log.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
@@ -223,8 +227,10 @@ func removeCgroupTree(name string) error {
 	return errors.Join(errs...)
 }
 
-// newDirs records which of dirs do not exist yet; removeNew removes those
-// that exist by then and are empty (/run/runc, which Podman's runc makes).
+// newDirs records which of paths do not exist yet; removeNew removes
+// those that exist by then, files and empty directories, last first: what
+// Podman makes outside its --root (runc's /run/runc, the image blob cache
+// in /var/lib/containers/cache, a CNI lock).
 type newDirs []string
 
 func missingDirs(dirs ...string) newDirs {
@@ -239,14 +245,17 @@ func missingDirs(dirs ...string) newDirs {
 
 func (n newDirs) removeNew() {
 	for i := len(n) - 1; i >= 0; i-- {
-		_ = syscall.Rmdir(n[i]) // only when empty
+		_ = os.Remove(n[i]) // a directory only when empty
 	}
 }
 
 // engineRunDirs are the fixed paths Docker and containerd make outside
-// their private directories: /run/docker/plugins, and the shims' socket
-// directory /run/containerd/s (which shims make again when they need it).
-var engineRunDirs = []string{"/run/docker/plugins", "/run/docker", "/run/containerd/s", "/run/containerd"}
+// their private directories: /run/docker/plugins, the shims' socket
+// directory /run/containerd/s (which shims make again when they need it),
+// and /opt/containerd.
+var engineRunDirs = []string{"/run/docker/plugins", "/run/docker", "/run/containerd/s", "/run/containerd",
+	// dockerd's own containerd keeps its default opt path.
+	"/opt/containerd/bin", "/opt/containerd/lib", "/opt/containerd"}
 
 // removeEngineRunDirs removes engineRunDirs that are empty, once no
 // dockerd, containerd or shim runs on the machine any more: engine tests of
