@@ -16,15 +16,9 @@ import (
 // private dockerd, CONTAINERD_ADDRESS its containerd (whose runc options
 // give the runtime root).
 func TestByName(t *testing.T) {
-	testcontainer.RequireRoot(t)
-	dir := t.TempDir()
-	tarball, err := testcontainer.RootfsTar(dir)
-	require.NoError(t, err)
-	dd := testcontainer.StartDockerd(t)
-	dd.Import(t, tarball, "nucleus-test:1", testcontainer.DefaultImage)
 	name := "nsattach-web"
-	id := dd.Run(t, name, "nucleus-test:1")
-	env := append(os.Environ(), "DOCKER_HOST="+dd.Host, "CONTAINERD_ADDRESS="+dd.ContainerdSocket)
+	dd, id := testcontainer.StartDockerContainer(t, name)
+	env := append(os.Environ(), dd.Env()...)
 	nsattachEnv := func(args ...string) result {
 		cmd := nsattachCmd(t, args...)
 		cmd.Env = env

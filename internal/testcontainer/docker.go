@@ -143,3 +143,25 @@ func (dd *Dockerd) close(dir string) error {
 	}
 	return err
 }
+
+// StartDockerContainer is StartDockerd plus DefaultImage imported (from a
+// fresh RootfsTar) and a container of it named name: the Docker container
+// of a CLI's test. It returns the daemon and the container's id.
+func StartDockerContainer(t testing.TB, name string) (*Dockerd, string) {
+	t.Helper()
+	RequireRoot(t)
+	tarball, err := RootfsTar(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dd := StartDockerd(t)
+	dd.Import(t, tarball, "nucleus-test:1", DefaultImage)
+	return dd, dd.Run(t, name, "nucleus-test:1")
+}
+
+// Env is the environment that points docker-style clients at this daemon:
+// DOCKER_HOST, and CONTAINERD_ADDRESS for its containerd (whose runc
+// options name the runtime root).
+func (dd *Dockerd) Env() []string {
+	return []string{"DOCKER_HOST=" + dd.Host, "CONTAINERD_ADDRESS=" + dd.ContainerdSocket}
+}
