@@ -156,8 +156,7 @@ func TestContainerdNamespace(t *testing.T) {
 	if st.PID != pid || st.ID != id || st.BundlePath == "" {
 		t.Fatalf("Find(%s/%s) = pid %d id %s bundle %q; ctr task ls pid %d", ns, id, st.PID, st.ID, st.BundlePath, pid)
 	}
-	res, err := probe.RunProbe(st.PID, probe.HTTP{Port: testcontainer.WebPort, Path: "/"}, 10*time.Second)
-	if err != nil || res.Status != probe.Success {
+	if res, err := probeReady(st.PID, probe.HTTP{Port: testcontainer.WebPort, Path: "/"}); err != nil || res.Status != probe.Success {
 		t.Errorf("HTTP probe of %s/%s: %+v, %v", ns, id, res, err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"nucleus/attach"
 	"nucleus/internal/testcontainer"
+	"nucleus/internal/testutil"
 	"nucleus/probe"
 	"nucleus/state"
 	"nucleus/state/engine"
@@ -165,7 +166,7 @@ func compareWithEngine(t *testing.T, st *state.ContainerState, engineExec execFu
 			probe.TCP{Port: testcontainer.WebPort},
 			probe.HTTP{Port: testcontainer.WebPort, Path: "/"},
 		} {
-			res, err := probe.RunProbe(st.PID, p, 10*time.Second)
+			res, err := probeReady(st.PID, p)
 			if err != nil || res.Status != probe.Success {
 				t.Errorf("%s probe of %s: %+v, %v", p.Kind(), st.Name, res, err)
 			}
@@ -208,4 +209,17 @@ func otherGroups(out string) string {
 	}
 	sort.Strings(groups)
 	return l[0] + "\n" + l[1] + "\n" + strings.Join(groups, " ")
+}
+
+// probeReady runs p until it succeeds, for at most 20 s: the container's
+// web server starts with the container, and may not listen yet on a
+// loaded machine.
+func probeReady(pid int, p probe.Probe) (probe.Result, error) {
+	var res probe.Result
+	var err error
+	testutil.Within(20*time.Second, func() bool {
+		res, err = probe.RunProbe(pid, p, 5*time.Second)
+		return err == nil && res.Status == probe.Success
+	})
+	return res, err
 }
