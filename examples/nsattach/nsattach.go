@@ -39,14 +39,14 @@ type options struct {
 	pid      int
 	state    string
 	ociState string
+	name     string // CONTAINER: a name, ID or unique ID prefix (target.go)
+	list     bool   // --list: print the containers the engines show
 	user     string
 	groups   string
 	dir      string
 	env      []string
 	tty      bool
 	command  []string
-	name     string // CONTAINER: a name, ID or unique ID prefix (target.go)
-	list     bool   // --list: print the containers the engines show
 }
 
 const usage = `usage: nsattach [options] CONTAINER [--] command [args...]
@@ -87,6 +87,7 @@ func parseArgs(args []string) (*options, error) {
 	f.IntVar(&o.pid, "pid", 0, "")
 	f.StringVar(&o.state, "state", "", "")
 	f.StringVar(&o.ociState, "oci-state", "", "")
+	f.BoolVar(&o.list, "list", false, "")
 	f.StringVar(&o.user, "u", "", "")
 	f.StringVar(&o.groups, "g", "", "")
 	f.StringVar(&o.dir, "w", "", "")
@@ -98,7 +99,6 @@ func parseArgs(args []string) (*options, error) {
 		return nil
 	})
 	f.BoolVar(&o.tty, "t", false, "")
-	f.BoolVar(&o.list, "list", false, "")
 	if err := f.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, errHelp

@@ -68,14 +68,8 @@ func parseArgs(args []string) (*options, error) {
 		}
 		return nil, err
 	}
-	rest := f.Args()
-	if o.pid == 0 && len(rest) > 0 && !isProbeKind(rest[0]) {
-		// CONTAINER, then the flags may follow it.
-		o.name = rest[0]
-		if err := f.Parse(rest[1:]); err != nil {
-			return nil, err
-		}
-		rest = f.Args()
+	if err := o.containerArg(f); err != nil {
+		return nil, err
 	}
 	switch {
 	case o.pid <= 0 && o.name == "":
@@ -87,6 +81,7 @@ func parseArgs(args []string) (*options, error) {
 	case o.count < 0:
 		return nil, fmt.Errorf("--count %d: must not be negative", o.count)
 	}
+	rest := f.Args()
 	if len(rest) == 0 {
 		return nil, errors.New("no probe: give exec, tcp or http")
 	}

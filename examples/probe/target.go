@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"time"
 
 	"nucleus/state"
@@ -20,4 +21,16 @@ func resolveTarget(name string) (*state.ContainerState, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
 	defer cancel()
 	return engine.Find(ctx, name)
+}
+
+// containerArg takes CONTAINER, the first argument after the flags when it
+// is not a probe kind and no --pid was given, and parses the flags that
+// follow it.
+func (o *options) containerArg(f *flag.FlagSet) error {
+	rest := f.Args()
+	if o.pid != 0 || len(rest) == 0 || isProbeKind(rest[0]) {
+		return nil
+	}
+	o.name = rest[0]
+	return f.Parse(rest[1:])
 }
