@@ -108,10 +108,14 @@ func compareWithEngine(t *testing.T, st *state.ContainerState, engineExec execFu
 		{name: "id", argv: []string{"id"}},
 		{name: "env", argv: []string{"env"}, sort: true},
 		{name: "exit code", argv: []string{"sh", "-c", "exit 42"}},
+		// The identity `-u 1000` resolves to in the image (/etc/passwd:
+		// gid 1000; /etc/group: grp2000), given to attach as such: the
+		// resolution itself is the CLI's (examples/nsattach TestByName).
 		// Docker lists the primary gid among the supplementary groups,
 		// Podman does not; the identity is the same (uid, gid, the other
 		// groups), so the groups are compared without the primary gid.
-		{name: "user 1000", flags: []string{"-u", "1000"}, argv: []string{"sh", "-c", "id -u; id -g; id -G"}, id: &state.ProcessIdentity{UID: 1000, GID: 1000}},
+		{name: "user 1000", flags: []string{"-u", "1000"}, argv: []string{"sh", "-c", "id -u; id -g; id -G"},
+			id: &state.ProcessIdentity{UID: 1000, GID: 1000, AdditionalGIDs: []uint32{2000}}},
 	}
 	if !withUser {
 		cases = cases[:len(cases)-1]
