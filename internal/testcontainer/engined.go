@@ -229,8 +229,9 @@ func removeCgroupTree(name string) error {
 
 // newDirs records which of paths do not exist yet; removeNew removes
 // those that exist by then, files and empty directories, last first: what
-// Podman makes outside its --root (runc's /run/runc, the image blob cache
-// in /var/lib/containers/cache, a CNI lock).
+// Podman makes outside its --root (runc's /run/runc, netavark's
+// /run/containers/networks, the image blob cache in
+// /var/lib/containers/cache, a CNI lock).
 type newDirs []string
 
 func missingDirs(dirs ...string) newDirs {

@@ -32,8 +32,8 @@ func NewPodman(t testing.TB) *Podman {
 	requireTool(t, "runc")
 	dir := engineDir(t, "podman")
 	p := &Podman{Root: filepath.Join(dir, "root"), podman: bin, dir: dir}
-	created := missingDirs("/run/runc", "/var/lib/containers", "/var/lib/containers/cache",
-		"/var/lib/containers/cache/blob-info-cache-v1.boltdb", "/etc/cni/net.d/cni.lock")
+	created := missingDirs("/run/runc", "/run/containers", "/run/containers/networks", "/var/lib/containers",
+		"/var/lib/containers/cache", "/var/lib/containers/cache/blob-info-cache-v1.boltdb", "/etc/cni/net.d/cni.lock")
 	t.Cleanup(func() {
 		if err := p.close(); err != nil {
 			t.Errorf("testcontainer: podman: %v", err)
