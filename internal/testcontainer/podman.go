@@ -51,7 +51,7 @@ func (p *Podman) Cmd(args ...string) *exec.Cmd {
 	global := []string{
 		"--root", p.Root, "--runroot", filepath.Join(p.dir, "runroot"), "--tmpdir", filepath.Join(p.dir, "tmp"),
 		"--runtime", "runc", "--cgroup-manager", "cgroupfs", "--events-backend", "file",
-		"--storage-driver", "overlay", "--log-level", "error",
+		"--storage-driver", "overlay", "--log-level", "error", "--network-config-dir", filepath.Join(p.dir, "networks"),
 	}
 	return exec.Command(p.podman, append(global, args...)...)
 }
