@@ -6,12 +6,18 @@
 // --strict [--worktree DIR]... it gets the strict sandbox instead (no
 // capabilities, Landlock, no exec of anonymous files).
 //
+//	nsattach [options] CONTAINER [--] command [args...]
 //	nsattach --pid N            [options] [--] command [args...]
 //	nsattach --state FILE       [options] [--] command [args...]
 //	nsattach --oci-state FILE|- [options] [--] command [args...]
+//	nsattach --list
 //
-// The target is a process (--pid), a nucleus state file (--state), or the
-// JSON an OCI runtime prints (`runc state ID | nsattach --oci-state - ...`).
+// The target is a container by name, ID or unique ID prefix (Docker,
+// Podman, containerd's namespace/id, Kubernetes' namespace/pod/container
+// through CRI, runc, crun, runsc or nucleus; see nucleus/state/engine), a
+// process (--pid), a nucleus state file (--state), or the JSON an OCI
+// runtime prints (`runc state ID | nsattach --oci-state - ...`). --list
+// prints the containers the engines show.
 // Options: -u uid[:gid] and -g gid,gid (ids as the container sees them;
 // with -u and no gid the container's gid is kept, and -u without -g drops
 // the supplementary groups), -w dir (working directory, default /), -e

@@ -40,6 +40,8 @@ type options struct {
 	pid      int
 	state    string
 	ociState string
+	name     string // CONTAINER: a name, ID or unique ID prefix (target.go)
+	list     bool   // --list: print the containers the engines show
 	user     string
 	groups   string
 	dir      string
@@ -54,11 +56,19 @@ type options struct {
 	dynamic    bool
 }
 
-const usage = `usage: nsattach (--pid N | --state FILE | --oci-state FILE|-) [options] [--] command [args...]
+const usage = `usage: nsattach [options] CONTAINER [--] command [args...]
+       nsattach (--pid N | --state FILE | --oci-state FILE|-) [options] [--] command [args...]
+       nsattach --list
 
 Runs command inside a running container, hardened, and exits with its code.
 
+CONTAINER is a name, an ID or a unique ID prefix of a Docker, Podman,
+containerd (namespace/id), Kubernetes (namespace/pod/container), runc, crun,
+runsc or nucleus container (DOCKER_HOST, CONTAINER_HOST, CONTAINERD_ADDRESS
+and CONTAINER_RUNTIME_ENDPOINT are honoured).
+
 options:
+  --list              print the containers the engines show and exit
   --pid N             the container is the one process N lives in
   --state FILE        a nucleus state file
   --oci-state FILE|-  the JSON of 'runc state ID' (or crun, runsc); - reads stdin
@@ -98,6 +108,7 @@ func parseArgs(args []string) (*options, error) {
 	f.IntVar(&o.pid, "pid", 0, "")
 	f.StringVar(&o.state, "state", "", "")
 	f.StringVar(&o.ociState, "oci-state", "", "")
+	f.BoolVar(&o.list, "list", false, "")
 	f.StringVar(&o.user, "u", "", "")
 	f.StringVar(&o.user, "user", "", "")
 	f.StringVar(&o.groups, "g", "", "")
@@ -125,9 +136,17 @@ func parseArgs(args []string) (*options, error) {
 	}
 	set := map[string]bool{}
 	f.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	rest := f.Args()
 	switch n := btoi(set["pid"]) + btoi(set["state"]) + btoi(set["oci-state"]); {
+	case o.list:
+		if n > 0 || len(rest) > 0 {
+			return nil, errors.New("--list takes no target and no command")
+		}
+		return o, nil
 	case n == 0:
-		return nil, errors.New("no target: give --pid, --state or --oci-state")
+		if o.name, rest = containerArg(rest); o.name == "" {
+			return nil, errors.New("no target: give CONTAINER (a name, ID or ID prefix), --pid, --state or --oci-state")
+		}
 	case n > 1:
 		return nil, errors.New("give only one of --pid, --state and --oci-state")
 	case set["pid"] && o.pid <= 0:
@@ -135,7 +154,10 @@ func parseArgs(args []string) (*options, error) {
 	case set["state"] && o.state == "", set["oci-state"] && o.ociState == "":
 		return nil, errors.New("empty state file name")
 	}
-	o.command = f.Args()
+	if len(rest) > 0 && rest[0] == "--" {
+		rest = rest[1:]
+	}
+	o.command = rest
 	if len(o.command) == 0 {
 		return nil, errors.New("no command")
 	}
@@ -155,6 +177,8 @@ func btoi(b bool) int {
 // target loads the container the options name.
 func (o *options) target() (*state.ContainerState, error) {
 	switch {
+	case o.name != "":
+		return resolveTarget(o.name)
 	case o.pid != 0:
 		return state.FromPID(o.pid)
 	case o.state != "":
@@ -226,6 +250,9 @@ func nsattach(args []string) int {
 	}
 	if err != nil {
 		return fail(err)
+	}
+	if o.list {
+		return listContainers(os.Stdout)
 	}
 	st, err := o.target()
 	if err != nil {

@@ -25,15 +25,17 @@ const (
 	exitUsage   = 2 // bad command line, or a target that cannot be probed
 )
 
-const usage = `usage: probe --pid N [--timeout 1s] [--interval 1s] [--count 1] exec [--] command [args...]
-       probe --pid N [...] tcp PORT
-       probe --pid N [...] http PORT [PATH]
+const usage = `usage: probe (--pid N | CONTAINER) [--timeout 1s] [--interval 1s] [--count 1] exec [--] command [args...]
+       probe (--pid N | CONTAINER) [...] tcp PORT
+       probe (--pid N | CONTAINER) [...] http PORT [PATH]
 
 Probes the container process N lives in, from inside its namespaces, and
 prints one line per result: status=<Success|Failure|Unknown> exit=<code>
 duration=<d> reason=<r>.
 
   --pid N          a process of the container
+  CONTAINER        a name, ID or unique ID prefix of a Docker, Podman, containerd,
+                   Kubernetes (namespace/pod/container), runtime or nucleus container
   --timeout D      bound of one probe (default 1s)
   --interval D     time between probes (default 1s)
   --count N        number of probes; 0 probes until SIGINT or SIGTERM (default 1)
@@ -52,6 +54,7 @@ exit codes: 0 the last result is Success; 1 it is not; 2 usage or setup error
 // options is the parsed command line.
 type options struct {
 	pid      int
+	name     string // CONTAINER, resolved by resolveTarget (target.go)
 	timeout  time.Duration
 	interval time.Duration
 	count    int
@@ -94,9 +97,12 @@ func parseArgs(args []string) (*options, error) {
 		}
 		return nil, err
 	}
+	if err := o.containerArg(f); err != nil {
+		return nil, err
+	}
 	switch {
-	case o.pid <= 0:
-		return nil, fmt.Errorf("--pid: give the container's pid (got %d)", o.pid)
+	case o.pid <= 0 && o.name == "":
+		return nil, fmt.Errorf("--pid: give the container's pid (got %d) or CONTAINER", o.pid)
 	case o.timeout <= 0:
 		return nil, fmt.Errorf("--timeout %v: must be positive", o.timeout)
 	case o.interval < 0:
@@ -176,8 +182,14 @@ func probeMain(args []string) int {
 	// A target that cannot be probed at all is a setup error, reported
 	// once; from here on every outcome is a result line (a container that
 	// stops while probed gives Unknown results).
-	st, err := state.FromPID(o.pid)
+	var st *state.ContainerState
+	if o.name != "" {
+		st, err = resolveTarget(o.name)
+	} else {
+		st, err = state.FromPID(o.pid)
+	}
 	if err == nil {
+		o.pid = st.PID
 		err = st.CheckRunning()
 	}
 	if err != nil {

@@ -388,10 +388,27 @@ func (c *Container) close() error {
 // it in the caller's mount namespace: deleting through a leaked bind mount of
 // the host's /dev would delete the host's files.
 func removeRootfs(dir string) error {
-	mi, err := os.ReadFile("/proc/self/mountinfo")
+	mnts, err := mountsBelow(dir)
 	if err != nil {
 		return fmt.Errorf("testcontainer: close: %w", err)
 	}
+	if len(mnts) > 0 {
+		return fmt.Errorf("testcontainer: close: %s is still mounted in the caller's mount namespace; not removing %s", mnts[0], dir)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("testcontainer: close: remove rootfs: %w", err)
+	}
+	return nil
+}
+
+// mountsBelow lists the mount points on or below dir in the caller's mount
+// namespace.
+func mountsBelow(dir string) ([]string, error) {
+	mi, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	var mnts []string
 	for _, line := range strings.Split(string(mi), "\n") {
 		f := strings.Fields(line)
 		if len(f) < 5 {
@@ -399,11 +416,8 @@ func removeRootfs(dir string) error {
 		}
 		mnt := strings.ReplaceAll(f[4], `\040`, " ")
 		if mnt == dir || strings.HasPrefix(mnt, dir+"/") {
-			return fmt.Errorf("testcontainer: close: %s is still mounted in the caller's mount namespace; not removing %s", mnt, dir)
+			mnts = append(mnts, mnt)
 		}
 	}
-	if err := os.RemoveAll(dir); err != nil {
-		return fmt.Errorf("testcontainer: close: remove rootfs: %w", err)
-	}
-	return nil
+	return mnts, nil
 }

@@ -1,0 +1,121 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+)
+
+// dockerSource lists the containers of a Docker daemon through its Engine
+// API (GET /containers/json, /containers/{id}/json).
+type dockerSource struct {
+	host     string // DOCKER_HOST-style address
+	execRoot string // dockerd --exec-root
+}
+
+func (s *dockerSource) name() string { return fmt.Sprintf("docker (%s)", s.host) }
+
+// dockerSummary is an element of GET /containers/json.
+type dockerSummary struct {
+	ID    string   `json:"Id"`
+	Names []string `json:"Names"`
+	State string   `json:"State"`
+}
+
+// dockerInspect is the part of GET /containers/{id}/json used here.
+type dockerInspect struct {
+	ID    string `json:"Id"`
+	Name  string `json:"Name"`
+	State struct {
+		Status string `json:"Status"`
+		Pid    int    `json:"Pid"`
+	} `json:"State"`
+	HostConfig struct {
+		Runtime string `json:"Runtime"`
+	} `json:"HostConfig"`
+}
+
+// list asks for every container; the PID and runtime of a running one are
+// asked for when needed (inspect).
+func (s *dockerSource) list(ctx context.Context) ([]Container, error) {
+	c, err := newRESTClient(s.host)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.name(), err)
+	}
+	defer c.close()
+	if err := c.present(); err != nil {
+		return nil, err
+	}
+	var sums []dockerSummary
+	if err := c.get(ctx, "/containers/json?all=1", &sums); err != nil {
+		return nil, annotate(s.name(), err)
+	}
+	var out []Container
+	for _, sum := range sums {
+		ct := Container{Engine: Docker, ID: sum.ID, Status: sum.State, aliases: []string{sum.ID}}
+		for _, n := range sum.Names {
+			n = strings.TrimPrefix(n, "/")
+			if ct.Name == "" {
+				ct.Name = n
+			}
+			ct.aliases = append(ct.aliases, n)
+		}
+		if sum.State == "running" || sum.State == "paused" {
+			ct.details = []func(context.Context, *Container) error{s.inspect}
+		}
+		out = append(out, ct)
+	}
+	return out, nil
+}
+
+// inspect asks for one container's PID and runtime. Docker keeps each
+// runtime's state in <exec-root>/runtime-<runtime>/moby (moby is its
+// containerd namespace), or in runtime-runc/moby for any runtime.
+func (s *dockerSource) inspect(ctx context.Context, ct *Container) error {
+	c, err := newRESTClient(s.host)
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.name(), err)
+	}
+	defer c.close()
+	var in dockerInspect
+	if err := c.get(ctx, "/containers/"+url.PathEscape(ct.ID)+"/json", &in); err != nil {
+		return fmt.Errorf("%s: inspect %s: %w", s.name(), ct.ID, err)
+	}
+	if in.ID != ct.ID {
+		return fmt.Errorf("%s: inspect %s answered for %s", s.name(), ct.ID, in.ID)
+	}
+	ct.PID, ct.Status = in.State.Pid, in.State.Status
+	rt := in.HostConfig.Runtime
+	if rt == "" {
+		rt = "runc"
+	}
+	if bin, ok := runtimeOf(rt); ok {
+		ct.addRoot(bin, filepath.Join(s.execRoot, "runtime-"+rt, "moby"))
+		// Docker 20.10 runs every runtime through containerd's runc shim,
+		// whose root is runtime-runc whatever the binary.
+		ct.addRoot(bin, filepath.Join(s.execRoot, "runtime-runc", "moby"))
+	}
+	return nil
+}
+
+// runtimeOf maps an engine's runtime name (Docker's "runc", containerd's
+// "io.containerd.runc.v2", "io.containerd.runsc.v1") to the OCI runtime
+// binary that keeps its state.
+func runtimeOf(name string) (string, bool) {
+	for _, r := range []string{"runsc", "crun", "runc"} {
+		if strings.Contains(name, r) {
+			return r, true
+		}
+	}
+	return "", false
+}
+
+// annotate names the engine in err, keeping errAbsent recognisable.
+func annotate(what string, err error) error {
+	if err == errAbsent {
+		return err
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
