@@ -37,7 +37,7 @@ var DefaultImage = ImageSpec{
 // as an uncompressed tar in dir and returns its path: the layer of an OCI
 // archive, and what `docker import` and `podman import` take.
 func RootfsTar(dir string) (string, error) {
-	rootfs, err := buildRootfs("nucleus-image", 0)
+	rootfs, err := buildRootfs("nucleus-image", 0, false)
 	if err != nil {
 		return "", err
 	}
