@@ -136,24 +136,11 @@ func runtimeBinary(name string) (string, error) {
 // no one else: a root anyone could write would let them plant the state
 // that decides which process is entered.
 func checkRoot(dir string) error {
-	if !filepath.IsAbs(dir) || filepath.Clean(dir) != dir {
-		return fmt.Errorf("runtime root %q: not an absolute, clean path", dir)
-	}
-	fi, err := os.Lstat(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("runtime root %s: %w", dir, errAbsent)
-	}
-	if err != nil {
-		return fmt.Errorf("runtime root: %w", err)
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("runtime root %s: not a directory", dir)
-	}
-	if uid := ownerUID(fi); uid != 0 && uid != uint32(euid()) {
-		return fmt.Errorf("runtime root %s: owned by uid %d, neither root nor the caller", dir, uid)
-	}
-	if fi.Mode().Perm()&0o022 != 0 {
-		return fmt.Errorf("runtime root %s: writable by group or others (mode %v)", dir, fi.Mode().Perm())
+	if _, err := state.CheckRuntimeRoot(dir); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("runtime root %s: %w", dir, errAbsent)
+		}
+		return fmt.Errorf("runtime root %s: %w", dir, err)
 	}
 	return nil
 }
