@@ -66,15 +66,20 @@ func (s Status) String() string {
 type Result struct {
 	// Status is Success, Failure or Unknown.
 	Status Status
-	// ExitCode is an exec probe's exit code (128+signal when it was killed);
-	// zero for other probes.
+	// ExitCode is an exec probe's exit code (128+signal when it was
+	// killed; 127 when the command was not found and 126 when it could not
+	// be executed, as a shell reports them); zero for other probes.
 	ExitCode int
 	// Output is the exec probe's stdout and stderr interleaved, or the HTTP
 	// response body, capped at the configured maximum (10 KiB by default).
 	Output []byte
-	// Reason explains a Failure: "timeout", "exit status N", "HTTP 503", or
-	// a dial error's text.
+	// Reason explains a Failure: "timeout", "exit status N", "cannot run:
+	// exec ...", "HTTP 503", or a dial error's text.
 	Reason string
+	// Warning notes something about a Success that the caller may want to
+	// see, as kubelet's probe "warning" result: an HTTP redirect to another
+	// host that was not followed.
+	Warning string
 	// Duration is the wall time the probe took.
 	Duration time.Duration
 }
@@ -98,6 +103,7 @@ type config struct {
 	logger    *slog.Logger
 	policy    *harden.Policy
 	maxOutput int
+	maxHeader int
 	runsc     string
 	// handle is a Monitor's open handle on the target's network namespace,
 	// reused across its probes. It is keyed by a pidfd and re-checks that
@@ -111,7 +117,7 @@ func withHandle(h *netns.Handle) Option {
 }
 
 func newConfig(opts []Option) *config {
-	c := &config{logger: discard, maxOutput: DefaultMaxOutput}
+	c := &config{logger: discard, maxOutput: DefaultMaxOutput, maxHeader: DefaultMaxHeaderBytes}
 	for _, o := range opts {
 		if o != nil {
 			o(c)
@@ -151,6 +157,17 @@ func WithMaxOutput(n int) Option {
 	return func(c *config) {
 		if n > 0 {
 			c.maxOutput = n
+		}
+	}
+}
+
+// WithMaxHeaderBytes caps the status line and headers of an HTTP probe's
+// response (default DefaultMaxHeaderBytes, 16 KiB); a longer header is a
+// Failure whose Reason names the cap. n <= 0 keeps the default.
+func WithMaxHeaderBytes(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxHeader = n
 		}
 	}
 }
