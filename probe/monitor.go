@@ -9,9 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"nucleus/internal/netns"
-	"nucleus/state"
 )
 
 // Defaults of MonitorConfig. They are kubelet's probe defaults:
@@ -26,6 +23,13 @@ const (
 	DefaultConcurrency = 16
 )
 
+// Defaults of a Monitor's history, Docker's HEALTHCHECK limits: the last 5
+// results, each with at most 4096 bytes of output.
+const (
+	DefaultHistoryLength = 5
+	DefaultHistoryOutput = 4096
+)
+
 // Health is a target's health as a Monitor sees it.
 type Health int
 
@@ -37,9 +41,15 @@ const (
 	Healthy
 	// Unhealthy: FailureThreshold consecutive failures.
 	Unhealthy
+	// HealthError: FailureThreshold consecutive probes could not run at
+	// all (errors of the prober: no permission, an unsupported target, a
+	// failing setup step). Nothing is known about the container's health,
+	// but the caller must see that it is not being probed: such a target
+	// stays neither healthy nor silently unknown.
+	HealthError
 )
 
-// String returns "unknown", "healthy" or "unhealthy".
+// String returns "unknown", "healthy", "unhealthy" or "error".
 func (h Health) String() string {
 	switch h {
 	case HealthUnknown:
@@ -48,23 +58,15 @@ func (h Health) String() string {
 		return "healthy"
 	case Unhealthy:
 		return "unhealthy"
+	case HealthError:
+		return "error"
 	}
 	return "Health(" + strconv.Itoa(int(h)) + ")"
 }
 
-// Target is one container a Monitor probes.
-type Target struct {
-	// Name identifies the target in transitions; it must be unique.
-	Name string
-	// State is the container; its PID and start ticks are re-checked at
-	// every probe.
-	State *state.ContainerState
-	// Probe is what to run.
-	Probe Probe
-}
-
 // MonitorConfig sets how often and how strictly a Monitor probes. Zero
-// fields take kubelet's defaults.
+// fields take kubelet's defaults; a Target's Settings override the
+// probing fields for that target.
 type MonitorConfig struct {
 	// Interval between the starts of two probes of a target (kubelet
 	// periodSeconds; default 10 s). A probe that overruns it delays the
@@ -76,7 +78,7 @@ type MonitorConfig struct {
 	// initialDelaySeconds; default 0).
 	StartPeriod time.Duration
 	// FailureThreshold consecutive failures make a target Unhealthy
-	// (default 3).
+	// (default 3); as many consecutive probe errors make it HealthError.
 	FailureThreshold int
 	// SuccessThreshold consecutive successes make a target Healthy
 	// (default 1).
@@ -84,10 +86,18 @@ type MonitorConfig struct {
 	// Concurrency bounds the probes running at the same time across all
 	// targets (default 16).
 	Concurrency int
+	// HistoryLength is how many recent results Status keeps per target
+	// (default 5, as Docker); HistoryOutput caps each one's output
+	// (default 4096 bytes, as Docker).
+	HistoryLength, HistoryOutput int
 	// OnTransition, when set, is called for every health change, from the
-	// target's own goroutine (so in order for one target). It must not
-	// block for long: that target is not probed meanwhile.
+	// target's own goroutine (so in order for one check of a target). It
+	// must not block for long: that check is not probed meanwhile.
 	OnTransition func(Transition)
+	// OnResult, when set, is called after every probe with its result,
+	// from the probing goroutine; it is the hook for metrics
+	// (nucleus/probe/metrics). It must not block for long.
+	OnResult func(ResultEvent)
 	// Options are passed to every probe (WithPolicy, WithMaxOutput, ...).
 	Options []Option
 	// Logger receives a debug record for every probe and a warning for
@@ -114,21 +124,49 @@ func (c *MonitorConfig) setDefaults() {
 	if c.Concurrency <= 0 {
 		c.Concurrency = DefaultConcurrency
 	}
+	if c.HistoryLength <= 0 {
+		c.HistoryLength = DefaultHistoryLength
+	}
+	if c.HistoryOutput <= 0 {
+		c.HistoryOutput = DefaultHistoryOutput
+	}
 	if c.Logger == nil {
 		c.Logger = discard
 	}
 }
 
-// Transition is a change of a target's health.
+// Transition is a change of the health one check of a target reports.
 type Transition struct {
 	// Target is the Target's Name.
 	Target string
+	// Type is the check that changed: Liveness (the Target's Probe),
+	// Readiness or Startup.
+	Type ProbeType
 	// From and To are the health before and after.
 	From, To Health
 	// Result is the probe result that caused the change.
 	Result Result
+	// Err is the probe error behind a change to HealthError (or to
+	// Unhealthy for a target that is gone).
+	Err error
 	// At is when the change happened.
 	At time.Time
+}
+
+// ResultEvent is one probe's outcome as a Monitor's OnResult sees it.
+type ResultEvent struct {
+	// Target is the Target's Name, Labels its Labels.
+	Target string
+	Labels map[string]string
+	// Type is the check (Liveness, Readiness, Startup); Kind is the
+	// probe's ("exec", "tcp", "http", "grpc").
+	Type ProbeType
+	Kind string
+	// Result is the probe's result, Err its error (Status Unknown).
+	Result Result
+	Err    error
+	// Start is when the probe started.
+	Start time.Time
 }
 
 // Monitor probes many targets periodically with bounded concurrency and
@@ -137,59 +175,30 @@ type Transition struct {
 type Monitor struct {
 	cfg     MonitorConfig
 	targets []*watched
+	byName  map[string]*watched
 	ch      chan Transition
 	wantCh  atomic.Bool
 	started atomic.Bool
-}
-
-// watched is one target's probing state; only its own goroutine writes the
-// counters, health is also read by Health.
-type watched struct {
-	Target
-	successes, failures int
-	health              atomic.Int32
-	// ns is kept open across the target's TCP and HTTP probes, sparing
-	// each a pidfd_open, a /proc/PID/stat read and a namespace open. It
-	// names the target by a pidfd and is dropped at the first setup error.
-	ns *netns.Handle
-}
-
-// options returns the probe options for w's next probe.
-func (m *Monitor) options(w *watched) []Option {
-	opts := m.cfg.Options
-	if k := w.Probe.Kind(); k != "tcp" && k != "http" {
-		return opts
-	}
-	if w.ns == nil {
-		h, err := netns.Open(w.State.PID, w.State.StartTicks)
-		if err != nil {
-			return opts // Run meets the same error and reports it
-		}
-		w.ns = h
-	}
-	return append(opts[:len(opts):len(opts)], withHandle(w.ns))
-}
-
-func (w *watched) dropNS() {
-	if w.ns != nil {
-		w.ns.Close()
-		w.ns = nil
-	}
+	errors  atomic.Uint64
 }
 
 // NewMonitor returns a Monitor for targets with cfg (zero fields take the
 // defaults).
 func NewMonitor(cfg MonitorConfig, targets ...Target) *Monitor {
 	cfg.setDefaults()
-	m := &Monitor{cfg: cfg, ch: make(chan Transition, 64)}
+	m := &Monitor{cfg: cfg, ch: make(chan Transition, 64), byName: make(map[string]*watched, len(targets))}
 	for _, t := range targets {
-		m.targets = append(m.targets, &watched{Target: t})
+		w := newWatched(t, &m.cfg)
+		m.targets = append(m.targets, w)
+		if _, dup := m.byName[t.Name]; !dup {
+			m.byName[t.Name] = w
+		}
 	}
 	return m
 }
 
 // Transitions returns a channel that receives every health change. Call it
-// before Run; the caller must then keep receiving, because a target whose
+// before Run; the caller must then keep receiving, because a check whose
 // transition is not received stops being probed until it is (or Run ends).
 // The channel is closed when Run returns.
 func (m *Monitor) Transitions() <-chan Transition {
@@ -198,20 +207,36 @@ func (m *Monitor) Transitions() <-chan Transition {
 }
 
 // Health returns the current health of the target named name
-// (HealthUnknown for an unknown name).
+// (HealthUnknown for an unknown name): its liveness check's, or Unhealthy
+// when its startup probe has failed FailureThreshold times (kubelet
+// restarts such a container).
 func (m *Monitor) Health(name string) Health {
-	for _, w := range m.targets {
-		if w.Name == name {
-			return Health(w.health.Load())
-		}
+	w := m.byName[name]
+	if w == nil {
+		return HealthUnknown
 	}
-	return HealthUnknown
+	return w.status().Health
 }
+
+// Status returns everything the Monitor knows of the target named name;
+// ok is false for an unknown name.
+func (m *Monitor) Status(name string) (st TargetStatus, ok bool) {
+	w := m.byName[name]
+	if w == nil {
+		return TargetStatus{}, false
+	}
+	return w.status(), true
+}
+
+// ProbeErrors is how many probes of all targets could not run (Unknown
+// results) since Run started. Each is also logged as a warning, counted in
+// the target's CheckStatus and passed to OnResult.
+func (m *Monitor) ProbeErrors() uint64 { return m.errors.Load() }
 
 // Run probes every target until ctx is done, then waits for its goroutines
 // and the probes in flight (which are cancelled) to finish and returns nil.
 // It returns an error at once for a second call or an invalid target
-// (empty or duplicate name, nil State or Probe).
+// (empty or duplicate name, nil State, no probe).
 func (m *Monitor) Run(ctx context.Context) error {
 	if !m.started.CompareAndSwap(false, true) {
 		return errors.New("probe: monitor: Run called twice")
@@ -224,95 +249,22 @@ func (m *Monitor) Run(ctx context.Context) error {
 			return errors.New("probe: monitor: target with empty name")
 		case seen[w.Name]:
 			return fmt.Errorf("probe: monitor: duplicate target %q", w.Name)
-		case w.State == nil || w.Probe == nil:
-			return fmt.Errorf("probe: monitor: target %q: nil state or probe", w.Name)
+		case w.State == nil:
+			return fmt.Errorf("probe: monitor: target %q: nil state", w.Name)
+		case w.Probe == nil && w.Readiness == nil:
+			return fmt.Errorf("probe: monitor: target %q: no probe (set Probe or Readiness)", w.Name)
+		case w.Startup != nil && w.Startup.Probe == nil, w.Readiness != nil && w.Readiness.Probe == nil:
+			return fmt.Errorf("probe: monitor: target %q: a Check without a Probe", w.Name)
 		}
 		seen[w.Name] = true
 	}
 	sem := make(chan struct{}, m.cfg.Concurrency)
 	var wg sync.WaitGroup
 	for _, w := range m.targets {
-		wg.Go(func() { m.loop(ctx, w, sem) })
+		for _, c := range w.checks {
+			wg.Go(func() { m.loop(ctx, w, c, sem) })
+		}
 	}
 	wg.Wait()
 	return nil
-}
-
-// loop probes one target every Interval until ctx is done.
-func (m *Monitor) loop(ctx context.Context, w *watched, sem chan struct{}) {
-	timer := time.NewTimer(m.cfg.StartPeriod)
-	defer timer.Stop()
-	defer w.dropNS()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
-		}
-		next := time.Now().Add(m.cfg.Interval)
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
-		pctx, cancel := context.WithTimeout(ctx, m.cfg.Timeout)
-		res, err := Run(pctx, w.State, w.Probe, m.options(w)...)
-		cancel()
-		<-sem
-		if err != nil {
-			w.dropNS()
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		m.record(ctx, w, res, err)
-		timer.Reset(time.Until(next))
-	}
-}
-
-// record updates w's counters with one result and reports a transition.
-// Like kubelet, results that are probe errors are logged and discarded,
-// except that a target that is gone (ErrNotRunning, ErrStale) counts as a
-// failure: that is a fact about its health, not about the prober.
-func (m *Monitor) record(ctx context.Context, w *watched, res Result, err error) {
-	m.cfg.Logger.Debug("probe", "target", w.Name, "status", res.Status.String(),
-		"reason", res.Reason, "duration", res.Duration)
-	failed := res.Status == Failure
-	if err != nil {
-		if !errors.Is(err, ErrNotRunning) && !errors.Is(err, ErrStale) {
-			m.cfg.Logger.Warn("probe error, result discarded", "target", w.Name, "err", err)
-			return
-		}
-		failed = true
-	}
-	from := Health(w.health.Load())
-	to := from
-	if failed {
-		w.failures++
-		w.successes = 0
-		if w.failures >= m.cfg.FailureThreshold {
-			to = Unhealthy
-		}
-	} else {
-		w.successes++
-		w.failures = 0
-		if w.successes >= m.cfg.SuccessThreshold {
-			to = Healthy
-		}
-	}
-	if to == from {
-		return
-	}
-	w.health.Store(int32(to))
-	tr := Transition{Target: w.Name, From: from, To: to, Result: res, At: time.Now()}
-	m.cfg.Logger.Info("health transition", "target", w.Name, "from", from.String(), "to", to.String())
-	if m.cfg.OnTransition != nil {
-		m.cfg.OnTransition(tr)
-	}
-	if m.wantCh.Load() {
-		select {
-		case m.ch <- tr:
-		case <-ctx.Done():
-		}
-	}
 }
