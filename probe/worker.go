@@ -56,7 +56,7 @@ func (m *Monitor) loop(ctx context.Context, w *watched, c *check, sem chan struc
 // options returns the probe options for c's next probe.
 func (m *Monitor) options(w *watched, c *check) []Option {
 	opts := m.cfg.Options
-	if k := c.probe.Kind(); k != "tcp" && k != "http" {
+	if !dialsNamespace(c.probe) {
 		return opts
 	}
 	if c.ns == nil {
@@ -150,4 +150,14 @@ func (m *Monitor) record(ctx context.Context, w *watched, c *check, start time.T
 		case <-ctx.Done():
 		}
 	}
+}
+
+// dialsNamespace reports whether p makes sockets in the target's network
+// namespace (and so can reuse a kept handle).
+func dialsNamespace(p Probe) bool {
+	switch p.(type) {
+	case TCP, *TCP, HTTP, *HTTP, Dialed, *Dialed:
+		return true
+	}
+	return false
 }
