@@ -92,7 +92,7 @@ func (m *Monitor) record(ctx context.Context, w *watched, c *check, start time.T
 		m.cfg.OnResult(ResultEvent{Target: w.Name, Labels: w.Labels, Type: c.typ, Kind: c.probe.Kind(),
 			Result: res, Err: err, Start: start})
 	}
-	gone := err != nil && (errors.Is(err, ErrNotRunning) || errors.Is(err, ErrStale))
+	gone := err != nil && Gone(err)
 	failed := res.Status == Failure || gone
 	if err != nil && !gone {
 		m.errors.Add(1)
@@ -160,4 +160,11 @@ func dialsNamespace(p Probe) bool {
 		return true
 	}
 	return false
+}
+
+// Gone reports whether a probe error says the target is gone (ErrNotRunning,
+// ErrStale): a Monitor counts that as a failure of the target, not as an
+// error of the prober.
+func Gone(err error) bool {
+	return errors.Is(err, ErrNotRunning) || errors.Is(err, ErrStale)
 }
