@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"nucleus/internal/testcontainer"
 	"nucleus/internal/testutil"
 	"nucleus/state"
@@ -144,10 +146,34 @@ func BenchmarkExecProbeThroughput100(b *testing.B) {
 	throughput(b, Exec{Command: []string{"true"}}, 4)
 }
 
+// BenchmarkHTTPProbeThroughput100 is the same for HTTP probes (GET
+// /healthz).
+func BenchmarkHTTPProbeThroughput100(b *testing.B) {
+	throughput(b, HTTP{Port: port, Path: "/healthz"}, 16)
+}
+
+// cpuTime is the CPU time (user and system) of this process and of its
+// reaped children (exec probes' helpers and commands) so far.
+func cpuTime(b *testing.B) time.Duration {
+	var self, kids unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &self); err != nil {
+		b.Fatal(err)
+	}
+	if err := unix.Getrusage(unix.RUSAGE_CHILDREN, &kids); err != nil {
+		b.Fatal(err)
+	}
+	tv := func(t unix.Timeval) time.Duration { return time.Duration(t.Nano()) }
+	return tv(self.Utime) + tv(self.Stime) + tv(kids.Utime) + tv(kids.Stime)
+}
+
+// throughput reports probes per second and the CPU time per probe
+// (cpu-us/probe, getrusage of the process and its children around the
+// run).
 func throughput(b *testing.B, p Probe, concurrency int) {
 	sts := benchTargets(b, 100)
 	var next, failed atomic.Int64
 	b.ResetTimer()
+	cpu0 := cpuTime(b)
 	start := time.Now()
 	var wg sync.WaitGroup
 	for w := 0; w < concurrency; w++ {
@@ -166,9 +192,11 @@ func throughput(b *testing.B, p Probe, concurrency int) {
 	}
 	wg.Wait()
 	el := time.Since(start)
+	cpu := cpuTime(b) - cpu0
 	b.StopTimer()
 	if f := failed.Load(); f > 0 {
 		b.Fatalf("%d of %d probes did not succeed", f, b.N)
 	}
 	b.ReportMetric(float64(b.N)/el.Seconds(), "probes/s")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-us/probe")
 }

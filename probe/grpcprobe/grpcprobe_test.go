@@ -26,7 +26,7 @@ var (
 
 // healthServer builds ./testdata/healthserver statically, once per test
 // process, and returns its path.
-func healthServer(t *testing.T) string {
+func healthServer(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "grpcprobe-test-")
