@@ -171,15 +171,22 @@ type ResultEvent struct {
 
 // Monitor probes many targets periodically with bounded concurrency and
 // reports their health transitions. Create it with NewMonitor, then call
-// Run once.
+// Run once; Add and Remove change the targets while it runs (a node
+// agent's discovery), without touching the state of the others.
 type Monitor struct {
 	cfg     MonitorConfig
-	targets []*watched
-	byName  map[string]*watched
 	ch      chan Transition
 	wantCh  atomic.Bool
 	started atomic.Bool
 	errors  atomic.Uint64
+
+	mu      sync.Mutex
+	initial []*watched          // NewMonitor's, checked by Run
+	byName  map[string]*watched // every target, once Run has checked them
+	run     context.Context     // Run's context while it runs
+	sem     chan struct{}
+	wg      sync.WaitGroup
+	stopped bool
 }
 
 // NewMonitor returns a Monitor for targets with cfg (zero fields take the
@@ -188,11 +195,7 @@ func NewMonitor(cfg MonitorConfig, targets ...Target) *Monitor {
 	cfg.setDefaults()
 	m := &Monitor{cfg: cfg, ch: make(chan Transition, 64), byName: make(map[string]*watched, len(targets))}
 	for _, t := range targets {
-		w := newWatched(t, &m.cfg)
-		m.targets = append(m.targets, w)
-		if _, dup := m.byName[t.Name]; !dup {
-			m.byName[t.Name] = w
-		}
+		m.initial = append(m.initial, newWatched(t, &m.cfg))
 	}
 	return m
 }
@@ -206,12 +209,26 @@ func (m *Monitor) Transitions() <-chan Transition {
 	return m.ch
 }
 
+func (m *Monitor) lookup(name string) *watched {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if w := m.byName[name]; w != nil {
+		return w
+	}
+	for _, w := range m.initial {
+		if w.Name == name {
+			return w
+		}
+	}
+	return nil
+}
+
 // Health returns the current health of the target named name
 // (HealthUnknown for an unknown name): its liveness check's, or Unhealthy
 // when its startup probe has failed FailureThreshold times (kubelet
 // restarts such a container).
 func (m *Monitor) Health(name string) Health {
-	w := m.byName[name]
+	w := m.lookup(name)
 	if w == nil {
 		return HealthUnknown
 	}
@@ -221,7 +238,7 @@ func (m *Monitor) Health(name string) Health {
 // Status returns everything the Monitor knows of the target named name;
 // ok is false for an unknown name.
 func (m *Monitor) Status(name string) (st TargetStatus, ok bool) {
-	w := m.byName[name]
+	w := m.lookup(name)
 	if w == nil {
 		return TargetStatus{}, false
 	}
@@ -233,6 +250,81 @@ func (m *Monitor) Status(name string) (st TargetStatus, ok bool) {
 // the target's CheckStatus and passed to OnResult.
 func (m *Monitor) ProbeErrors() uint64 { return m.errors.Load() }
 
+// validTarget refuses an invalid target.
+func validTarget(t *Target) error {
+	switch {
+	case t.Name == "":
+		return errors.New("probe: monitor: target with empty name")
+	case t.State == nil:
+		return fmt.Errorf("probe: monitor: target %q: nil state", t.Name)
+	case t.Probe == nil && t.Readiness == nil:
+		return fmt.Errorf("probe: monitor: target %q: no probe (set Probe or Readiness)", t.Name)
+	case t.Startup != nil && t.Startup.Probe == nil, t.Readiness != nil && t.Readiness.Probe == nil:
+		return fmt.Errorf("probe: monitor: target %q: a Check without a Probe", t.Name)
+	}
+	return nil
+}
+
+// Add starts probing t, before or during Run, with fresh counters. It
+// returns an error for an invalid target, a name already in use and once
+// Run has returned.
+func (m *Monitor) Add(t Target) error {
+	if err := validTarget(&t); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.stopped {
+		return fmt.Errorf("probe: monitor: add %q: Run has returned", t.Name)
+	}
+	if _, dup := m.byName[t.Name]; dup {
+		return fmt.Errorf("probe: monitor: duplicate target %q", t.Name)
+	}
+	for _, w := range m.initial {
+		if w.Name == t.Name {
+			return fmt.Errorf("probe: monitor: duplicate target %q", t.Name)
+		}
+	}
+	w := newWatched(t, &m.cfg)
+	if m.run == nil {
+		m.initial = append(m.initial, w)
+		return nil
+	}
+	m.byName[t.Name] = w
+	m.launch(w)
+	return nil
+}
+
+// Remove stops probing the target named name and forgets it; it reports
+// whether there was one. A probe of it in flight is cancelled.
+func (m *Monitor) Remove(name string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if w, ok := m.byName[name]; ok {
+		delete(m.byName, name)
+		if w.cancel != nil {
+			w.cancel()
+		}
+		return true
+	}
+	for i, w := range m.initial {
+		if w.Name == name {
+			m.initial = append(m.initial[:i], m.initial[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// launch starts w's check loops; the caller holds m.mu and Run is running.
+func (m *Monitor) launch(w *watched) {
+	ctx, cancel := context.WithCancel(m.run)
+	w.cancel = cancel
+	for _, c := range w.checks {
+		m.wg.Go(func() { m.loop(ctx, w, c, m.sem) })
+	}
+}
+
 // Run probes every target until ctx is done, then waits for its goroutines
 // and the probes in flight (which are cancelled) to finish and returns nil.
 // It returns an error at once for a second call or an invalid target
@@ -242,29 +334,35 @@ func (m *Monitor) Run(ctx context.Context) error {
 		return errors.New("probe: monitor: Run called twice")
 	}
 	defer close(m.ch)
-	seen := make(map[string]bool, len(m.targets))
-	for _, w := range m.targets {
-		switch {
-		case w.Name == "":
-			return errors.New("probe: monitor: target with empty name")
-		case seen[w.Name]:
-			return fmt.Errorf("probe: monitor: duplicate target %q", w.Name)
-		case w.State == nil:
-			return fmt.Errorf("probe: monitor: target %q: nil state", w.Name)
-		case w.Probe == nil && w.Readiness == nil:
-			return fmt.Errorf("probe: monitor: target %q: no probe (set Probe or Readiness)", w.Name)
-		case w.Startup != nil && w.Startup.Probe == nil, w.Readiness != nil && w.Readiness.Probe == nil:
-			return fmt.Errorf("probe: monitor: target %q: a Check without a Probe", w.Name)
+	m.mu.Lock()
+	seen := make(map[string]bool, len(m.initial))
+	for _, w := range m.initial {
+		err := validTarget(&w.Target)
+		if err == nil && seen[w.Name] {
+			err = fmt.Errorf("probe: monitor: duplicate target %q", w.Name)
+		}
+		if err != nil {
+			m.stopped = true
+			m.mu.Unlock()
+			return err
 		}
 		seen[w.Name] = true
 	}
-	sem := make(chan struct{}, m.cfg.Concurrency)
-	var wg sync.WaitGroup
-	for _, w := range m.targets {
-		for _, c := range w.checks {
-			wg.Go(func() { m.loop(ctx, w, c, sem) })
-		}
+	m.run, m.sem = ctx, make(chan struct{}, m.cfg.Concurrency)
+	for _, w := range m.initial {
+		m.byName[w.Name] = w
+		m.launch(w)
 	}
-	wg.Wait()
+	m.initial = nil
+	m.mu.Unlock()
+
+	<-ctx.Done()
+	m.mu.Lock()
+	m.stopped = true
+	m.mu.Unlock()
+	m.wg.Wait()
+	for _, w := range m.byName {
+		w.cancel()
+	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -189,4 +190,39 @@ func TestMonitorHistory(t *testing.T) {
 // newTestLogger logs text records of every level to w.
 func newTestLogger(w *testutil.SyncBuffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// Targets come and go while the Monitor runs; the others keep their state.
+func TestMonitorAddRemove(t *testing.T) {
+	testcontainer.RequireRoot(t)
+	c := testcontainer.New(t, testcontainer.Options{Port: port})
+	st, err := c.State()
+	require.NoError(t, err)
+	gs := runtime.NumGoroutine()
+	fast := Settings{Interval: 20 * time.Millisecond}
+	m := NewMonitor(MonitorConfig{Timeout: 2 * time.Second}, Target{Name: "first", State: st, Probe: TCP{Port: port}, Settings: fast})
+	require.Error(t, m.Add(Target{Name: "first", State: st, Probe: TCP{Port: port}}), "duplicate before Run")
+	require.NoError(t, m.Add(Target{Name: "early", State: st, Probe: TCP{Port: port}, Settings: fast}))
+	stop := runMonitor(t, m)
+	waitStatus(t, m, "first", "healthy", func(s TargetStatus) bool { return s.Health == Healthy })
+	waitStatus(t, m, "early", "healthy", func(s TargetStatus) bool { return s.Health == Healthy })
+
+	require.NoError(t, m.Add(Target{Name: "late", State: st, Probe: HTTP{Port: port, Path: "/status/404"}, Settings: fast}))
+	require.Error(t, m.Add(Target{Name: "late", State: st, Probe: TCP{Port: port}}), "duplicate during Run")
+	require.Error(t, m.Add(Target{Name: "bad", State: st}), "no probe")
+	waitStatus(t, m, "late", "unhealthy", func(s TargetStatus) bool { return s.Health == Unhealthy })
+	before, _ := m.Status("first")
+
+	assert.True(t, m.Remove("early"))
+	assert.False(t, m.Remove("early"))
+	_, ok := m.Status("early")
+	assert.False(t, ok)
+	after := waitStatus(t, m, "first", "more probes", func(s TargetStatus) bool {
+		return s.Checks[Liveness].Probes > before.Checks[Liveness].Probes+2
+	})
+	assert.Equal(t, Healthy, after.Health, "the others keep their state")
+	stop()
+	require.Error(t, m.Add(Target{Name: "after", State: st, Probe: TCP{Port: port}}), "after Run")
+	assert.True(t, testutil.Within(2*time.Second, func() bool { return runtime.NumGoroutine() <= gs+2 }),
+		"goroutines: %d before, %d after", gs, runtime.NumGoroutine())
 }

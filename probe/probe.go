@@ -87,11 +87,13 @@ type Result struct {
 // Healthy reports whether the probe succeeded.
 func (r Result) Healthy() bool { return r.Status == Success }
 
-// Probe is one kind of health check: Exec, TCP or HTTP. The interface is
-// sealed: every probe must honour the namespace and cleanup rules of this
-// package, so only its own types implement it.
+// Probe is one kind of health check: Exec, TCP, HTTP, or a Dialed probe of
+// another protocol (nucleus/probe/grpcprobe). The interface is sealed:
+// every probe must honour the namespace and cleanup rules of this package,
+// so only its own types implement it; Dialed is the way for other packages
+// to add a protocol over sockets made in the target's namespace.
 type Probe interface {
-	// Kind is "exec", "tcp" or "http".
+	// Kind is "exec", "tcp", "http", or a Dialed probe's Name ("grpc").
 	Kind() string
 	run(ctx context.Context, st *state.ContainerState, c *config) (Result, error)
 }

@@ -149,6 +149,7 @@ type watched struct {
 	start   sync.Once
 	histLen int
 	histOut int
+	cancel  func() // stops its checks (Monitor.Remove, or Run's end)
 
 	mu      sync.Mutex // guards the checks' counters and history
 	history []HistoryEntry

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"slices"
 	"sort"
 	"sync"
 	"syscall"
@@ -37,7 +36,7 @@ type agent struct {
 
 	mu       sync.Mutex
 	monitor  *probe.Monitor
-	names    []string
+	names    []string // the targets being probed, sorted
 	running  bool
 	discErr  error
 	lastSync time.Time
@@ -90,95 +89,77 @@ namespaces, and serves /metrics (kubelet's prober metrics), /healthz (the
 agent's own health) and /status (every target's health, JSON).
 `
 
-// run discovers and probes until ctx ends, re-discovering every resync
-// period and restarting the Monitor when the set of targets changed.
+// run probes with one Monitor until ctx ends, discovering every resync
+// period: a new target is added, a vanished one removed (and its metrics
+// forgotten), a restarted one (new PID or start time) replaced with fresh
+// counters; the others keep their state.
 func (a *agent) run(ctx context.Context) {
-	stopMonitor := func() {}
-	defer func() { stopMonitor() }()
+	m := probe.NewMonitor(probe.MonitorConfig{
+		Interval: time.Duration(a.cfg.Defaults.Interval), Timeout: time.Duration(a.cfg.Defaults.Timeout),
+		StartPeriod: time.Duration(a.cfg.Defaults.InitialDelay), FailureThreshold: a.cfg.Defaults.FailureThreshold,
+		SuccessThreshold: a.cfg.Defaults.SuccessThreshold, Concurrency: a.cfg.Concurrency,
+		OnResult: a.col.Observe, Logger: a.log,
+		OnTransition: func(tr probe.Transition) {
+			a.log.Info("transition", "target", tr.Target, "type", string(tr.Type), "from", tr.From.String(), "to", tr.To.String(), "reason", tr.Result.Reason)
+		},
+	})
+	mctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := m.Run(mctx); err != nil {
+			a.log.Error("monitor", "err", err)
+		}
+	}()
+	defer func() { cancel(); <-done }()
+	a.mu.Lock()
+	a.monitor, a.running = m, true
+	a.mu.Unlock()
+
 	tick := time.NewTicker(a.resync)
 	defer tick.Stop()
+	have := map[string]string{} // name → container key
 	for {
 		targets, err := a.disc.Discover(ctx)
 		if err != nil {
 			a.log.Warn("discovery", "err", err)
 		}
-		names := keys(targets)
-		a.mu.Lock()
-		a.discErr, a.lastSync = err, time.Now()
-		changed := !slices.Equal(names, a.names)
-		a.mu.Unlock()
-		if changed {
-			stopMonitor()
-			a.forgetGone(names)
-			m := probe.NewMonitor(probe.MonitorConfig{
-				Interval: time.Duration(a.cfg.Defaults.Interval), Timeout: time.Duration(a.cfg.Defaults.Timeout),
-				StartPeriod: time.Duration(a.cfg.Defaults.InitialDelay), FailureThreshold: a.cfg.Defaults.FailureThreshold,
-				SuccessThreshold: a.cfg.Defaults.SuccessThreshold, Concurrency: a.cfg.Concurrency,
-				OnResult: a.col.Observe, Logger: a.log,
-				OnTransition: func(tr probe.Transition) {
-					a.log.Info("transition", "target", tr.Target, "type", string(tr.Type), "from", tr.From.String(), "to", tr.To.String(), "reason", tr.Result.Reason)
-				},
-			}, targets...)
-			mctx, cancel := context.WithCancel(ctx)
-			done := make(chan struct{})
-			stopMonitor = func() { cancel(); <-done }
-			a.mu.Lock()
-			a.monitor, a.names, a.running = m, names, true
-			a.mu.Unlock()
-			go func() {
-				defer close(done)
-				if err := m.Run(mctx); err != nil {
-					a.log.Error("monitor", "err", err)
-				}
-				a.mu.Lock()
-				if a.monitor == m {
-					a.running = false
-				}
-				a.mu.Unlock()
-			}()
+		seen := map[string]bool{}
+		for _, t := range targets {
+			seen[t.Name] = true
+			key := fmt.Sprintf("%d/%d", t.State.PID, t.State.StartTicks)
+			if old, ok := have[t.Name]; ok && old == key {
+				continue
+			} else if ok {
+				m.Remove(t.Name)
+			}
+			if err := m.Add(t); err != nil {
+				a.log.Error("add target", "target", t.Name, "err", err)
+				continue
+			}
+			have[t.Name] = key
 		}
+		for name := range have {
+			if !seen[name] {
+				m.Remove(name)
+				a.col.Forget(a.containerLabel(name))
+				delete(have, name)
+			}
+		}
+		names := make([]string, 0, len(have))
+		for name := range have {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		a.mu.Lock()
+		a.names, a.discErr, a.lastSync = names, err, time.Now()
+		a.mu.Unlock()
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
 	}
-}
-
-// keys names targets by name and container, so a restarted container (new
-// PID or start time) counts as a change.
-func keys(ts []probe.Target) []string {
-	out := make([]string, 0, len(ts))
-	for _, t := range ts {
-		out = append(out, fmt.Sprintf("%s\x00%d\x00%d", t.Name, t.State.PID, t.State.StartTicks))
-	}
-	sort.Strings(out)
-	return out
-}
-
-// forgetGone drops the metrics of targets that are no longer discovered.
-func (a *agent) forgetGone(now []string) {
-	a.mu.Lock()
-	old := a.names
-	a.mu.Unlock()
-	still := map[string]bool{}
-	for _, k := range now {
-		still[nameOf(k)] = true
-	}
-	for _, k := range old {
-		if n := nameOf(k); !still[n] {
-			a.col.Forget(a.containerLabel(n))
-		}
-	}
-}
-
-func nameOf(key string) string {
-	for i := range len(key) {
-		if key[i] == 0 {
-			return key[:i]
-		}
-	}
-	return key
 }
 
 // containerLabel is the metrics container label of the target named name.
@@ -239,8 +220,8 @@ func (a *agent) mux() *http.ServeMux {
 		}
 		if m != nil {
 			out.ProbeErrors = m.ProbeErrors()
-			for _, k := range names {
-				s, ok := m.Status(nameOf(k))
+			for _, name := range names {
+				s, ok := m.Status(name)
 				if !ok {
 					continue
 				}

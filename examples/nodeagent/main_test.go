@@ -155,7 +155,7 @@ func TestNodeAgent(t *testing.T) {
 	assert.Contains(t, body, `prober_probe_total{container="runc",namespace="",pod="",pod_uid="",probe_type="Liveness",result="failed"}`)
 
 	// A container dies: it is reported, then dropped at the next resync
-	// (its PID is gone), while the others go on.
+	// (its PID is gone), while the others go on, their state untouched.
 	require.NoError(t, doomed.Close())
 	require.Eventually(t, func() bool {
 		st = read()
