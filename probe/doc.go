@@ -100,7 +100,10 @@
 // prober's: kubelet discards them silently; a Monitor logs each, counts it
 // (Status, ProbeErrors, OnResult) and, after FailureThreshold of them in a
 // row, reports the check as HealthError. Status also returns the last
-// results (Docker's health log: 5 results, 4096 bytes of output each). For
+// results (Docker's health log: 5 results, 4096 bytes of output each), and
+// OnResult feeds nucleus/probe/metrics. Add and Remove change the targets
+// while it runs. gRPC health probes come from nucleus/probe/grpcprobe, a
+// Dialed probe over the same namespace sockets. For
 // TCP and HTTP targets it keeps the namespace handle (a pidfd and the
 // namespace file) open between probes; the pidfd is checked before every
 // socket, so a dead or replaced target is noticed at its next probe.
