@@ -3,6 +3,10 @@ package probe
 import (
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
 	"runtime"
 	"strings"
 	"testing"
@@ -78,20 +82,24 @@ func captureStderr(t *testing.T, f func()) string {
 	return sb.String()
 }
 
-// A container that answers twice to one request (an unsolicited response):
-// the probe takes the first answer and nothing reaches the process's stderr.
+// A container that answers before the request and again after it
+// (unsolicited responses): the probe takes the first answer and nothing
+// reaches the process's stderr. http.Transport logged "Unsolicited
+// response received on idle HTTP channel" there through the global log
+// package when the bytes came before the request was on its way.
 func TestHTTPUnsolicitedResponseSilent(t *testing.T) {
 	testcontainer.RequireRoot(t)
 	c := testcontainer.New(t, testcontainer.Options{})
 	const p = 8092
-	ncScript(t, c, p, "twice", `printf 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'
-sleep 0.1
-printf 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nextra'
-sleep 1
-`)
+	path, err := buildTestServer()
+	require.NoError(t, err)
+	bin, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(c.Rootfs, "early"), bin, 0o755))
+	c.Serve(t, p, "/early", "early", strconv.Itoa(p))
 	var results []Result
 	out := captureStderr(t, func() {
-		for range 5 {
+		for range 30 {
 			res, err := RunProbe(c.PID, HTTP{Port: p}, 3*time.Second)
 			require.NoError(t, err)
 			results = append(results, res)
@@ -103,6 +111,18 @@ sleep 1
 		assert.Equal(t, "ok", string(res.Output))
 	}
 }
+
+// buildTestServer builds grpcprobe's static test server (its "early" mode
+// is a hostile HTTP server) once per test process.
+var buildTestServer = sync.OnceValues(func() (string, error) {
+	bin := filepath.Join(testServerDir, "healthserver")
+	cmd := exec.Command("go", "build", "-o", bin, "./grpcprobe/testdata/healthserver")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build healthserver: %w: %s", err, out)
+	}
+	return bin, nil
+})
 
 // Kubelet's redirect rule against a container: a redirect to the same host
 // (another port) is followed, one to another host is a Success with a
