@@ -120,7 +120,7 @@ func redirected(req *http.Request, loc *url.URL) *http.Request {
 // roundTrip sends req on a fresh connection and reads one final response,
 // with its body capped at maxBody. The connection is closed on return.
 func (x *exchange) roundTrip(ctx context.Context, req *http.Request) (*http.Response, []byte, error) {
-	conn, err := x.dial(ctx, req.URL.Host)
+	conn, err := x.dial(ctx, dialAddr(req.URL))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -171,4 +171,17 @@ func (x *exchange) roundTrip(ctx context.Context, req *http.Request) (*http.Resp
 		return nil, nil, fmt.Errorf("reading body: %w", err)
 	}
 	return resp, body, nil
+}
+
+// dialAddr is host:port of u, with the scheme's default port when u has
+// none (a redirect to "http://127.0.0.1/x").
+func dialAddr(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	port := "80"
+	if u.Scheme == "https" {
+		port = "443"
+	}
+	return net.JoinHostPort(u.Hostname(), port)
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"runtime"
@@ -73,6 +74,14 @@ func TestHTTPRequest(t *testing.T) {
 	assert.Equal(t, "mine", req.Header.Get("User-Agent"))
 	assert.Equal(t, []string{"a", "b"}, req.Header.Values("X-Probe"))
 	assert.Empty(t, req.Header.Get("Host"))
+
+	for in, want := range map[string]string{
+		"http://127.0.0.1/x": "127.0.0.1:80", "https://[::1]/": "[::1]:443", "http://10.0.0.1:8080/": "10.0.0.1:8080",
+	} {
+		u, err := url.Parse(in)
+		require.NoError(t, err)
+		assert.Equal(t, want, dialAddr(u), in)
+	}
 
 	for _, p := range []HTTP{{Port: 0}, {Port: 70000}, {Port: 80, Scheme: "ftp"}} {
 		_, err := p.request(ctx)
