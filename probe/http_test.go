@@ -7,16 +7,14 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
-
 	"nucleus/internal/testcontainer"
+	"nucleus/internal/testutil"
 )
 
 // A container answering with endless headers: the probe fails at the header
@@ -48,40 +46,6 @@ while printf 'X-Junk: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 	assert.Contains(t, res.Reason, "1000 bytes")
 }
 
-// captureStderr runs f with fd 2 redirected to a pipe and returns what was
-// written to it: the library must never write there, neither itself nor
-// through the global log package.
-func captureStderr(t *testing.T, f func()) string {
-	t.Helper()
-	r, w, err := os.Pipe()
-	require.NoError(t, err)
-	defer r.Close()
-	saved, err := unix.Dup(2)
-	require.NoError(t, err)
-	require.NoError(t, unix.Dup3(int(w.Fd()), 2, 0))
-	w.Close()
-	func() {
-		defer func() {
-			require.NoError(t, unix.Dup3(saved, 2, 0))
-			unix.Close(saved)
-		}()
-		f()
-		// Late writers (a transport's read loop) get a moment.
-		time.Sleep(200 * time.Millisecond)
-	}()
-	require.NoError(t, r.SetReadDeadline(time.Now().Add(time.Second)))
-	var sb strings.Builder
-	buf := make([]byte, 4096)
-	for {
-		n, err := r.Read(buf)
-		sb.Write(buf[:n])
-		if err != nil {
-			break
-		}
-	}
-	return sb.String()
-}
-
 // A container that answers before the request and again after it
 // (unsolicited responses): the probe takes the first answer and nothing
 // reaches the process's stderr. http.Transport logged "Unsolicited
@@ -98,7 +62,7 @@ func TestHTTPUnsolicitedResponseSilent(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(c.Rootfs, "early"), bin, 0o755))
 	c.Serve(t, p, "/early", "early", strconv.Itoa(p))
 	var results []Result
-	out := captureStderr(t, func() {
+	out := testutil.CaptureStderr(t, 200*time.Millisecond, func() {
 		for range 30 {
 			res, err := RunProbe(c.PID, HTTP{Port: p}, 3*time.Second)
 			require.NoError(t, err)

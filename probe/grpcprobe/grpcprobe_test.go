@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"nucleus/internal/testcontainer"
+	"nucleus/internal/testutil"
 	"nucleus/probe"
 	"nucleus/probe/grpcprobe"
 )
@@ -101,6 +102,15 @@ func TestGRPCHealthInContainer(t *testing.T) {
 	}
 	p := grpcprobe.Probe(grpcprobe.Config{Port: healthPort})
 	assert.Equal(t, "grpc", p.Kind())
+
+	// Nothing reaches the process's stderr, whatever the server answers
+	// (grpc-go logs through a process-wide logger).
+	out := testutil.CaptureStderr(t, 200*time.Millisecond, func() {
+		for _, cfg := range []grpcprobe.Config{{Port: healthPort}, {Port: healthPort, Service: "nope"}, {Port: plainPort}, {Port: closedPort}} {
+			_, _ = probe.RunProbe(c.PID, grpcprobe.Probe(cfg), 5*time.Second)
+		}
+	})
+	assert.Empty(t, out, "written to fd 2")
 
 	// The server is only on the container's loopback: the host's has no
 	// such listener, so the probe really dialled inside.
