@@ -3,7 +3,6 @@ package probe
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -80,12 +79,7 @@ func TestHTTPUnsolicitedResponseSilent(t *testing.T) {
 // is a hostile HTTP server) once per test process.
 var buildTestServer = sync.OnceValues(func() (string, error) {
 	bin := filepath.Join(testServerDir, "healthserver")
-	cmd := exec.Command("go", "build", "-o", bin, "./grpcprobe/testdata/healthserver")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build healthserver: %w: %s", err, out)
-	}
-	return bin, nil
+	return bin, testutil.BuildStatic("./grpcprobe/testdata/healthserver", bin)
 })
 
 // Kubelet's redirect rule against a container: a redirect to the same host

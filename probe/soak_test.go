@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -33,10 +32,7 @@ func threads(t *testing.T) int {
 func buildHealthServer(t *testing.T, dir string) string {
 	t.Helper()
 	bin := filepath.Join(dir, "healthserver")
-	cmd := exec.Command("go", "build", "-o", bin, "./grpcprobe/testdata/healthserver")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "go build healthserver: %s", out)
+	require.NoError(t, testutil.BuildStatic("./grpcprobe/testdata/healthserver", bin))
 	return bin
 }
 

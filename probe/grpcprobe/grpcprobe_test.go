@@ -3,7 +3,6 @@ package grpcprobe_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -36,14 +35,9 @@ func healthServer(t testing.TB) string {
 			return
 		}
 		serverBin = filepath.Join(dir, "healthserver")
-		cmd := exec.Command("go", "build", "-o", serverBin, "./testdata/healthserver")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = err
-			serverBin = string(out)
-		}
+		buildErr = testutil.BuildStatic("./testdata/healthserver", serverBin)
 	})
-	require.NoError(t, buildErr, "go build healthserver: %s", serverBin)
+	require.NoError(t, buildErr)
 	return serverBin
 }
 
