@@ -170,6 +170,11 @@ func TestMonitorSoak(t *testing.T) {
 	// Go keeps idle threads; a leak would grow with the probes (thousands).
 	assert.LessOrEqual(t, threads(t), ths+concurrency+8, "threads: %d before, %d after", ths, threads(t))
 	assert.True(t, testutil.Within(5*time.Second, func() bool { return len(testutil.ZombieChildren(t)) == 0 }),
+		// Seen when the Monitor's end cancels exec probes in flight:
+		// internal/launch's exchange abandons a start whose middle child
+		// is killed after its clone and before its PID report, so the
+		// command (our child through CLONE_PARENT) is never reaped and
+		// its container's PID namespace cannot finish dying.
 		"zombie children: %v", testutil.ZombieChildren(t))
 }
 
