@@ -445,27 +445,34 @@ func TestExecProbes(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, os.Mkdir(c.Rootfs+"/drop", 0o755))
 		require.NoError(t, os.WriteFile(c.Rootfs+"/drop/true", bb, 0o755)) // busybox runs as its name
+		// A policy whose Landlock rules allow exec only under /bin (the
+		// same in every mode: an explicit list replaces the defaults).
+		binOnly := WithPolicy(harden.Policy{Landlock: []harden.PathRule{{Path: "/bin", Access: harden.ReadExec}}})
 		for _, tc := range []struct {
 			argv   []string
+			opts   []Option
 			code   int
 			reason string
 		}{
-			{[]string{"/no/such/probe"}, 127, `cannot run: exec "/no/such/probe": no such file or directory`},
-			{[]string{"no-such-probe"}, 127, `cannot run: exec "no-such-probe": not found in PATH`},
-			{[]string{"/notexec"}, 126, `cannot run: exec "/notexec": permission denied`},
-			// Executable, but Landlock's default rules allow no exec in /.
-			{[]string{"/drop/true"}, 126, `cannot run: exec "/drop/true": permission denied`},
+			{[]string{"/no/such/probe"}, nil, 127, `cannot run: exec "/no/such/probe": no such file or directory`},
+			{[]string{"no-such-probe"}, nil, 127, `cannot run: exec "no-such-probe": not found in PATH`},
+			{[]string{"/notexec"}, nil, 126, `cannot run: exec "/notexec": permission denied`},
+			// Executable, but the policy allows no exec there.
+			{[]string{"/drop/true"}, []Option{binOnly}, 126, `cannot run: exec "/drop/true": permission denied`},
 		} {
-			res, err := RunProbe(c.PID, Exec{Command: tc.argv}, 5*time.Second)
+			res, err := RunProbe(c.PID, Exec{Command: tc.argv}, 5*time.Second, tc.opts...)
 			require.NoError(t, err, "%v", tc.argv)
 			assert.Equal(t, Failure, res.Status, "%v", tc.argv)
 			assert.Equal(t, tc.code, res.ExitCode, "%v", tc.argv)
 			assert.Equal(t, tc.reason, res.Reason, "%v", tc.argv)
 		}
-		// The same file runs when the policy allows exec there: it was
-		// the policy that refused it.
+		// The same file runs when the policy allows exec there, and /bin
+		// does under binOnly: it was the policy that refused it.
 		res, err := RunProbe(c.PID, Exec{Command: []string{"/drop/true"}}, 5*time.Second,
 			WithPolicy(harden.Policy{Landlock: []harden.PathRule{{Path: "/", Access: harden.ReadExec}}}))
+		require.NoError(t, err)
+		assert.Equal(t, Success, res.Status, res.Reason)
+		res, err = RunProbe(c.PID, Exec{Command: []string{"/bin/true"}}, 5*time.Second, binOnly)
 		require.NoError(t, err)
 		assert.Equal(t, Success, res.Status, res.Reason)
 	})
