@@ -216,6 +216,12 @@ func BenchmarkExecProbeThroughput100(b *testing.B) {
 	throughput(b, Exec{Command: []string{"true"}}, 4, nil)
 }
 
+// BenchmarkHTTPProbeThroughput100 is the same for HTTP probes (GET
+// /healthz).
+func BenchmarkHTTPProbeThroughput100(b *testing.B) {
+	throughput(b, HTTP{Port: port, Path: "/healthz"}, 16, nil)
+}
+
 // throughput probes 100 targets round-robin; hs, when set, are their kept
 // network namespace handles.
 func throughput(b *testing.B, p Probe, concurrency int, hs []*netns.Handle) {

@@ -29,20 +29,31 @@
 // # Result semantics compared with kubelet
 //
 //   - Exec: exit status 0 → Success; non-zero → Failure with ExitCode; the
-//     timeout expiring → Failure with Reason "timeout". Unlike kubelet (which
-//     leaves a timed-out exec probe running) and like containerd, everything
-//     the command started is SIGKILLed (its cgroup, cgroup.kill; its process
-//     group where no cgroup can be made) and reaped on timeout. After a
-//     normal exit it is SIGKILLed too, so a probe never leaves background
-//     processes behind in the container.
+//     timeout expiring → Failure with Reason "timeout". A command that
+//     cannot run (not found, not executable, refused by Landlock) →
+//     Failure with ExitCode 127 or 126 and a Reason "cannot run: …", as
+//     kubelet sees the runtime's exec fail: the health check is broken,
+//     which is the container's problem, not the prober's. Unlike kubelet
+//     (which leaves a timed-out exec probe running) and like containerd,
+//     everything the command started is SIGKILLed (its cgroup, cgroup.kill;
+//     its process group where no cgroup can be made) and reaped on timeout.
+//     After a normal exit it is SIGKILLed too, so a probe never leaves
+//     background processes behind in the container.
 //   - TCP: connection established → Success (closed at once); any dial error
 //     (refused, unreachable, timeout) → Failure with the error text as Reason.
 //   - HTTP: GET with User-Agent "nucleus-probe/1.0"; 2xx and 3xx → Success.
-//     Redirects are not followed: a 3xx is itself a success, which is what
-//     kubelet ends up reporting for redirects that leave the target. HTTPS
+//     Redirects follow kubelet's rule: to the same host name they are
+//     followed (at most MaxRedirects; one more is a Failure), to another
+//     host they are not and the 3xx is a Success with a Warning. HTTPS
 //     does not verify certificates, as kubelet does not. Other statuses →
 //     Failure with Reason "HTTP <code>"; transport errors → Failure with the
-//     error text. Up to 10 KiB of the body is kept as Output.
+//     error text; a response header longer than 16 KiB
+//     (WithMaxHeaderBytes) → Failure naming the cap. Up to 10 KiB of the
+//     body is kept as Output. The exchange does not use http.Transport,
+//     which allows 10 MiB of header and logs through the global log
+//     package to stderr: one request is written on the socket made in the
+//     namespace, one response is read with http.ReadResponse from a
+//     bounded reader, and the connection is closed.
 //   - A paused (frozen) container: exec probes refuse it (Unknown,
 //     ErrNotRunning), since the command would freeze too. TCP and HTTP
 //     probes skip the freezer lookup (it costs more than the probe) and
@@ -87,10 +98,19 @@
 //
 // Monitor runs probes periodically against many targets with bounded
 // concurrency and reports health transitions after consecutive failure and
-// success thresholds, with kubelet's defaults. Probe errors are logged and
-// discarded, as kubelet does, except that a target that is gone
-// (ErrNotRunning, ErrStale) counts as a failure. For TCP and HTTP targets
-// it keeps the namespace handle (a pidfd and the namespace file) open
-// between probes; the pidfd is checked before every socket, so a dead or
-// replaced target is noticed at its next probe.
+// success thresholds, with kubelet's defaults. Each Target has a liveness
+// Probe and optionally a Startup and a Readiness Check, each with its own
+// Settings (interval, timeout, thresholds, initial delay); a startup probe
+// gates the other two as kubelet's does. A target that is gone
+// (ErrNotRunning, ErrStale) counts as a failure. Other probe errors are the
+// prober's: kubelet discards them silently; a Monitor logs each, counts it
+// (Status, ProbeErrors, OnResult) and, after FailureThreshold of them in a
+// row, reports the check as HealthError. Status also returns the last
+// results (Docker's health log: 5 results, 4096 bytes of output each), and
+// OnResult feeds nucleus/probe/metrics. Add and Remove change the targets
+// while it runs. gRPC health probes come from nucleus/probe/grpcprobe, a
+// Dialed probe over the same namespace sockets. For
+// TCP and HTTP targets it keeps the namespace handle (a pidfd and the
+// namespace file) open between probes; the pidfd is checked before every
+// socket, so a dead or replaced target is noticed at its next probe.
 package probe

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"syscall"
 
 	"nucleus/internal/launch"
 	"nucleus/state"
@@ -83,6 +84,9 @@ func (p Exec) run(ctx context.Context, st *state.ContainerState, c *config) (Res
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return Result{Status: Failure, Reason: "timeout"}, nil
 		}
+		if res, ok := cannotRun(err); ok {
+			return res, nil
+		}
 		return Result{}, fmt.Errorf("probe: exec: %w", err)
 	}
 	// WaitAndKillGroup SIGKILLs whatever the command left (its cgroup, and
@@ -110,4 +114,28 @@ func (p Exec) run(ctx context.Context, st *state.ContainerState, c *config) (Res
 		res.Status, res.Reason = Failure, "exit status "+strconv.Itoa(code)
 	}
 	return res, nil
+}
+
+// Exit codes a shell reports for a command it cannot run (POSIX "Command
+// Search and Execution"), which is what kubelet sees from a runtime's exec.
+const (
+	exitNotExecutable = 126
+	exitNotFound      = 127
+)
+
+// cannotRun turns a command that could not be executed (not found, not
+// executable, refused by Landlock or seccomp) into a Failure: the probe did
+// run, and the container's answer is that its health check is broken.
+// Kubelet sees the runtime's exec fail the same way and restarts the
+// container; a discarded Unknown would leave it "unknown" for ever.
+func cannotRun(err error) (Result, bool) {
+	var ee *launch.ExecError
+	if !errors.As(err, &ee) {
+		return Result{}, false
+	}
+	code := exitNotExecutable
+	if errors.Is(ee.Err, syscall.ENOENT) {
+		code = exitNotFound
+	}
+	return Result{Status: Failure, ExitCode: code, Reason: "cannot run: " + ee.Error()}, true
 }

@@ -77,10 +77,13 @@ func TestGVisorExecProbe(t *testing.T) {
 	assert.Equal(t, Unknown, res.Status)
 	gvisorOnlyInit(t, c)
 
-	// A command that is not there: Unknown with the reason.
+	// A command that is not there: a Failure with the reason, as for
+	// any container (runsc exec reports it as an exec error).
 	res, err = run("no-such-probe")
-	assert.Error(t, err)
-	assert.Equal(t, Unknown, res.Status)
+	require.NoError(t, err)
+	assert.Equal(t, Failure, res.Status)
+	assert.Equal(t, 127, res.ExitCode)
+	assert.Contains(t, res.Reason, "cannot run")
 	assert.Contains(t, res.Reason, "no-such-probe")
 }
 

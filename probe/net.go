@@ -2,16 +2,13 @@ package probe
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 
 	"nucleus/internal/netns"
 	"nucleus/state"
@@ -98,9 +95,12 @@ func hostPort(host string, port int) (string, error) {
 
 // HTTP succeeds when GET Scheme://Host:Port/Path, sent from inside the
 // container's network namespace, answers with a 2xx or 3xx status.
-// Redirects are not followed (a 3xx is itself a success). TLS certificates
-// are not verified, as kubelet does not verify them. Keep-alives are off:
-// every probe uses a fresh connection, closed afterwards.
+// Redirects follow kubelet's rule: one to the same host name is followed
+// (at most MaxRedirects, each on a new connection in the same namespace);
+// one to another host is not, and the 3xx is a Success with a Warning. TLS
+// certificates are not verified, as kubelet does not verify them. Every
+// request uses a fresh connection, closed afterwards, and the response
+// header is capped (WithMaxHeaderBytes, default 16 KiB).
 type HTTP struct {
 	// Port is the TCP port, 1–65535.
 	Port int
@@ -172,60 +172,21 @@ func (p HTTP) run(ctx context.Context, st *state.ContainerState, c *config) (Res
 	if err != nil {
 		return Result{}, fmt.Errorf("probe: http: %w", err)
 	}
-	// The connection is made before the request, so a failure to get into
-	// the namespace (Unknown) stays apart from the container's answer
-	// (Failure), and the namespace handle is closed before any transport
-	// goroutine could still use it.
-	addr := req.URL.Host
+	// The namespace is looked up before the request, so a failure to get
+	// into it is Unknown, apart from the container's answer (Failure).
 	h, release, err := c.dialNamespace(ctx, st, p.Host)
 	if err != nil {
 		return Result{}, fmt.Errorf("probe: http: %w", err)
 	}
-	conn, err := h.Dial(ctx, "tcp", addr)
-	release()
-	if err != nil {
-		return dialFailure(ctx, err)
-	}
-	var once sync.Once
-	tr := &http.Transport{
-		Proxy: nil,
-		DialContext: func(context.Context, string, string) (net.Conn, error) {
-			var c net.Conn
-			once.Do(func() { c = conn })
-			if c == nil {
-				return nil, errors.New("probe: http: only one connection per probe")
+	defer release()
+	x := &exchange{maxHeader: c.maxHeader, maxBody: c.maxOutput, dial: func(ctx context.Context, addr string) (net.Conn, error) {
+		conn, err := h.Dial(ctx, "tcp", addr)
+		if err != nil {
+			if _, ferr := dialFailure(ctx, err); ferr != nil {
+				return nil, &setupError{err: ferr}
 			}
-			return c, nil
-		},
-		TLSClientConfig:    &tls.Config{InsecureSkipVerify: true}, // kubelet does not verify either
-		DisableKeepAlives:  true,
-		DisableCompression: true,
-	}
-	defer func() {
-		tr.CloseIdleConnections()
-		// Close the connection if the transport never took it.
-		once.Do(func() { conn.Close() })
-	}()
-	client := &http.Client{
-		Transport: tr,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		if errors.Is(ctx.Err(), context.Canceled) {
-			return Result{}, fmt.Errorf("probe: http: %w", ctx.Err())
 		}
-		return Result{Status: Failure, Reason: err.Error()}, nil
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(c.maxOutput)))
-	if err != nil {
-		return Result{Status: Failure, Output: body, Reason: "reading body: " + err.Error()}, nil
-	}
-	if resp.StatusCode >= 200 && resp.StatusCode < 400 {
-		return Result{Status: Success, Output: body}, nil
-	}
-	return Result{Status: Failure, Output: body, Reason: "HTTP " + strconv.Itoa(resp.StatusCode)}, nil
+		return conn, err
+	}}
+	return x.do(ctx, req)
 }

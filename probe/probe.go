@@ -66,15 +66,20 @@ func (s Status) String() string {
 type Result struct {
 	// Status is Success, Failure or Unknown.
 	Status Status
-	// ExitCode is an exec probe's exit code (128+signal when it was killed);
-	// zero for other probes.
+	// ExitCode is an exec probe's exit code (128+signal when it was
+	// killed; 127 when the command was not found and 126 when it could not
+	// be executed, as a shell reports them); zero for other probes.
 	ExitCode int
 	// Output is the exec probe's stdout and stderr interleaved, or the HTTP
 	// response body, capped at the configured maximum (10 KiB by default).
 	Output []byte
-	// Reason explains a Failure: "timeout", "exit status N", "HTTP 503", or
-	// a dial error's text.
+	// Reason explains a Failure: "timeout", "exit status N", "cannot run:
+	// exec ...", "HTTP 503", or a dial error's text.
 	Reason string
+	// Warning notes something about a Success that the caller may want to
+	// see, as kubelet's probe "warning" result: an HTTP redirect to another
+	// host that was not followed.
+	Warning string
 	// Duration is the wall time the probe took.
 	Duration time.Duration
 }
@@ -82,11 +87,13 @@ type Result struct {
 // Healthy reports whether the probe succeeded.
 func (r Result) Healthy() bool { return r.Status == Success }
 
-// Probe is one kind of health check: Exec, TCP or HTTP. The interface is
-// sealed: every probe must honour the namespace and cleanup rules of this
-// package, so only its own types implement it.
+// Probe is one kind of health check: Exec, TCP, HTTP, or a Dialed probe of
+// another protocol (nucleus/probe/grpcprobe). The interface is sealed:
+// every probe must honour the namespace and cleanup rules of this package,
+// so only its own types implement it; Dialed is the way for other packages
+// to add a protocol over sockets made in the target's namespace.
 type Probe interface {
-	// Kind is "exec", "tcp" or "http".
+	// Kind is "exec", "tcp", "http", or a Dialed probe's Name ("grpc").
 	Kind() string
 	run(ctx context.Context, st *state.ContainerState, c *config) (Result, error)
 }
@@ -98,6 +105,7 @@ type config struct {
 	logger    *slog.Logger
 	policy    *harden.Policy
 	maxOutput int
+	maxHeader int
 	runsc     string
 	// handle is a Monitor's open handle on the target's network namespace,
 	// reused across its probes. It is keyed by a pidfd and re-checks that
@@ -111,7 +119,7 @@ func withHandle(h *netns.Handle) Option {
 }
 
 func newConfig(opts []Option) *config {
-	c := &config{logger: discard, maxOutput: DefaultMaxOutput}
+	c := &config{logger: discard, maxOutput: DefaultMaxOutput, maxHeader: DefaultMaxHeaderBytes}
 	for _, o := range opts {
 		if o != nil {
 			o(c)
@@ -153,6 +161,17 @@ func WithMaxOutput(n int) Option {
 	return func(c *config) {
 		if n > 0 {
 			c.maxOutput = n
+		}
+	}
+}
+
+// WithMaxHeaderBytes caps the status line and headers of an HTTP probe's
+// response (default DefaultMaxHeaderBytes, 16 KiB); a longer header is a
+// Failure whose Reason names the cap. n <= 0 keeps the default.
+func WithMaxHeaderBytes(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxHeader = n
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"runtime"
@@ -19,6 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"nucleus/harden"
 	"nucleus/internal/testcontainer"
 	"nucleus/internal/testutil"
 	"nucleus/state"
@@ -73,6 +75,14 @@ func TestHTTPRequest(t *testing.T) {
 	assert.Equal(t, []string{"a", "b"}, req.Header.Values("X-Probe"))
 	assert.Empty(t, req.Header.Get("Host"))
 
+	for in, want := range map[string]string{
+		"http://127.0.0.1/x": "127.0.0.1:80", "https://[::1]/": "[::1]:443", "http://10.0.0.1:8080/": "10.0.0.1:8080",
+	} {
+		u, err := url.Parse(in)
+		require.NoError(t, err)
+		assert.Equal(t, want, dialAddr(u), in)
+	}
+
 	for _, p := range []HTTP{{Port: 0}, {Port: 70000}, {Port: 80, Scheme: "ftp"}} {
 		_, err := p.request(ctx)
 		assert.Error(t, err, "%+v", p)
@@ -99,7 +109,7 @@ func hostPortOf(t testing.TB, u string) int {
 }
 
 // HTTP semantics against a server in the caller's own namespace: status
-// mapping, redirects not followed, headers sent, body capped, TLS not
+// mapping, same-host redirects followed, headers sent, body capped, TLS not
 // verified.
 func TestHTTPSemanticsOnHost(t *testing.T) {
 	var mu sync.Mutex
@@ -153,7 +163,8 @@ func TestHTTPSemanticsOnHost(t *testing.T) {
 	mu.Unlock()
 
 	res = run(HTTP{Port: p, Path: "/redirect"}, 2*time.Second)
-	assert.Equal(t, Success, res.Status, "a 3xx is a success and is not followed to the 500")
+	assert.Equal(t, Failure, res.Status, "a same-host redirect is followed to the 500")
+	assert.Equal(t, "HTTP 500", res.Reason)
 
 	res = run(HTTP{Port: p, Path: "/status/500"}, 2*time.Second)
 	assert.Equal(t, Failure, res.Status)
@@ -169,7 +180,7 @@ func TestHTTPSemanticsOnHost(t *testing.T) {
 	start := time.Now()
 	res = run(HTTP{Port: p, Path: "/slow"}, 300*time.Millisecond)
 	assert.Equal(t, Failure, res.Status)
-	assert.Contains(t, res.Reason, "deadline exceeded")
+	assert.Contains(t, res.Reason, "timeout")
 	assert.Less(t, time.Since(start), 2*time.Second)
 
 	res = run(HTTP{Port: hostPortOf(t, tls.URL), Path: "/ok", Scheme: "https"}, 2*time.Second)
@@ -427,14 +438,45 @@ func TestExecProbes(t *testing.T) {
 			"left in the container: %v", testutil.InPIDNamespace(t, c.PID, "sleep"))
 		assert.Empty(t, testutil.ZombieChildren(t))
 	})
-	t.Run("missing command", func(t *testing.T) {
-		res, err := RunProbe(c.PID, Exec{Command: []string{"/no/such/probe"}}, 5*time.Second)
-		// An execve failure is a setup error for the engine; either way
-		// it must not be a success.
-		assert.NotEqual(t, Success, res.Status)
-		if err != nil {
-			assert.Equal(t, Unknown, res.Status)
+	// A command that cannot run is the container's broken health check: a
+	// Failure saying why, with the exit code a shell gives it (kubelet sees
+	// the runtime's exec fail the same way) — not a discarded Unknown.
+	t.Run("cannot run", func(t *testing.T) {
+		require.NoError(t, os.WriteFile(c.Rootfs+"/notexec", []byte("#!/bin/sh\n"), 0o644))
+		bb, err := os.ReadFile(c.Rootfs + "/bin/busybox")
+		require.NoError(t, err)
+		require.NoError(t, os.Mkdir(c.Rootfs+"/drop", 0o755))
+		require.NoError(t, os.WriteFile(c.Rootfs+"/drop/true", bb, 0o755)) // busybox runs as its name
+		// A policy whose Landlock rules allow exec only under /bin (the
+		// same in every mode: an explicit list replaces the defaults).
+		binOnly := WithPolicy(harden.Policy{Landlock: []harden.PathRule{{Path: "/bin", Access: harden.ReadExec}}})
+		for _, tc := range []struct {
+			argv   []string
+			opts   []Option
+			code   int
+			reason string
+		}{
+			{[]string{"/no/such/probe"}, nil, 127, `cannot run: exec "/no/such/probe": no such file or directory`},
+			{[]string{"no-such-probe"}, nil, 127, `cannot run: exec "no-such-probe": not found in PATH`},
+			{[]string{"/notexec"}, nil, 126, `cannot run: exec "/notexec": permission denied`},
+			// Executable, but the policy allows no exec there.
+			{[]string{"/drop/true"}, []Option{binOnly}, 126, `cannot run: exec "/drop/true": permission denied`},
+		} {
+			res, err := RunProbe(c.PID, Exec{Command: tc.argv}, 5*time.Second, tc.opts...)
+			require.NoError(t, err, "%v", tc.argv)
+			assert.Equal(t, Failure, res.Status, "%v", tc.argv)
+			assert.Equal(t, tc.code, res.ExitCode, "%v", tc.argv)
+			assert.Equal(t, tc.reason, res.Reason, "%v", tc.argv)
 		}
+		// The same file runs when the policy allows exec there, and /bin
+		// does under binOnly: it was the policy that refused it.
+		res, err := RunProbe(c.PID, Exec{Command: []string{"/drop/true"}}, 5*time.Second,
+			WithPolicy(harden.Policy{Landlock: []harden.PathRule{{Path: "/", Access: harden.ReadExec}}}))
+		require.NoError(t, err)
+		assert.Equal(t, Success, res.Status, res.Reason)
+		res, err = RunProbe(c.PID, Exec{Command: []string{"/bin/true"}}, 5*time.Second, binOnly)
+		require.NoError(t, err)
+		assert.Equal(t, Success, res.Status, res.Reason)
 	})
 }
 

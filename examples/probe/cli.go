@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strconv"
@@ -15,6 +17,7 @@ import (
 
 	"nucleus/internal/strictflag"
 	"nucleus/probe"
+	"nucleus/probe/grpcprobe"
 	"nucleus/state"
 )
 
@@ -26,12 +29,17 @@ const (
 )
 
 const usage = `usage: probe (--pid N | CONTAINER) [--timeout 1s] [--interval 1s] [--count 1] exec [--] command [args...]
-       probe (--pid N | CONTAINER) [...] tcp PORT
-       probe (--pid N | CONTAINER) [...] http PORT [PATH]
+       probe (--pid N | CONTAINER) [...] tcp [HOST:]PORT
+       probe (--pid N | CONTAINER) [...] http [HOST:]PORT [PATH]
+       probe (--pid N | CONTAINER) [...] grpc [HOST:]PORT [SERVICE]
 
 Probes the container process N lives in, from inside its namespaces, and
 prints one line per result: status=<Success|Failure|Unknown> exit=<code>
-duration=<d> reason=<r>.
+duration=<d> reason=<r>, and warning=<w> when the result has one (an HTTP
+redirect to another host, not followed). HOST is an IP address as seen
+inside the container (default 127.0.0.1, the container's loopback); a PATH
+without a leading slash gets one. A paused container is refused by exec
+probes only.
 
   --pid N          a process of the container
   CONTAINER        a name, ID or unique ID prefix of a Docker, Podman, containerd,
@@ -115,7 +123,7 @@ func parseArgs(args []string) (*options, error) {
 	}
 	rest := f.Args()
 	if len(rest) == 0 {
-		return nil, errors.New("no probe: give exec, tcp or http")
+		return nil, errors.New("no probe: give exec, tcp, http or grpc")
 	}
 	kind, rest := rest[0], rest[1:]
 	if kind != "exec" && (o.user != "" || o.dir != "" || len(o.env) > 0) {
@@ -132,33 +140,65 @@ func parseArgs(args []string) (*options, error) {
 		o.probe = probe.Exec{Command: rest, User: o.user, Env: o.env, Dir: o.dir}
 	case "tcp":
 		if len(rest) != 1 {
-			return nil, errors.New("tcp: give exactly one PORT")
+			return nil, errors.New("tcp: give exactly one [HOST:]PORT")
 		}
-		port, err := parsePort(rest[0])
+		host, port, err := parseHostPort(rest[0])
 		if err != nil {
 			return nil, fmt.Errorf("tcp: %w", err)
 		}
-		o.probe = probe.TCP{Port: port}
+		o.probe = probe.TCP{Host: host, Port: port}
 	case "http":
 		if len(rest) < 1 || len(rest) > 2 {
-			return nil, errors.New("http: give PORT and an optional PATH")
+			return nil, errors.New("http: give [HOST:]PORT and an optional PATH")
 		}
-		port, err := parsePort(rest[0])
+		host, port, err := parseHostPort(rest[0])
 		if err != nil {
 			return nil, fmt.Errorf("http: %w", err)
 		}
-		p := probe.HTTP{Port: port, Path: "/"}
+		p := probe.HTTP{Host: host, Port: port, Path: "/"}
 		if len(rest) == 2 {
-			if !strings.HasPrefix(rest[1], "/") {
-				return nil, fmt.Errorf("http: path %q does not start with /", rest[1])
-			}
+			// The library takes "healthz" as "/healthz"; so does the CLI.
 			p.Path = rest[1]
+			if !strings.HasPrefix(p.Path, "/") {
+				p.Path = "/" + p.Path
+			}
 		}
 		o.probe = p
+	case "grpc":
+		if len(rest) < 1 || len(rest) > 2 {
+			return nil, errors.New("grpc: give [HOST:]PORT and an optional SERVICE")
+		}
+		host, port, err := parseHostPort(rest[0])
+		if err != nil {
+			return nil, fmt.Errorf("grpc: %w", err)
+		}
+		cfg := grpcprobe.Config{Host: host, Port: port}
+		if len(rest) == 2 {
+			cfg.Service = rest[1]
+		}
+		o.probe = grpcprobe.Probe(cfg)
 	default:
-		return nil, fmt.Errorf("unknown probe %q: give exec, tcp or http", kind)
+		return nil, fmt.Errorf("unknown probe %q: give exec, tcp, http or grpc", kind)
 	}
 	return o, nil
+}
+
+// parseHostPort reads PORT, HOST:PORT or [IPv6]:PORT; HOST is an IP
+// address as seen inside the container (the library refuses names).
+func parseHostPort(s string) (string, int, error) {
+	if !strings.Contains(s, ":") {
+		port, err := parsePort(s)
+		return "", port, err
+	}
+	host, p, err := net.SplitHostPort(s)
+	if err != nil {
+		return "", 0, fmt.Errorf("%q: %w", s, err)
+	}
+	if _, err := netip.ParseAddr(host); err != nil && host != "localhost" {
+		return "", 0, fmt.Errorf("host %q: not an IP address (names are not resolved)", host)
+	}
+	port, err := parsePort(p)
+	return host, port, err
 }
 
 func parsePort(s string) (int, error) {
@@ -182,6 +222,9 @@ func probeMain(args []string) int {
 	// A target that cannot be probed at all is a setup error, reported
 	// once; from here on every outcome is a result line (a container that
 	// stops while probed gives Unknown results).
+	// Only an exec probe needs the container unfrozen (its command would
+	// freeze too); TCP, HTTP and gRPC probes report what a paused
+	// container's network answers, as the library documents.
 	var st *state.ContainerState
 	if o.name != "" {
 		st, err = resolveTarget(o.name)
@@ -190,6 +233,8 @@ func probeMain(args []string) int {
 	}
 	if err == nil {
 		o.pid = st.PID
+	}
+	if _, isExec := o.probe.(probe.Exec); err == nil && isExec {
 		err = st.CheckRunning()
 	}
 	if err != nil {
@@ -231,8 +276,12 @@ func sleep(ctx context.Context, d time.Duration) bool {
 
 // format renders a result as one line of key=value pairs.
 func format(r probe.Result) string {
-	return fmt.Sprintf("status=%s exit=%d duration=%s reason=%s",
+	s := fmt.Sprintf("status=%s exit=%d duration=%s reason=%s",
 		statusName(r.Status), r.ExitCode, r.Duration.Round(10*time.Microsecond), quote(r.Reason))
+	if r.Warning != "" {
+		s += " warning=" + quote(r.Warning)
+	}
+	return s
 }
 
 func statusName(s probe.Status) string {

@@ -99,11 +99,17 @@ func TestProbes(t *testing.T) {
 		{"exec without --", []string{"exec", "true"}, "Success", 0, "", 0},
 		{"exec failure", []string{"exec", "--", "sh", "-c", "exit 3"}, "Failure", 3, "3", 1},
 		{"exec timeout", []string{"--timeout", "300ms", "exec", "--", "sleep", "5"}, "Failure", 137, "timeout", 1},
-		{"exec missing command", []string{"exec", "--", "no-such-command"}, "Unknown", 0, "no-such-command", 1},
+		{"exec missing command", []string{"exec", "--", "no-such-command"}, "Failure", 127, `not found in PATH`, 1},
 		{"exec as user", []string{"--user", "user", "-w", "/home/user", "-e", "X=1", "exec", "--", "sh", "-c", `test "$(id -u):$(id -G):$(pwd):$X:$HOME" = "1000:1000 2000:/home/user:1:/home/user"`}, "Success", 0, "", 0},
 		{"exec unknown user", []string{"-u", "nosuchuser", "exec", "true"}, "Unknown", 0, `no entry in the container's /etc/passwd`, 1},
 		{"tcp open", []string{"tcp", "8080"}, "Success", 0, "", 0},
 		{"tcp closed", []string{"tcp", "8081"}, "Failure", 0, "connection refused", 1},
+		{"tcp host:port", []string{"tcp", "127.0.0.1:8080"}, "Success", 0, "", 0},
+		{"tcp ipv6 loopback", []string{"tcp", "[::1]:8080"}, "Failure", 0, "connection refused", 1},
+		{"http path without slash", []string{"http", "8080", "healthz"}, "Success", 0, "", 0},
+		{"http host:port", []string{"http", "127.0.0.1:8080", "/status/404"}, "Failure", 0, "HTTP 404", 1},
+		{"grpc against http/1", []string{"grpc", "8080"}, "Failure", 0, "", 1},
+		{"grpc closed", []string{"grpc", "8081", "app"}, "Failure", 0, "connection refused", 1},
 		{"http healthz", []string{"http", "8080", "/healthz"}, "Success", 0, "", 0},
 		{"http default path", []string{"http", "8080"}, "Success", 0, "", 0},
 		{"http 404", []string{"http", "8080", "/status/404"}, "Failure", 0, "404", 1},
@@ -119,7 +125,7 @@ func TestProbes(t *testing.T) {
 			if tc.status == "Failure" {
 				assert.Equal(t, tc.exit, exit, r.lines[0])
 			}
-			if tc.reason == "" {
+			if tc.reason == "" && tc.status == "Success" {
 				assert.Equal(t, "", reason, r.lines[0])
 			} else {
 				assert.Contains(t, reason, tc.reason)
@@ -179,11 +185,12 @@ func TestUsageErrors(t *testing.T) {
 		{"pid 0", []string{"--pid", "0", "tcp", "80"}, "--pid"},
 		{"exited pid", []string{"--pid", strconv.Itoa(gone.Process.Pid), "tcp", "80"}, "not running"},
 		{"no probe", []string{"--pid", pid}, "no probe"},
-		{"unknown probe", []string{"--pid", pid, "grpc", "80"}, `unknown probe "grpc"`},
+		{"unknown probe", []string{"--pid", pid, "smtp", "80"}, `unknown probe "smtp"`},
+		{"tcp host name", []string{"--pid", pid, "tcp", "example.com:80"}, "not an IP address"},
+		{"grpc without port", []string{"--pid", pid, "grpc"}, "PORT"},
 		{"exec without command", []string{"--pid", pid, "exec", "--"}, "no command"},
 		{"tcp without port", []string{"--pid", pid, "tcp"}, "PORT"},
 		{"tcp bad port", []string{"--pid", pid, "tcp", "70000"}, "70000"},
-		{"http bad path", []string{"--pid", pid, "http", "80", "healthz"}, "does not start with /"},
 		{"http extra", []string{"--pid", pid, "http", "80", "/", "x"}, "PORT"},
 		{"bad timeout", []string{"--pid", pid, "--timeout", "0s", "tcp", "80"}, "--timeout"},
 		{"bad count", []string{"--pid", pid, "--count", "-1", "tcp", "80"}, "--count"},
@@ -204,4 +211,27 @@ func TestUsageErrors(t *testing.T) {
 	r := run(t, "-h")
 	assert.Equal(t, 0, r.code)
 	assert.Contains(t, strings.Join(r.lines, "\n"), "usage: probe")
+}
+
+// A paused (frozen) container: the CLI follows the library — TCP probes
+// succeed (the kernel still completes the handshake), exec probes are
+// refused because the command would freeze too.
+func TestPausedContainer(t *testing.T) {
+	c := testcontainer.StartRunc(t, testcontainer.RuncOptions{Args: []string{"httpd", "-f", "-p", "127.0.0.1:8080"}})
+	pid := strconv.Itoa(c.PID)
+	require.Eventually(t, func() bool { return run(t, "--pid", pid, "tcp", "8080").code == 0 }, 10*time.Second, 20*time.Millisecond)
+	_, err := c.Run("pause", c.ID)
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _ = c.Run("resume", c.ID) })
+
+	r := run(t, "--pid", pid, "tcp", "8080")
+	status, _, reason := parse(t, r)
+	assert.Equal(t, "Success", status, reason)
+	assert.Equal(t, 0, r.code)
+	assert.Empty(t, r.stderr)
+
+	r = run(t, "--pid", pid, "exec", "true")
+	assert.Equal(t, 2, r.code)
+	assert.Empty(t, r.lines)
+	assert.Contains(t, r.stderr, "paused")
 }
