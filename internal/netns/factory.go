@@ -116,8 +116,9 @@ func (h *Handle) startFactory() error {
 	return nil
 }
 
-// serve runs on a goroutine locked to a thread that is not the main thread.
-// It unlocks the thread only once it is back in its own namespace.
+// serve runs on a goroutine locked to a thread that is not the main thread,
+// and ends with it: it never unlocks the thread after entering the target's
+// namespace.
 func (f *factory) serve(h *Handle, ready chan<- error) {
 	defer close(f.done)
 	orig, err := h.enter()
@@ -152,12 +153,15 @@ func (f *factory) serve(h *Handle, ready chan<- error) {
 		unix.Close(fd)
 	default:
 	}
-	if err := restore(orig); err != nil {
-		// Return still locked: the runtime terminates this thread
-		// instead of reusing it in a foreign namespace.
-		return
-	}
-	runtime.UnlockOSThread()
+	// Back to our own namespace before anyone is told the factory stopped,
+	// so that no thread of ours is seen in the target's afterwards; then
+	// return still locked, whether or not that worked: the runtime
+	// terminates the thread instead of keeping it idle (or reusing it in
+	// a foreign namespace). A Monitor opens a factory per watched target, so
+	// threads put back into the pool would pile up to the number of
+	// targets ever watched at once and stay (the runtime never frees an
+	// idle thread).
+	_ = restore(orig)
 }
 
 // prime makes the next socket of primedKind if none is waiting. Only the
