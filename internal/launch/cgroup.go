@@ -140,25 +140,9 @@ func (j *cgroupJoin) discard() {
 // Only compared with the target's lines, they need no resolution to
 // directories (proc.Cgroups would statfs each: a third of this step).
 func ownCgroups() (map[string]bool, error) {
-	fd, err := unix.Open("/proc/self/cgroup", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	b, err := proc.ReadFile("/proc/self/cgroup")
 	if err != nil {
 		return nil, fmt.Errorf("own cgroups: %w", err)
-	}
-	defer unix.Close(fd)
-	var b []byte
-	var chunk [4096]byte
-	for len(b) < 1<<20 {
-		n, err := unix.Read(fd, chunk[:])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("own cgroups: %w", err)
-		}
-		if n == 0 {
-			break
-		}
-		b = append(b, chunk[:n]...)
 	}
 	same := make(map[string]bool, 16)
 	for _, line := range strings.Split(string(b), "\n") {
