@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"nucleus/harden/seccomppolicy"
 	"nucleus/internal/testutil"
 	"nucleus/state"
 )
@@ -52,12 +53,12 @@ func TestSeccompInstalledLast(t *testing.T) {
 		"landlock_create_ruleset", "landlock_add_rule", "landlock_restrict_self",
 		"close_range", "chdir", "getcwd",
 	}
-	pol := DefaultSeccompPolicy()
+	pol := seccomppolicy.Default()
 	for i := range pol.Syscalls {
 		pol.Syscalls[i].Names = slices.DeleteFunc(pol.Syscalls[i].Names, func(n string) bool { return slices.Contains(used, n) })
 	}
 	out := mustRun(t, childSpec{
-		Program:  compile(t, Policy{Seccomp: pol}),
+		Program:  compile(t, Policy{Seccomp: assembleFloor(t, pol)}),
 		Identity: state.ProcessIdentity{UID: 1000, GID: 1000},
 		Dir:      "/tmp",
 		Argv:     []string{busybox, "cat", "/proc/self/status"},

@@ -13,9 +13,8 @@
 // since Go 1.16), no Landlock or seccomp TSYNC. Broadcasting every step to
 // every runtime thread costs about 40 signal round trips and doubles the
 // cost of an attach, for threads that are about to disappear. libcap's cap
-// package supplies capability values, go-landlock the access rights,
-// go-seccomp-bpf the policy type and the assembly of the filter — all in
-// the parent, at Compile. The sequence itself lives in
+// package supplies capability values, go-landlock the access rights —
+// both in the parent, at Compile. The sequence itself lives in
 // nucleus/internal/hardencore, written against package syscall only, so
 // that the launch engine's child can run it from a package Go initialises
 // before os, time, reflect and these libraries; Apply here is a thin layer
@@ -31,7 +30,7 @@
 // config's process.capabilities and noNewPrivileges when the bundle is
 // readable; the rlimits by prlimit; the LSM label from /proc/PID/attr; the
 // config's linux.seccomp compiled by CompileOCISeccomp) and gives the
-// command exactly that, with nucleus's seccomp floor (DefaultSeccompPolicy)
+// command exactly that, with nucleus's seccomp floor (seccomppolicy.Default)
 // stacked under the container's profile and no Landlock domain. Every set
 // of the Program is a subset of the target's; inheritable capabilities are
 // the target's, never more (CVE-2022-29162 is runtimes adding some).
@@ -45,7 +44,7 @@
 //
 // Where nucleus differs from runc exec: the floor is always there (it
 // denies what Docker's default profile denies and a few calls more, see
-// DefaultSeccompPolicy); a target's rlimit above the caller's hard limit
+// seccomppolicy.Default); a target's rlimit above the caller's hard limit
 // is clamped to it when the caller may not raise it (tighter, never
 // looser); the capability sets are those the target process has now, so
 // a process that dropped capabilities after it started hands the command
@@ -131,10 +130,20 @@
 //
 // # Defaults
 //
-// DefaultSeccompPolicy is an allow-list in the spirit of Docker's default
-// profile, with EPERM (not kill) for everything else, clone only without
-// namespace flags, clone3 → ENOSYS, non-native architectures denied,
-// socket(AF_VSOCK) and ioctl TIOCSTI, TIOCLINUX and TIOCSETD denied.
+// The seccomp floor, nucleus/harden/seccomppolicy.Default, is an
+// allow-list in the spirit of Docker's default profile, with EPERM (not
+// kill) for everything else, clone only without namespace flags, clone3 →
+// ENOSYS, non-native architectures denied, socket(AF_VSOCK) and ioctl
+// TIOCSTI, TIOCLINUX and TIOCSETD denied. It is written as a go-seccomp-bpf
+// policy and assembled ahead of time (go generate ./harden writes
+// seccomp_tables_amd64.go; TestGeneratedTablesUpToDate fails when the
+// committed instructions differ from a fresh assembly), so this package
+// neither links nor initialises go-seccomp-bpf, whose syscall tables for
+// five architectures cost ≈ 0.25 ms at every process start, and a
+// one-shot attach does not assemble ≈ 400 instructions. A caller who wants
+// another floor builds it with seccomppolicy.Assemble and passes the filter
+// in Policy.Seccomp; only that program links go-seccomp-bpf.
+// Architectures other than amd64 assemble the floor once per process.
 // DefaultLandlockRules, the strict policy's, lets "/" be listed, /usr,
 // /bin, /sbin and /lib* be read and executed, /etc, /proc and /dev be read,
 // and /tmp and /dev/shm be read and written but not executed; Read never
@@ -142,3 +151,5 @@
 // /dev/full, /dev/tty, /dev/ptmx and /dev/pts are writable so that shells
 // can redirect to them.
 package harden
+
+//go:generate go test ./seccomppolicy -run TestGeneratedTablesUpToDate -args -update

@@ -3,12 +3,12 @@ package harden
 import (
 	"errors"
 	"fmt"
-	"strings"
 
-	"github.com/elastic/go-seccomp-bpf/arch"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
+
+	"nucleus/harden/internal/bpfasm"
 )
 
 // CompileOCISeccomp compiles a container's own seccomp profile (the
@@ -45,7 +45,7 @@ func CompileOCISeccomp(s *specs.LinuxSeccomp) ([]SockFilter, error) {
 	if s == nil {
 		return nil, nil
 	}
-	info, err := arch.GetInfo("")
+	info, err := nativeTables()
 	if err != nil {
 		return nil, fmt.Errorf("oci seccomp: %w", err)
 	}
@@ -60,7 +60,7 @@ func CompileOCISeccomp(s *specs.LinuxSeccomp) ([]SockFilter, error) {
 		}
 	}
 	if len(s.Architectures) > 0 {
-		native := ociArchName(info)
+		native := info.oci
 		found := false
 		for _, a := range s.Architectures {
 			found = found || string(a) == native
@@ -74,11 +74,7 @@ func CompileOCISeccomp(s *specs.LinuxSeccomp) ([]SockFilter, error) {
 		return nil, fmt.Errorf("oci seccomp: defaultAction: %w", err)
 	}
 
-	maxNr := 0
-	for nr := range info.SyscallNumbers {
-		maxNr = max(maxNr, nr)
-	}
-	nBuckets := maxNr/bucketSize + 1
+	nBuckets := info.maxNr/bpfasm.BucketSize + 1
 	buckets := make([][]bpf.Instruction, nBuckets)
 	for i, sc := range s.Syscalls {
 		ret, err := ociAction(sc.Action, sc.ErrnoRet)
@@ -90,11 +86,11 @@ func CompileOCISeccomp(s *specs.LinuxSeccomp) ([]SockFilter, error) {
 			return nil, fmt.Errorf("oci seccomp: syscalls[%d] %v: %w", i, sc.Names, err)
 		}
 		for _, name := range sc.Names {
-			nr, ok := info.SyscallNames[name]
+			nr, ok := info.number(name)
 			if !ok {
 				continue
 			}
-			b := nr / bucketSize
+			b := nr / bpfasm.BucketSize
 			for _, c := range conds {
 				rule, err := ociRule(uint32(nr), c, ret)
 				if err != nil {
@@ -106,22 +102,22 @@ func CompileOCISeccomp(s *specs.LinuxSeccomp) ([]SockFilter, error) {
 	}
 
 	all := []bpf.Instruction{
-		bpf.LoadAbsolute{Off: offArch, Size: 4},
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(info.ID), SkipTrue: 1},
+		bpf.LoadAbsolute{Off: bpfasm.OffArch, Size: 4},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: info.audit, SkipTrue: 1},
 		bpf.RetConstant{Val: def},
-		bpf.LoadAbsolute{Off: offNr, Size: 4},
+		bpf.LoadAbsolute{Off: bpfasm.OffNr, Size: 4},
 	}
 	// A number above the last bucket goes to the last one, where no rule
 	// matches it; every bucket ends with the default action.
 	for i := range buckets {
 		buckets[i] = append(buckets[i], bpf.RetConstant{Val: def})
 	}
-	out, err := finish(dispatch(all, buckets, bucketSize))
+	out, err := bpfasm.Finish(bpfasm.Dispatch(all, buckets, bpfasm.BucketSize))
 	if err != nil {
 		return nil, fmt.Errorf("oci seccomp: %w", err)
 	}
-	execve := info.SyscallNames["execve"]
-	ret, err := Simulate(out, SeccompData{Nr: int32(execve), Arch: uint32(info.ID)})
+	execve, _ := info.number("execve")
+	ret, err := Simulate(out, SeccompData{Nr: int32(execve), Arch: info.audit})
 	if err != nil {
 		return nil, fmt.Errorf("oci seccomp: %w", err)
 	}
@@ -129,17 +125,6 @@ func CompileOCISeccomp(s *specs.LinuxSeccomp) ([]SockFilter, error) {
 		return nil, fmt.Errorf("oci seccomp: the container's profile denies execve (action %#x): no command could start", ret)
 	}
 	return out, nil
-}
-
-// ociArchName is the SCMP_ARCH_* name of an architecture.
-func ociArchName(info *arch.Info) string {
-	switch info.Name {
-	case "i386":
-		return string(specs.ArchX86)
-	case "ppc64le":
-		return string(specs.ArchPPC64LE)
-	}
-	return "SCMP_ARCH_" + strings.ToUpper(info.Name)
 }
 
 // ociAction is the seccomp return value of an OCI action.
@@ -215,7 +200,7 @@ func ociRule(nr uint32, conds []specs.LinuxSeccompArg, ret uint32) ([]bpf.Instru
 	}
 	in := []bpf.Instruction{bpf.JumpIf{Cond: bpf.JumpEqual, Val: nr, SkipFalse: failJump}}
 	for _, c := range conds {
-		lo := offArgLo(uint32(c.Index))
+		lo := bpfasm.OffArgLo(uint32(c.Index))
 		hi := lo ^ 4
 		vhi, vlo := uint32(c.Value>>32), uint32(c.Value)
 		ld := func(off uint32) bpf.Instruction { return bpf.LoadAbsolute{Off: off, Size: 4} }
@@ -246,7 +231,7 @@ func ociRule(nr uint32, conds []specs.LinuxSeccompArg, ret uint32) ([]bpf.Instru
 	}
 	in = append(in, bpf.RetConstant{Val: ret})
 	fail := len(in) // the reload of the number below
-	in = append(in, bpf.LoadAbsolute{Off: offNr, Size: 4})
+	in = append(in, bpf.LoadAbsolute{Off: bpfasm.OffNr, Size: 4})
 	for i, x := range in {
 		jf, ok := x.(bpf.JumpIf)
 		if !ok {

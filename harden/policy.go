@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	seccomp "github.com/elastic/go-seccomp-bpf"
 	ll "github.com/landlock-lsm/go-landlock/landlock/syscall"
 	"kernel.org/pub/linux/libs/security/libcap/cap"
 )
@@ -44,13 +43,17 @@ type Policy struct {
 	// (the strict policy always sets it).
 	NoNewPrivs bool
 
-	// Seccomp is the go-seccomp-bpf policy of the floor filter; nil means
-	// DefaultSeccompPolicy. Whatever the policy says, system calls of a
-	// non-native architecture (an i386 int $0x80 from an x86_64 process)
-	// are denied, and the policy must allow execve, since the filter is
+	// Seccomp is the floor filter, as classic BPF; nil means nucleus's
+	// default floor (seccomppolicy.Default, assembled ahead of time). A
+	// custom floor is made with nucleus/harden/seccomppolicy.Assemble from
+	// a go-seccomp-bpf policy: it lives in a package of its own so that a
+	// program using the default floor neither links nor initialises
+	// go-seccomp-bpf. CompileFor refuses a floor that does not deny system
+	// calls of a non-native architecture (an i386 int $0x80 from an
+	// x86_64 process) or that does not allow execve, since the filter is
 	// installed before the command is executed. The container's own
 	// profile is stacked on it in either mode.
-	Seccomp *seccomp.Policy
+	Seccomp []SockFilter
 
 	// Landlock lists the file hierarchies the command may use, resolved
 	// inside the container's mount namespace when Apply runs. Strict: nil

@@ -15,14 +15,9 @@ import (
 	"golang.org/x/sys/unix"
 	"kernel.org/pub/linux/libs/security/libcap/cap"
 
+	"nucleus/harden/seccomppolicy"
 	"nucleus/internal/testutil"
 	"nucleus/state"
-)
-
-const (
-	retAllow  = uint32(unix.SECCOMP_RET_ALLOW)
-	retEPERM  = retErrnoEPERM
-	retENOSYS = retErrnoENOSYS
 )
 
 func nativeArch(t testing.TB) *arch.Info {
@@ -32,145 +27,69 @@ func nativeArch(t testing.TB) *arch.Info {
 	return info
 }
 
-// run simulates the filter on a native call by name.
-func simulate(t testing.TB, f []SockFilter, info *arch.Info, name string, args ...uint64) uint32 {
-	t.Helper()
-	nr, ok := info.SyscallNames[name]
-	require.True(t, ok, "syscall %s unknown on %s", name, info.Name)
-	d := SeccompData{Nr: int32(nr), Arch: uint32(info.ID)}
-	copy(d.Args[:], args)
-	ret, err := Simulate(f, d)
+// The floor installed by default is seccomppolicy.Default as Assemble
+// assembles it today, and so are the strict additions: the generated
+// tables (or, off amd64, the run-time assembly) hold nothing else.
+func TestDefaultFloorIsAssembledDefault(t *testing.T) {
+	want, err := seccomppolicy.Assemble(seccomppolicy.Default())
 	require.NoError(t, err)
-	return ret
-}
-
-// What the default profile answers, call by call, in the BPF interpreter.
-func TestDefaultProfileSimulated(t *testing.T) {
-	info := nativeArch(t)
-	f := compile(t, Policy{}).Seccomp
-
-	for _, name := range allowedSyscalls {
-		if _, ok := info.SyscallNames[name]; ok {
-			assert.Equal(t, retAllow, simulate(t, f, info, name), name)
-		}
-	}
-	for _, name := range deniedSyscalls {
-		assert.False(t, slices.Contains(allowedSyscalls, name), "%s is both allowed and denied", name)
-		if _, ok := info.SyscallNames[name]; ok {
-			assert.Equal(t, retEPERM, simulate(t, f, info, name, unix.CLONE_NEWUSER), name)
-		}
-	}
-
-	// Everyday calls the predecessor's profile killed.
-	for _, name := range []string{"utimensat", "sysinfo", "statx", "faccessat2", "rseq", "getrandom", "prlimit64", "execve", "wait4"} {
-		assert.Equal(t, retAllow, simulate(t, f, info, name), name)
-	}
-
-	// clone: threads and forks yes, namespaces no; clone3 → ENOSYS.
-	goThread := uint64(unix.CLONE_VM | unix.CLONE_FS | unix.CLONE_FILES | unix.CLONE_SIGHAND | unix.CLONE_SYSVSEM | unix.CLONE_THREAD)
-	assert.Equal(t, retAllow, simulate(t, f, info, "clone", goThread))
-	assert.Equal(t, retAllow, simulate(t, f, info, "clone", uint64(unix.SIGCHLD)))
-	assert.Equal(t, retAllow, simulate(t, f, info, "clone", uint64(unix.CLONE_VM|unix.CLONE_VFORK|unix.SIGCHLD)))
-	for _, fl := range []uint64{unix.CLONE_NEWNS, unix.CLONE_NEWCGROUP, unix.CLONE_NEWUTS, unix.CLONE_NEWIPC, unix.CLONE_NEWUSER, unix.CLONE_NEWPID, unix.CLONE_NEWNET} {
-		assert.Equal(t, retEPERM, simulate(t, f, info, "clone", fl|uint64(unix.SIGCHLD)), "clone %#x", fl)
-	}
-	assert.Equal(t, retENOSYS, simulate(t, f, info, "clone3"))
-	assert.Equal(t, retEPERM, simulate(t, f, info, "unshare", 0))
-
-	// personality: only Docker's values.
-	assert.Equal(t, retAllow, simulate(t, f, info, "personality", 0xffffffff))
-	assert.Equal(t, retEPERM, simulate(t, f, info, "personality", 0x0400000)) // READ_IMPLIES_EXEC
-
-	// ioctl: terminal injection denied even with high bits set, the rest allowed.
-	assert.Equal(t, retEPERM, simulate(t, f, info, "ioctl", 1, unix.TIOCSTI))
-	assert.Equal(t, retEPERM, simulate(t, f, info, "ioctl", 1, 1<<32|unix.TIOCSTI))
-	assert.Equal(t, retEPERM, simulate(t, f, info, "ioctl", 1, unix.TIOCLINUX))
-	assert.Equal(t, retAllow, simulate(t, f, info, "ioctl", 1, unix.TCGETS))
-
-	// A syscall newer than go-seccomp-bpf's table: ENOSYS (libc falls back);
-	// a known but unlisted one: EPERM.
-	ret, err := Simulate(f, SeccompData{Nr: 999, Arch: uint32(info.ID)})
+	assert.Equal(t, want, compile(t, Policy{}).Seccomp)
+	strict, err := seccomppolicy.Assemble(seccomppolicy.StrictAdditions())
 	require.NoError(t, err)
-	assert.Equal(t, retENOSYS, ret)
-}
+	s := compile(t, StrictPolicy()).SeccompStack
+	require.NotEmpty(t, s)
+	assert.Equal(t, strict, s[len(s)-1])
 
-// Non-native architectures are denied. go-seccomp-bpf itself sends a
-// foreign arch to the policy's default action: fine for an allow-list with
-// an errno default, but a deny-list (default allow) would let an i386
-// int $0x80 call through. Compile's prologue denies it whatever the policy.
-func TestForeignArchitectureDenied(t *testing.T) {
+	// The syscall table is go-seccomp-bpf's, name for name.
 	info := nativeArch(t)
-	i386 := arch.I386
-	denyMount := &seccomp.Policy{
-		DefaultAction: seccomp.ActionAllow,
-		Syscalls:      []seccomp.SyscallGroup{{Names: []string{"mount"}, Action: seccomp.ActionErrno}},
+	tables, err := nativeTables()
+	require.NoError(t, err)
+	assert.Len(t, tables.syscalls, len(info.SyscallNames))
+	for name, nr := range info.SyscallNames {
+		got, ok := tables.number(name)
+		assert.True(t, ok && got == nr, "%s: %d, want %d", name, got, nr)
 	}
-	killer := DefaultSeccompPolicy()
-	killer.DefaultAction = seccomp.ActionKillProcess
-	for _, tc := range []struct {
-		name string
-		pol  *seccomp.Policy
-		want uint32
-	}{
-		{"default", nil, retEPERM},
-		{"deny-list", denyMount, retEPERM},
-		{"kill default", killer, uint32(seccomp.ActionKillProcess)},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			f := compile(t, Policy{Seccomp: tc.pol}).Seccomp
-			for _, name := range []string{"unshare", "execve", "read", "mount"} {
-				nr := i386.SyscallNames[name]
-				ret, err := Simulate(f, SeccompData{Nr: int32(nr), Arch: uint32(i386.ID), Args: [6]uint64{unix.CLONE_NEWUSER}})
-				require.NoError(t, err)
-				assert.Equal(t, tc.want, ret, "i386 %s", name)
-			}
-			if info.ID == arch.X86_64.ID {
-				// x32: same arch value, bit 30 in the number.
-				ret, err := Simulate(f, SeccompData{Nr: int32(0x40000000 | arch.X32.SyscallNames["unshare"]), Arch: uint32(info.ID)})
-				require.NoError(t, err)
-				assert.Equal(t, uint32(unix.SECCOMP_RET_ERRNO), ret&unix.SECCOMP_RET_ACTION_FULL, "x32 unshare")
-				assert.NotEqual(t, retAllow, ret)
-			}
-		})
-	}
-	// The deny-list still allows what it does not deny, natively.
-	f := compile(t, Policy{Seccomp: denyMount}).Seccomp
-	assert.Equal(t, retAllow, simulate(t, f, info, "unshare"))
-	assert.Equal(t, retEPERM, simulate(t, f, info, "mount"))
+	_, ok := tables.number("no_such_call")
+	assert.False(t, ok)
+	assert.Equal(t, uint32(info.ID), tables.audit)
 }
 
 func TestCompileSeccomp(t *testing.T) {
-	// The default filter is assembled once and shared.
+	// The default filter is shared, not copied or assembled per call.
 	a, b := compile(t, Policy{}), compile(t, Policy{LandlockBestEffort: true})
 	require.NotEmpty(t, a.Seccomp)
 	assert.Same(t, &a.Seccomp[0], &b.Seccomp[0])
 	assert.LessOrEqual(t, len(a.Seccomp), bpfMaxInsns)
 
-	// A policy that denies execve could never start the command.
-	noExec := DefaultSeccompPolicy()
+	// A floor that denies execve could never start the command.
+	noExec := seccomppolicy.Default()
 	for i := range noExec.Syscalls {
 		noExec.Syscalls[i].Names = slices.DeleteFunc(noExec.Syscalls[i].Names, func(n string) bool { return n == "execve" })
 	}
-	_, err := Compile(Policy{Strict: true, Seccomp: noExec})
-	assert.ErrorContains(t, err, "execve")
+	f, err := seccomppolicy.Assemble(noExec)
+	require.NoError(t, err)
+	_, err = Compile(Policy{Strict: true, Seccomp: f})
+	assert.ErrorContains(t, err, "does not allow execve")
 
-	_, err = Compile(Policy{Strict: true, Seccomp: &seccomp.Policy{DefaultAction: seccomp.ActionAllow, Syscalls: []seccomp.SyscallGroup{{Names: []string{"no_such_call"}, Action: seccomp.ActionErrno}}}})
-	assert.ErrorContains(t, err, "no_such_call")
-	_, err = Compile(Policy{Strict: true, Seccomp: &seccomp.Policy{DefaultAction: seccomp.ActionAllow}})
-	assert.Error(t, err, "empty policy")
+	// A raw floor that allows everything, foreign architectures included,
+	// is refused: an i386 int $0x80 would bypass it.
+	allowAll := []SockFilter{{Code: 0x06, K: unix.SECCOMP_RET_ALLOW}}
+	_, err = Compile(Policy{Strict: true, Seccomp: allowAll})
+	assert.ErrorContains(t, err, "foreign architecture")
+	_, err = Compile(Policy{Strict: true, Seccomp: []SockFilter{}})
+	assert.ErrorContains(t, err, "empty floor")
+	_, err = Compile(Policy{Strict: true, Seccomp: make([]SockFilter, bpfMaxInsns+1)})
+	assert.ErrorContains(t, err, "exceeds")
+	_, err = Compile(Policy{Strict: true, Seccomp: []SockFilter{{Code: 0xffff}}})
+	assert.ErrorContains(t, err, "interpreter does not know")
 
-	// Compile may be called concurrently, with a shared policy.
-	shared := DefaultSeccompPolicy()
-	done := make(chan error)
-	for range 4 {
-		go func() {
-			_, err := Compile(Policy{Strict: true, Seccomp: shared})
-			done <- err
-		}()
-	}
-	for range 4 {
-		assert.NoError(t, <-done)
-	}
+	// A custom floor from seccomppolicy is taken as it is.
+	deny, err := seccomppolicy.Assemble(&seccomp.Policy{DefaultAction: seccomp.ActionAllow,
+		Syscalls: []seccomp.SyscallGroup{{Names: []string{"mount"}, Action: seccomp.ActionErrno}}})
+	require.NoError(t, err)
+	c, err := Compile(Policy{Strict: true, Seccomp: deny})
+	require.NoError(t, err)
+	assert.Equal(t, deny, c.Seccomp)
 
 	// The Program survives JSON unchanged (parent → child).
 	blob, err := json.Marshal(a)
@@ -277,89 +196,6 @@ unshare -U true 2>&1; echo unshare=$?
 	assert.Contains(t, out, "Operation not permitted")
 	if _, err := os.Stat("/usr/bin/sort"); err == nil {
 		assert.Contains(t, out, "glibc-sort-x\n")
-	}
-}
-
-// Splitting the policy into syscall-number ranges (to make attaching the
-// filter cheap) changes nothing: for every number, architecture and the
-// arguments the policies look at, the split filter answers what
-// go-seccomp-bpf's single program answers.
-func TestBucketedFilterEquivalent(t *testing.T) {
-	info := nativeArch(t)
-	maxNr := 0
-	for nr := range info.SyscallNumbers {
-		maxNr = max(maxNr, nr)
-	}
-	mixed := &seccomp.Policy{
-		DefaultAction: seccomp.ActionAllow,
-		Syscalls: []seccomp.SyscallGroup{
-			{Names: []string{"mount", "bpf", "keyctl"}, Action: seccomp.ActionErrno},
-			{NamesWithCondtions: []seccomp.NameWithConditions{
-				{Name: "clone", Conditions: []seccomp.Condition{{Argument: 0, Operation: seccomp.BitsSet, Value: unix.CLONE_NEWUSER}}},
-				{Name: "personality", Conditions: []seccomp.Condition{{Argument: 0, Operation: seccomp.NotEqual, Value: 0}}},
-			}, Action: seccomp.ActionKillProcess},
-			{Names: []string{"clone3", "unshare"}, Action: actionENOSYS},
-		},
-	}
-	killer := DefaultSeccompPolicy()
-	killer.DefaultAction = seccomp.ActionKillThread
-	argSets := [][6]uint64{
-		{},
-		{unix.CLONE_NEWUSER | uint64(unix.SIGCHLD)},
-		{uint64(unix.SIGCHLD), unix.TIOCSTI},
-		{0xffffffff, 1<<32 | unix.TIOCLINUX},
-		{8, unix.TCGETS},
-		{0x20008},
-	}
-	for name, pol := range map[string]*seccomp.Policy{"default": DefaultSeccompPolicy(), "mixed": mixed, "kill": killer} {
-		t.Run(name, func(t *testing.T) {
-			f, err := assembleWith(pol, bucketSize)
-			require.NoError(t, err)
-			split, err := newFilterVM(f)
-			require.NoError(t, err)
-			f, err = assembleWith(pol, 0)
-			require.NoError(t, err)
-			whole, err := newFilterVM(f)
-			require.NoError(t, err)
-			var nrs []int32
-			for nr := 0; nr <= maxNr+bucketSize+2; nr++ {
-				nrs = append(nrs, int32(nr))
-			}
-			nrs = append(nrs, 0x40000000, 0x40000000|16, -1, 0x7fffffff)
-			for _, a := range []uint32{uint32(info.ID), uint32(arch.I386.ID), 0} {
-				for _, nr := range nrs {
-					for _, args := range argSets {
-						d := SeccompData{Nr: nr, Arch: a, Args: args}
-						want, err := runFilterVM(whole, d)
-						require.NoError(t, err)
-						got, err := runFilterVM(split, d)
-						require.NoError(t, err)
-						if want != got {
-							t.Fatalf("arch %#x nr %d args %x: split %#x, unsplit %#x", a, nr, args, got, want)
-						}
-					}
-				}
-			}
-		})
-	}
-}
-
-// The floor's additions for issue #9: socket(AF_VSOCK) (vsock ignores
-// network namespaces) and ioctl TIOCSETD (line disciplines) are denied,
-// on the low 32 bits as the kernel reads them; other socket families and
-// terminal ioctls stay allowed.
-func TestFloorDeniesVsockAndTIOCSETD(t *testing.T) {
-	info := nativeArch(t)
-	f := compile(t, Policy{}).Seccomp
-	assert.Equal(t, retEPERM, simulate(t, f, info, "socket", unix.AF_VSOCK, unix.SOCK_STREAM))
-	assert.Equal(t, retEPERM, simulate(t, f, info, "socket", 1<<32|unix.AF_VSOCK, unix.SOCK_STREAM))
-	for _, family := range []uint64{unix.AF_UNIX, unix.AF_INET, unix.AF_INET6, unix.AF_NETLINK, unix.AF_PACKET} {
-		assert.Equal(t, retAllow, simulate(t, f, info, "socket", family, unix.SOCK_STREAM), "family %d", family)
-	}
-	assert.Equal(t, retEPERM, simulate(t, f, info, "ioctl", 0, unix.TIOCSETD))
-	assert.Equal(t, retEPERM, simulate(t, f, info, "ioctl", 0, 1<<32|unix.TIOCSETD))
-	for _, req := range []uint64{unix.TCGETS, unix.TCSETS, unix.TIOCGWINSZ, unix.TIOCSWINSZ, unix.TIOCGPGRP, unix.TIOCSPGRP, unix.TIOCGETD, unix.TIOCINQ} {
-		assert.Equal(t, retAllow, simulate(t, f, info, "ioctl", 0, req), "ioctl %#x", req)
 	}
 }
 

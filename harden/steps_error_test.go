@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 	"kernel.org/pub/linux/libs/security/libcap/cap"
 
+	"nucleus/harden/seccomppolicy"
 	"nucleus/internal/testutil"
 	"nucleus/state"
 )
@@ -31,9 +32,7 @@ func refuse(t testing.TB, name string, arg0 ...uint64) []SockFilter {
 			Name: name, Conditions: []seccomp.Condition{{Argument: 0, Operation: seccomp.Equal, Value: v}},
 		})
 	}
-	f, err := assemble(&seccomp.Policy{DefaultAction: seccomp.ActionAllow, Syscalls: []seccomp.SyscallGroup{g}})
-	require.NoError(t, err)
-	return f
+	return assembleFloor(t, &seccomp.Policy{DefaultAction: seccomp.ActionAllow, Syscalls: []seccomp.SyscallGroup{g}})
 }
 
 // Every step can fail, and each failure is a *StepError naming the step,
@@ -197,4 +196,12 @@ func TestStepErrorUnwrap(t *testing.T) {
 	var se *StepError
 	require.ErrorAs(t, p.Apply(state.ProcessIdentity{}, "/"), &se)
 	assert.Equal(t, StepProgram, se.Step)
+}
+
+// assembleFloor assembles a go-seccomp-bpf policy with seccomppolicy.
+func assembleFloor(t testing.TB, pol *seccomp.Policy) []SockFilter {
+	t.Helper()
+	f, err := seccomppolicy.Assemble(pol)
+	require.NoError(t, err)
+	return f
 }

@@ -2,7 +2,6 @@ package state
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -34,10 +33,10 @@ func frozen(pid int) bool {
 	}
 	for _, d := range dirs {
 		if d.Hierarchy == 0 && d.Controllers == "" {
-			if b, err := readSmall(filepath.Join(d.Dir, "cgroup.freeze")); err == nil && bytes.Equal(bytes.TrimSpace(b), []byte("1")) {
+			if b, err := proc.ReadFile(filepath.Join(d.Dir, "cgroup.freeze")); err == nil && bytes.Equal(bytes.TrimSpace(b), []byte("1")) {
 				return true
 			}
-			if b, err := readSmall(filepath.Join(d.Dir, "cgroup.events")); err == nil {
+			if b, err := proc.ReadFile(filepath.Join(d.Dir, "cgroup.events")); err == nil {
 				for _, line := range strings.Split(string(b), "\n") {
 					if strings.TrimSpace(line) == "frozen 1" {
 						return true
@@ -50,26 +49,11 @@ func frozen(pid int) bool {
 			if c != "freezer" {
 				continue
 			}
-			b, err := readSmall(filepath.Join(d.Dir, "freezer.state"))
+			b, err := proc.ReadFile(filepath.Join(d.Dir, "freezer.state"))
 			if err == nil && len(bytes.TrimSpace(b)) > 0 && !bytes.Equal(bytes.TrimSpace(b), []byte("THAWED")) {
 				return true
 			}
 		}
 	}
 	return false
-}
-
-// readSmall reads the first 4 KiB of a cgroup control file.
-func readSmall(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b := make([]byte, 4096)
-	n, err := f.Read(b)
-	if n > 0 {
-		return b[:n], nil
-	}
-	return nil, err
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -96,7 +95,7 @@ func inspect(pid int, where, bundle string) (*ContainerState, error) {
 	if err != nil {
 		return nil, readErr(where, "user namespace", err)
 	}
-	selfNS, err := proc.NamespaceID(0, "user")
+	selfNS, err := selfUserNS()
 	if err != nil {
 		return nil, fmt.Errorf("state: %s: own user namespace: %w", where, err)
 	}
@@ -143,7 +142,7 @@ func inspect(pid int, where, bundle string) (*ContainerState, error) {
 	if len(groups) > 0 {
 		s.AdditionalGIDs = groups
 	}
-	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	cmdline, err := proc.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
 	if err != nil {
 		return nil, readErr(where, "cmdline", err)
 	}
@@ -209,8 +208,14 @@ func startTime(btime int64, ticks uint64) time.Time {
 // the clock is stepped; it is read once per process so that StartedAt of the
 // same process is the same on every call. StartedAt is informational; the
 // identity of a process is its start ticks.
+// selfUserNS is the caller's user namespace, read once per process: a
+// multi-threaded process cannot change it (setns(2) and unshare(2) of
+// CLONE_NEWUSER refuse a threaded caller with EINVAL), and every Go program
+// is multi-threaded.
+var selfUserNS = sync.OnceValues(func() (proc.NSID, error) { return proc.NamespaceID(0, "user") })
+
 var bootTime = sync.OnceValues(func() (int64, error) {
-	b, err := os.ReadFile("/proc/stat")
+	b, err := proc.ReadFile("/proc/stat")
 	if err != nil {
 		return 0, fmt.Errorf("boot time: %w", err)
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -61,7 +60,7 @@ func CgroupsWhere(pid int, keep func(hierarchy int, controllers string) bool) ([
 		return nil, fmt.Errorf("proc: cgroups: invalid pid %d", pid)
 	}
 	p := procPath(pid, "cgroup")
-	b, err := os.ReadFile(p)
+	b, err := ReadFile(p)
 	if err != nil {
 		return nil, fmt.Errorf("proc: cgroups: %w", err)
 	}
@@ -291,7 +290,7 @@ func cachedCgroupMounts(refresh bool) ([]cgroupMount, error) {
 	if !refresh && mountCache.valid && mountCache.ns == ns {
 		return mountCache.mounts, nil
 	}
-	b, err := os.ReadFile("/proc/self/mountinfo")
+	b, err := ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		return nil, fmt.Errorf("proc: cgroups: %w", err)
 	}

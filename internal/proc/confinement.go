@@ -46,7 +46,7 @@ func Rlimits(pid int) ([]Rlimit, error) {
 
 // readLimits reads /proc/PID/limits.
 func readLimits(pid int) ([]Rlimit, error) {
-	b, err := os.ReadFile(procPath(pid, "limits"))
+	b, err := ReadFile(procPath(pid, "limits"))
 	if err != nil {
 		return nil, fmt.Errorf("proc: read limits: %w", err)
 	}

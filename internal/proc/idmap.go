@@ -3,7 +3,6 @@ package proc
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"strconv"
 )
 
@@ -83,7 +82,7 @@ func ReadIDMap(pid int, file string) ([]IDMapping, error) {
 		return nil, fmt.Errorf("proc: read id map: invalid pid %d", pid)
 	}
 	p := procPath(pid, file)
-	b, err := os.ReadFile(p)
+	b, err := ReadFile(p)
 	if err != nil {
 		return nil, fmt.Errorf("proc: read id map: %w", err)
 	}

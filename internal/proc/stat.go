@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 )
 
@@ -84,7 +83,7 @@ func ReadStat(pid int) (Stat, error) {
 	if pid < 0 {
 		return Stat{}, fmt.Errorf("proc: read stat: invalid pid %d", pid)
 	}
-	b, err := os.ReadFile(procPath(pid, "stat"))
+	b, err := ReadFile(procPath(pid, "stat"))
 	if err != nil {
 		return Stat{}, fmt.Errorf("proc: read stat: %w", err)
 	}

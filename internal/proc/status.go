@@ -3,7 +3,6 @@ package proc
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"strconv"
 )
 
@@ -130,7 +129,7 @@ func ReadStatus(pid int) (Status, error) {
 	if pid < 0 {
 		return Status{}, fmt.Errorf("proc: read status: invalid pid %d", pid)
 	}
-	b, err := os.ReadFile(procPath(pid, "status"))
+	b, err := ReadFile(procPath(pid, "status"))
 	if err != nil {
 		return Status{}, fmt.Errorf("proc: read status: %w", err)
 	}

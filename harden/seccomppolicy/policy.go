@@ -1,4 +1,16 @@
-package harden
+// Package seccomppolicy builds nucleus seccomp floors from go-seccomp-bpf
+// policies: the allow-list nucleus installs under every command (Default),
+// and filters for callers who want another floor (Assemble, for
+// harden.Policy.Seccomp).
+//
+// It is a package of its own so that a program that attaches with the
+// default or the container policy does not link or initialise
+// go-seccomp-bpf: the default floor and the strict policy's additions are
+// assembled by this package once, at go:generate time, into
+// nucleus/harden's seccomp_tables_<arch>.go, and nucleus/harden installs
+// those instructions as they are (TestGeneratedTablesUpToDate fails when
+// they differ from what this package assembles today).
+package seccomppolicy
 
 import (
 	seccomp "github.com/elastic/go-seccomp-bpf"
@@ -32,7 +44,7 @@ const actionENOSYS = seccomp.ActionErrno | seccomp.Action(unix.ENOSYS)
 // busybox and coreutils, and Go and glibc/musl programs use day to day, in
 // the spirit of Docker's default profile. Names unknown on the running
 // architecture (open, stat, fork... on arm64) are left out by
-// DefaultSeccompPolicy.
+// Default.
 var allowedSyscalls = []string{
 	// I/O on file descriptors
 	"read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev",
@@ -122,7 +134,8 @@ var deniedSyscalls = []string{
 	"migrate_pages", "move_pages",
 }
 
-// DefaultSeccompPolicy returns the default seccomp profile (a new value on
+// Default returns nucleus's default seccomp floor for the running
+// architecture (a new value on
 // every call, so callers may extend it): an allow-list in the spirit of
 // Docker's default profile.
 //
@@ -135,15 +148,24 @@ var deniedSyscalls = []string{
 //     cannot read, and ENOSYS makes glibc and Go fall back to clone.
 //   - personality is allowed only for the values Docker allows.
 //
-// Compile adds, to this and every other policy, what go-seccomp-bpf's
-// policies cannot express (see Compile): calls of a non-native architecture
+// Assemble adds, to this and every other policy, what go-seccomp-bpf's
+// policies cannot express (see Assemble): calls of a non-native architecture
 // are denied; ioctl TIOCSTI and TIOCLINUX (terminal input injection) are
 // denied on the low 32 bits of the request, which is all the kernel looks
 // at; and with an errno default action, numbers above the highest syscall
 // go-seccomp-bpf knows fail with ENOSYS rather than EPERM, as runc does, so
 // that libc falls back from syscalls newer than this profile.
-func DefaultSeccompPolicy() *seccomp.Policy {
+//
+// harden.Policy with a nil Seccomp installs this floor, assembled ahead of
+// time; Default is for callers who extend or trim it and pass the result of
+// Assemble.
+func Default() *seccomp.Policy {
 	info, _ := arch.GetInfo("")
+	return defaultFor(info)
+}
+
+// defaultFor is Default for the architecture info (nil: keep every name).
+func defaultFor(info *arch.Info) *seccomp.Policy {
 	known := func(names []string) []string {
 		out := make([]string, 0, len(names))
 		for _, n := range names {
@@ -184,8 +206,8 @@ func DefaultSeccompPolicy() *seccomp.Policy {
 	}
 }
 
-// strictSeccompPolicy is what the strict policy stacks on the floor: no
-// exec of anonymous files. Landlock never sees a memfd (it lives on an
+// StrictAdditions returns what harden's strict policy stacks on the floor
+// (a new value on every call): no exec of anonymous files. Landlock never sees a memfd (it lives on an
 // internal, never-mounted file system, which Landlock exempts), so
 // memfd_create + execveat (or execve of /proc/self/fd/N) would run a dropped
 // file where the strict policy promises no exec outside the image and the
@@ -193,8 +215,14 @@ func DefaultSeccompPolicy() *seccomp.Policy {
 // execveat(fd, "", AT_EMPTY_PATH), the exec of an fd whatever it is (an fd
 // received over a UNIX socket from a process outside the sandbox included).
 // Everything else is allowed: the floor decides.
-func strictSeccompPolicy() *seccomp.Policy {
+func StrictAdditions() *seccomp.Policy {
 	info, _ := arch.GetInfo("")
+	return strictFor(info)
+}
+
+// strictFor is StrictAdditions for the architecture info (nil: keep every
+// name).
+func strictFor(info *arch.Info) *seccomp.Policy {
 	var names []string
 	for _, n := range []string{"memfd_create", "memfd_secret"} {
 		if info == nil {
