@@ -187,8 +187,11 @@ __attribute__((constructor)) static void nucleus_nsenter(void)
 	// Both processes write to the one bootstrap socket, and the parent
 	// reads the PID report first: the grandchild must not report anything
 	// (a failed step, an execve error) before it. The order pipe enforces
-	// it: the grandchild reads it until EOF, which comes once the middle
-	// child has sent the PID report and closed its end.
+	// it: the middle child writes one byte to it once the PID report is
+	// sent. A grandchild that reads EOF instead (the middle child was
+	// killed between the clone and its report: a cancelled start) exits at
+	// once, before anything of the command runs; the parent finds it in the
+	// command's cgroup and reaps it.
 	if (pipe2(order, O_CLOEXEC) < 0)
 		fail("pipe2", errno);
 	pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
@@ -197,6 +200,7 @@ __attribute__((constructor)) static void nucleus_nsenter(void)
 	if (pid > 0) {
 		close(order[0]);
 		send_msg(NUCLEUS_MSG_PID, (int32_t)pid, NULL);
+		(void)write_full(order[1], "P", 1);
 		_exit(0);
 	}
 
@@ -208,6 +212,8 @@ __attribute__((constructor)) static void nucleus_nsenter(void)
 		do
 			n = read(order[0], &c, 1);
 		while (n < 0 && errno == EINTR);
+		if (n != 1)
+			_exit(1);
 		close(order[0]);
 	}
 	close(NUCLEUS_FD_PIDFD);

@@ -5,12 +5,15 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"nucleus/internal/proc"
 )
 
 // cmdCgroup is the cgroup v2 of one command: a child of the container's own
@@ -214,4 +217,63 @@ func (r *cgroupReaper) loop(ino *os.File) {
 func rmdirCgroup(dir string) bool {
 	err := unix.Rmdir(dir)
 	return err == nil || errors.Is(err, unix.ENOENT)
+}
+
+// seize freezes the cgroup, lists its members and SIGKILLs them, for a
+// start abandoned while the middle child was at work: the middle child
+// and, once it has cloned, the grandchild are there, and the grandchild's
+// PID may not have been reported yet (a middle child killed between its
+// clone and its report). Freezing first means no clone can happen between
+// the listing and the kill, so every process that was ever in the cgroup
+// is in the list (cgroup v2 freezer: frozen tasks still die of SIGKILL).
+// The members are this process's children (the grandchild through
+// CLONE_PARENT), unreaped, so their PIDs stay theirs until waited for.
+func (c *cmdCgroup) seize() []int {
+	if c == nil {
+		return nil
+	}
+	if writeCgroupFile(filepath.Join(c.dir, "cgroup.freeze"), "1") == nil {
+		// The freeze takes effect as each member next leaves the kernel: a
+		// clone under way completes first, its child born frozen. Listed
+		// only once cgroup.events says frozen, so that child is listed
+		// too. Bounded: a container paused by the v1 freezer never lets
+		// its tasks reach the v2 freezer's trap.
+		events := filepath.Join(c.dir, "cgroup.events")
+		for deadline := time.Now().Add(seizeTime); time.Now().Before(deadline); time.Sleep(100 * time.Microsecond) {
+			if b, err := proc.ReadFile(events); err != nil || strings.Contains(string(b), "frozen 1") {
+				break
+			}
+		}
+	}
+	pids, _ := readCgroupProcs(filepath.Join(c.dir, "cgroup.procs"))
+	_ = c.kill()
+	return pids
+}
+
+// seizeTime bounds seize's wait for the freeze.
+const seizeTime = time.Second
+
+func writeCgroupFile(path, v string) error {
+	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	_, err = unix.Write(fd, []byte(v))
+	return err
+}
+
+// readCgroupProcs reads the PIDs of a cgroup.procs file.
+func readCgroupProcs(path string) ([]int, error) {
+	b, err := proc.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	for _, f := range strings.Fields(string(b)) {
+		if pid, err := strconv.Atoi(f); err == nil && pid > 0 {
+			pids = append(pids, pid)
+		}
+	}
+	return pids, nil
 }

@@ -408,20 +408,39 @@ func (l *launcher) exchange(ctx context.Context, sock *os.File, middle *os.Proce
 	if !errors.Is(werr, os.ErrDeadlineExceeded) && !errors.Is(rerr, os.ErrDeadlineExceeded) {
 		return msg, werr, rerr
 	}
+	// Everything in the command's cgroup, listed before it is killed: the
+	// grandchild may exist without its PID having been reported yet, and
+	// killing the middle child may prevent the report for good.
+	var seized []int
+	if l.cgroups != nil {
+		seized = l.cgroups.cmd.seize()
+	}
 	_ = middle.Kill()
 	go func() {
 		defer sock.Close()
 		msg, err := nsenter.ReadMessage(sock)
 		_, _ = middle.Wait()
-		if err == nil && msg.Type == nsenter.MsgPID && !sigchldIgnored() {
+		if sigchldIgnored() {
+			// The kernel reaps our children: a number may name another
+			// process by now; the command's cgroup was killed.
+			return
+		}
+		var ws unix.WaitStatus
+		reported := 0
+		if err == nil && msg.Type == nsenter.MsgPID {
 			// Our child (CLONE_PARENT), unreaped: the PID is still its.
-			// (Not when the kernel reaps our children: the number may
-			// name another process; the command's cgroup is killed.)
 			pid := int(msg.Value)
+			reported = pid
 			_ = unix.Kill(-pid, unix.SIGKILL)
 			_ = unix.Kill(pid, unix.SIGKILL)
-			var ws unix.WaitStatus
 			_, _ = unix.Wait4(pid, &ws, 0, nil)
+		}
+		for _, pid := range seized {
+			// The grandchild whose report never came. Never one reaped
+			// already: its number may be another child's by now.
+			if pid != middle.Pid && pid != reported {
+				_, _ = unix.Wait4(pid, &ws, 0, nil)
+			}
 		}
 	}()
 	return nsenter.Message{}, nil, errAbandoned
