@@ -24,6 +24,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "nsenter.h"
 
 #ifndef CLONE_NEWTIME
@@ -33,9 +34,10 @@
 #define SYS_close_range 436
 #endif
 
-// Set to 1 in the grandchild once every requested namespace was joined.
-// Read from Go (Joined) so that a child whose constructor did not run never
-// executes the command on the host.
+// Set to 1 in the grandchild once every requested namespace was joined and
+// a copy worker was hardened (the only case that returns into Go). Read
+// from Go (Joined) so that a child whose constructor did not run never
+// runs anything on the host.
 int nucleus_nsenter_joined = 0;
 
 // The join order: user first, because the rights to join the others are
@@ -218,12 +220,14 @@ __attribute__((constructor)) static void nucleus_nsenter(void)
 
 	// The go-ahead. The parent sends it together with the request, so
 	// normally it is already waiting in the socket; holding it back keeps
-	// the grandchild here, before its Go runtime starts (the join-window
-	// test does).
+	// the grandchild here, before it hardens (the join-window test does).
 	{
 		char go;
 		if (read_full(NUCLEUS_FD_SOCK, &go, 1) < 0 || go != NUCLEUS_GO)
 			_exit(1);
 	}
+	// The config, the hardening and the execve (child.c): a command never
+	// returns here; a copy worker returns hardened, for its Go side.
+	nucleus_child_run();
 	nucleus_nsenter_joined = 1;
 }

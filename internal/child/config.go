@@ -3,7 +3,6 @@ package child
 import (
 	"errors"
 	"strconv"
-	"unsafe"
 
 	"nucleus/internal/hardencore"
 )
@@ -56,48 +55,14 @@ const MaxConfig = 1 << 20
 // count × (u32 resource, u64 cur, u64 max); string lsm attr; string lsm
 // value. A filter is u32 count + count × (u16 code, u8 jt, u8 jf, u32 k).
 
-// littleEndian is the byte order of this machine, which is the wire's.
-var littleEndian = func() bool {
-	x := uint16(1)
-	return *(*byte)(unsafe.Pointer(&x)) == 1
-}()
-
-func putU32(b []byte, v uint32) {
-	_ = b[3]
-	if littleEndian {
-		b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-	} else {
-		b[0], b[1], b[2], b[3] = byte(v>>24), byte(v>>16), byte(v>>8), byte(v)
-	}
-}
-
-func getU32(b []byte) uint32 {
-	_ = b[3]
-	if littleEndian {
-		return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
-	}
-	return uint32(b[3]) | uint32(b[2])<<8 | uint32(b[1])<<16 | uint32(b[0])<<24
-}
-
-func appendU16(b []byte, v uint16) []byte {
-	if littleEndian {
-		return append(b, byte(v), byte(v>>8))
-	}
-	return append(b, byte(v>>8), byte(v))
-}
-
-func appendU32(b []byte, v uint32) []byte {
-	var w [4]byte
-	putU32(w[:], v)
-	return append(b, w[:]...)
-}
-
-func appendU64(b []byte, v uint64) []byte {
-	if littleEndian {
-		return appendU32(appendU32(b, uint32(v)), uint32(v>>32))
-	}
-	return appendU32(appendU32(b, uint32(v>>32)), uint32(v))
-}
+var (
+	littleEndian = hardencore.LittleEndian
+	putU32       = hardencore.PutU32
+	getU32       = hardencore.GetU32
+	appendU32    = hardencore.AppendU32
+	appendString = hardencore.AppendString
+	appendBool   = hardencore.AppendBool
+)
 
 // PutConfigSize writes the record's length prefix (a u32) into b[0:4].
 func PutConfigSize(b []byte, size uint32) { putU32(b, size) }
@@ -121,55 +86,8 @@ func AppendConfig(b []byte, c *Config, prog []byte) []byte {
 	return append(b, prog...)
 }
 
-// ProgramBytes encodes a Program in the layout above.
-func ProgramBytes(p *hardencore.Program) []byte {
-	n := 5*8 + 2 + 4 + 8*len(p.Seccomp) + 4 + 1 + 4 + 32*len(p.Landlock) + 1 + 4 + 20*len(p.Rlimits) + 8 + len(p.LSMExec.Attr) + len(p.LSMExec.Value)
-	for _, f := range p.SeccompStack {
-		n += 4 + 8*len(f)
-	}
-	b := make([]byte, 0, n)
-	c := p.Caps
-	for _, v := range [...]uint64{c.Bounding, c.Permitted, c.Effective, c.Inheritable, c.Ambient} {
-		b = appendU64(b, v)
-	}
-	b = appendBool(b, p.NoNewPrivs)
-	b = appendBool(b, p.Strict)
-	b = appendFilter(b, p.Seccomp)
-	b = appendU32(b, uint32(len(p.SeccompStack)))
-	for _, f := range p.SeccompStack {
-		b = appendFilter(b, f)
-	}
-	b = appendBool(b, p.Landlock != nil)
-	b = appendU32(b, uint32(len(p.Landlock)))
-	for _, r := range p.Landlock {
-		b = appendString(b, r.Path)
-		b = appendU64(b, r.Access)
-	}
-	b = appendBool(b, p.LandlockBestEffort)
-	b = appendU32(b, uint32(len(p.Rlimits)))
-	for _, r := range p.Rlimits {
-		b = appendU32(b, r.Resource)
-		b = appendU64(b, r.Cur)
-		b = appendU64(b, r.Max)
-	}
-	b = appendString(b, p.LSMExec.Attr)
-	return appendString(b, p.LSMExec.Value)
-}
-
-func appendFilter(b []byte, f []hardencore.SockFilter) []byte {
-	b = appendU32(b, uint32(len(f)))
-	for _, in := range f {
-		b = appendU16(b, in.Code)
-		b = append(b, in.Jt, in.Jf)
-		b = appendU32(b, in.K)
-	}
-	return b
-}
-
-func appendString(b []byte, s string) []byte {
-	b = appendU32(b, uint32(len(s)))
-	return append(b, s...)
-}
+// ProgramBytes encodes a Program in its wire layout (hardencore.AppendProgram).
+func ProgramBytes(p *hardencore.Program) []byte { return hardencore.AppendProgram(nil, p) }
 
 func appendStrings(b []byte, l []string) []byte {
 	b = appendU32(b, uint32(len(l)))
@@ -177,13 +95,6 @@ func appendStrings(b []byte, l []string) []byte {
 		b = appendString(b, s)
 	}
 	return b
-}
-
-func appendBool(b []byte, v bool) []byte {
-	if v {
-		return append(b, 1)
-	}
-	return append(b, 0)
 }
 
 // ErrShortConfig is the error for a record cut short, or whose counts

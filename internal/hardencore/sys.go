@@ -89,15 +89,6 @@ func capsetRaw(data *[2]capData) error {
 	return errnoErr(e)
 }
 
-// setCaps sets this thread's effective, permitted and inheritable sets.
-func setCaps(eff, perm, inh uint64) error {
-	data := [2]capData{
-		{effective: uint32(eff), permitted: uint32(perm), inheritable: uint32(inh)},
-		{effective: uint32(eff >> 32), permitted: uint32(perm >> 32), inheritable: uint32(inh >> 32)},
-	}
-	return capsetRaw(&data)
-}
-
 // RaiseInheritable adds the capabilities of mask to this thread's
 // inheritable set and raises them in its ambient set. Tests use it to give
 // the sequence something to drop.
@@ -159,15 +150,4 @@ func ReadFD(fd, limit int) ([]byte, error) {
 		out = out[:limit]
 	}
 	return out, nil
-}
-
-// rlimit64 is struct rlimit64.
-type rlimit64 struct {
-	cur, max uint64
-}
-
-// prlimit is prlimit64(0, resource, new, old) on this process.
-func prlimit(resource uint32, newLim, old *rlimit64) syscall.Errno {
-	_, _, e := syscall.RawSyscall6(syscall.SYS_PRLIMIT64, 0, uintptr(resource), uintptr(unsafe.Pointer(newLim)), uintptr(unsafe.Pointer(old)), 0, 0)
-	return e
 }
