@@ -14,8 +14,8 @@ import (
 
 	"nucleus/internal/proc"
 	"nucleus/internal/testcontainer"
-	"nucleus/state"
 	"nucleus/nsenter"
+	"nucleus/state"
 )
 
 // CVE-2016-9962: while the grandchild sits inside the container holding
