@@ -35,18 +35,6 @@ static int apply_wire(const uint8_t *b, size_t n, uint32_t uid, uint32_t gid,
 	return rc;
 }
 
-static int as_after_exec_wire(const uint8_t *b, size_t n, uint32_t uid, struct nucleus_result *res)
-{
-	struct nucleus_reader r = {b, n, 1};
-	struct nucleus_program p;
-	struct nucleus_identity id = {uid, 0, 0, NULL};
-	int rc = -1;
-	memset(res, 0, sizeof(*res));
-	if (nucleus_decode_program(&r, &p) == 0)
-		rc = nucleus_as_after_exec(&p, &id, res);
-	nucleus_program_free(&p);
-	return rc;
-}
 */
 import "C"
 
@@ -74,21 +62,6 @@ func applyProgram(prog []byte, id Identity, dir string) error {
 	}
 	replayTrace(steps)
 	if rc == 0 {
-		return nil
-	}
-	return resultError(C.GoString(res.step), C.GoString(&res.text[0]), syscall.Errno(res.err))
-}
-
-// AsAfterExec leaves the calling thread, hardened by Apply for identity
-// id, with the capabilities a command would hold after execve
-// (nucleus_as_after_exec in apply.c).
-func (p *Program) AsAfterExec(id Identity) error {
-	if p == nil || id.UID == 0 {
-		return nil
-	}
-	prog := AppendProgram(nil, p)
-	var res C.struct_nucleus_result
-	if C.as_after_exec_wire((*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(prog))), C.size_t(len(prog)), C.uint32_t(id.UID), &res) == 0 {
 		return nil
 	}
 	return resultError(C.GoString(res.step), C.GoString(&res.text[0]), syscall.Errno(res.err))
