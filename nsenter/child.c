@@ -33,37 +33,10 @@ uint32_t nucleus_child_config_len = 0;
 
 /* ---- reports ---- */
 
-static void send(uint32_t type, int32_t value, const char *text)
-{
-	struct nucleus_msg m;
-	const char *p = (const char *)&m;
-	size_t left = sizeof(m);
-	memset(&m, 0, sizeof(m));
-	m.type = type;
-	m.value = value;
-	snprintf(m.text, sizeof(m.text), "%s", text);
-	while (left > 0) {
-		ssize_t n = write(NUCLEUS_FD_SOCK, p, left);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		p += n;
-		left -= (size_t)n;
-	}
-}
-
-// report sends a failed step to the parent and ends the process.
-static void report(const char *text, int err)
-{
-	send(NUCLEUS_MSG_ERROR, err, text);
-	_exit(1);
-}
-
 // report_exec says the command could not be executed, and ends the process.
 static void report_exec(const char *path, int err)
 {
-	send(NUCLEUS_MSG_EXEC_ERROR, err, path);
+	nucleus_send_msg(NUCLEUS_MSG_EXEC_ERROR, err, path);
 	_exit(1);
 }
 
@@ -74,35 +47,10 @@ static void report_apply(const struct nucleus_result *res)
 		snprintf(text, sizeof(text), "harden: %s: %s", res->step, res->text);
 	else
 		snprintf(text, sizeof(text), "harden: %s", res->step);
-	report(text, res->err);
+	nucleus_fail(text, res->err);
 }
 
 /* ---- the container's user database ---- */
-
-// quote_text quotes s for an error message, escaping what is not printable
-// ASCII: the text comes from the caller or from the container's files.
-void nucleus_quote_text(char *out, size_t size, const char *s, size_t len)
-{
-	static const char hexd[] = "0123456789abcdef";
-	size_t o = 0, i;
-	out[o++] = '"';
-	for (i = 0; i < len && o + 6 < size; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '"' || c == '\\') {
-			out[o++] = '\\';
-			out[o++] = (char)c;
-		} else if (c >= 0x20 && c < 0x7f) {
-			out[o++] = (char)c;
-		} else {
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = hexd[c >> 4];
-			out[o++] = hexd[c & 15];
-		}
-	}
-	out[o++] = '"';
-	out[o] = 0;
-}
 
 struct span {
 	const char *s;
@@ -414,7 +362,7 @@ int nucleus_resolve_user(const char *spec, size_t speclen, const char *passwd, c
 			id->gid = q.gid;
 		} else {
 			char qt[300];
-			nucleus_quote_text(qt, sizeof(qt), grp.s, grp.len);
+			nucleus_quote(qt, sizeof(qt), grp.s, grp.len);
 			snprintf(err, errsize, "group %s: no entry in the container's %s", qt, group);
 			goto out;
 		}
@@ -591,30 +539,30 @@ static uint8_t *read_config(uint32_t *len)
 			continue;
 		if (k < 0) {
 			snprintf(text, sizeof(text), "read config: %s", nucleus_errtext(errno, et, sizeof(et)));
-			report(text, 0);
+			nucleus_fail(text, 0);
 		}
 		if (k == 0)
-			report(off == 0 ? "read config: EOF" : "read config: unexpected EOF", 0);
+			nucleus_fail(off == 0 ? "read config: EOF" : "read config: unexpected EOF", 0);
 		off += (size_t)k;
 	}
 	memcpy(len, n, 4);
 	if (*len > NUCLEUS_MAX_CONFIG) {
 		snprintf(text, sizeof(text), "read config: config of %u bytes", *len);
-		report(text, 0);
+		nucleus_fail(text, 0);
 	}
 	b = malloc(*len ? *len : 1);
 	if (!b)
-		report("read config: out of memory", ENOMEM);
+		nucleus_fail("read config: out of memory", ENOMEM);
 	for (off = 0; off < *len;) {
 		ssize_t k = read(NUCLEUS_FD_SOCK, b + off, *len - off);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0) {
 			snprintf(text, sizeof(text), "read config: %s", nucleus_errtext(errno, et, sizeof(et)));
-			report(text, 0);
+			nucleus_fail(text, 0);
 		}
 		if (k == 0)
-			report("read config: unexpected EOF", 0);
+			nucleus_fail("read config: unexpected EOF", 0);
 		off += (size_t)k;
 	}
 	return b;
@@ -659,15 +607,15 @@ void nucleus_child_run(void)
 	if (bad) {
 		char text[160];
 		snprintf(text, sizeof(text), "read config: %s", bad);
-		report(text, 0);
+		nucleus_fail(text, 0);
 	}
 	if (c.user.len > 0) {
 		char home[4096], e[600], text[1000], q[300];
 		nucleus_identity_free_gids(&c.id);
 		if (nucleus_resolve_user(c.user.s, c.user.len, NUCLEUS_PASSWD, NUCLEUS_GROUP, &c.id, home, sizeof(home), e, sizeof(e)) < 0) {
-			nucleus_quote_text(q, sizeof(q), c.user.s, c.user.len);
+			nucleus_quote(q, sizeof(q), c.user.s, c.user.len);
 			snprintf(text, sizeof(text), "user %s: %s", q, e);
-			report(text, 0);
+			nucleus_fail(text, 0);
 		}
 		if (c.need_home && (homeenv = malloc(strlen(home) + 6)))
 			sprintf(homeenv, "HOME=%s", home);
@@ -676,11 +624,11 @@ void nucleus_child_run(void)
 		char home[4096], e[600], text[1000];
 		if (nucleus_home_of(c.id.uid, NUCLEUS_PASSWD, home, sizeof(home), e, sizeof(e)) < 0) {
 			snprintf(text, sizeof(text), "HOME: %s (set HOME to skip the lookup)", e);
-			report(text, 0);
+			nucleus_fail(text, 0);
 		}
 		homeenv = malloc(strlen(home) + 6);
 		if (!homeenv)
-			report("HOME: out of memory", ENOMEM);
+			nucleus_fail("HOME: out of memory", ENOMEM);
 		sprintf(homeenv, "HOME=%s", home);
 	}
 
@@ -715,7 +663,7 @@ void nucleus_child_run(void)
 			// which the parent reports.
 			struct nucleus_rule *r = realloc(c.prog.rules, sizeof(*r) * (c.prog.nrules + 1));
 			if (!r)
-				report("host binary: out of memory", ENOMEM);
+				nucleus_fail("host binary: out of memory", ENOMEM);
 			c.prog.rules = r;
 			r[c.prog.nrules].path.s = "/proc/self/fd/5";
 			r[c.prog.nrules].path.len = 15;
@@ -743,7 +691,7 @@ void nucleus_child_run(void)
 	case NUCLEUS_MODE_COPYFROM: {
 		struct nucleus_result res;
 		if (c.nargs != 2 || c.args[1].len == 0 || c.args[1].s[0] != '/')
-			report("copy: bad worker arguments", EINVAL);
+			nucleus_fail("copy: bad worker arguments", EINVAL);
 		apply_or_report(&c);
 		memset(&res, 0, sizeof(res));
 		if (nucleus_as_after_exec(&c.prog, &c.id, &res) < 0)
@@ -756,7 +704,7 @@ void nucleus_child_run(void)
 		return;
 	}
 	default:
-		report("child: unknown mode", EINVAL);
+		nucleus_fail("child: unknown mode", EINVAL);
 	}
 	_exit(1);
 }

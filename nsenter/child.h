@@ -34,6 +34,11 @@ struct nucleus_user_file {
 extern uint8_t *nucleus_child_config;
 extern uint32_t nucleus_child_config_len;
 
+/* nsenter.c: one message to the parent on the bootstrap socket; a failed
+ * step reported, and the process ended. */
+void nucleus_send_msg(uint32_t type, int32_t value, const char *text);
+__attribute__((noreturn)) void nucleus_fail(const char *step, int err);
+
 /* Runs the grandchild: returns only for a copy worker, hardened. */
 void nucleus_child_run(void);
 
@@ -42,7 +47,6 @@ void nucleus_user_file_free(struct nucleus_user_file *f);
 int nucleus_resolve_user(const char *spec, size_t speclen, const char *passwd, const char *group, struct nucleus_identity *id, char *home, size_t homesize, char *err, size_t errsize);
 int nucleus_home_of(uint32_t uid, const char *passwd, char *home, size_t homesize, char *err, size_t errsize);
 char *nucleus_look_path(const struct nucleus_str *name, const struct nucleus_str *env, uint32_t nenv);
-void nucleus_quote_text(char *out, size_t size, const char *s, size_t len);
 void nucleus_identity_free_gids(struct nucleus_identity *id);
 
 #endif

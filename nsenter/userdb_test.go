@@ -98,7 +98,8 @@ func TestResolveUser(t *testing.T) {
 		"bad":        `no entry in the container's ` + f.passwd,
 		"big":        `no entry in the container's ` + f.passwd,
 		"app:nogrp":  `group "nogrp": no entry in the container's ` + f.group,
-		"app:n\"o\n": `group "n\"o\x0a": no entry in the container's ` + f.group,
+		"app:n\"o\n": `group "n\"o\n": no entry in the container's ` + f.group,
+		"app:\x01":   `group "\x01": no entry in the container's ` + f.group,
 	} {
 		_, _, err := f.resolve(spec)
 		require.Error(t, err, spec)

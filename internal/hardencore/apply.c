@@ -295,8 +295,9 @@ const char *nucleus_errtext(int err, char *buf, size_t size)
 	return buf;
 }
 
-// nucleus_quote quotes s like strconv.Quote for the ASCII range: the text
-// may come from the container.
+// nucleus_quote quotes s like strconv.Quote for the ASCII range, for every
+// error text that names a path or a user spec: the text may come from the
+// caller or from the container.
 void nucleus_quote(char *out, size_t size, const char *s, size_t len)
 {
 	static const char hexd[] = "0123456789abcdef";
