@@ -527,14 +527,15 @@ static const char *decode_config(const uint8_t *b, size_t len, struct child_conf
 	return NULL;
 }
 
-// read_config reads the length-prefixed record from the bootstrap socket.
-static uint8_t *read_config(uint32_t *len)
+// read_socket fills buf from the bootstrap socket or fails the step "read
+// config": "EOF" when nothing came at all, "unexpected EOF" when the peer
+// closed early (the texts of io.ReadFull's errors).
+static void read_socket(void *buf, size_t len, int first)
 {
 	char text[160], et[128];
-	uint8_t n[4], *b;
 	size_t off;
-	for (off = 0; off < 4;) {
-		ssize_t k = read(NUCLEUS_FD_SOCK, n + off, 4 - off);
+	for (off = 0; off < len;) {
+		ssize_t k = read(NUCLEUS_FD_SOCK, (char *)buf + off, len - off);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0) {
@@ -542,10 +543,17 @@ static uint8_t *read_config(uint32_t *len)
 			nucleus_fail(text, 0);
 		}
 		if (k == 0)
-			nucleus_fail(off == 0 ? "read config: EOF" : "read config: unexpected EOF", 0);
+			nucleus_fail(first && off == 0 ? "read config: EOF" : "read config: unexpected EOF", 0);
 		off += (size_t)k;
 	}
-	memcpy(len, n, 4);
+}
+
+// read_config reads the length-prefixed record from the bootstrap socket.
+static uint8_t *read_config(uint32_t *len)
+{
+	char text[160];
+	uint8_t *b;
+	read_socket(len, 4, 1);
 	if (*len > NUCLEUS_MAX_CONFIG) {
 		snprintf(text, sizeof(text), "read config: config of %u bytes", *len);
 		nucleus_fail(text, 0);
@@ -553,18 +561,7 @@ static uint8_t *read_config(uint32_t *len)
 	b = malloc(*len ? *len : 1);
 	if (!b)
 		nucleus_fail("read config: out of memory", ENOMEM);
-	for (off = 0; off < *len;) {
-		ssize_t k = read(NUCLEUS_FD_SOCK, b + off, *len - off);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			snprintf(text, sizeof(text), "read config: %s", nucleus_errtext(errno, et, sizeof(et)));
-			nucleus_fail(text, 0);
-		}
-		if (k == 0)
-			nucleus_fail("read config: unexpected EOF", 0);
-		off += (size_t)k;
-	}
+	read_socket(b, *len, 0);
 	return b;
 }
 
