@@ -492,7 +492,7 @@ static struct nucleus_str *rd_strings(struct nucleus_reader *r, uint32_t *n)
 static const char *decode_config(const uint8_t *b, size_t len, struct child_config *c)
 {
 	static char msg[96];
-	struct nucleus_reader r = {b, len, 1};
+	struct nucleus_reader r = {b, len, 1, NULL};
 	uint32_t v, i;
 	memset(c, 0, sizeof(*c));
 	v = nucleus_rd_u32(&r);
@@ -516,6 +516,10 @@ static const char *decode_config(const uint8_t *b, size_t len, struct child_conf
 	c->user = nucleus_rd_str(&r);
 	if (r.ok && nucleus_decode_program(&r, &c->prog) < 0)
 		r.ok = 0;
+	if (!r.ok && r.why) {
+		snprintf(msg, sizeof(msg), "config: %s", r.why);
+		return msg;
+	}
 	if (!r.ok)
 		return "config: truncated record";
 	if (r.len != 0) {

@@ -47,13 +47,9 @@ const MaxConfig = 1 << 20
 
 // The layout, native-endian: u32 version; strings(args); strings(env);
 // u8 need_home; string(dir); u32 uid; u32 gid; u32s(additional gids);
-// u8 mode; string(user); program. A string is u32 length + bytes, a list is u32 count + items.
-// Program: 5 × u64 capability sets (bounding, permitted, effective,
-// inheritable, ambient); u8 no_new_privs; u8 strict; filter(floor);
-// u32 count + count × filter(stacked); u8 landlock present; u32 count +
-// count × (string path, u64 access); u8 landlock_best_effort; u32 count +
-// count × (u32 resource, u64 cur, u64 max); string lsm attr; string lsm
-// value. A filter is u32 count + count × (u16 code, u8 jt, u8 jf, u32 k).
+// u8 mode; string(user); program (hardencore's wire.go, decoded by its
+// apply.c). A string is u32 length + bytes, a list is u32 count + items.
+// nsenter's child.c decodes the record in the grandchild.
 
 var (
 	littleEndian = hardencore.LittleEndian
@@ -127,30 +123,9 @@ func (r *configReader) u8() byte {
 	return 0
 }
 
-func (r *configReader) u16() uint16 {
-	if v := r.take(2); v != nil {
-		if littleEndian {
-			return uint16(v[0]) | uint16(v[1])<<8
-		}
-		return uint16(v[1]) | uint16(v[0])<<8
-	}
-	return 0
-}
-
 func (r *configReader) u32() uint32 {
 	if v := r.take(4); v != nil {
 		return getU32(v)
-	}
-	return 0
-}
-
-func (r *configReader) u64() uint64 {
-	if v := r.take(8); v != nil {
-		a, b := uint64(getU32(v)), uint64(getU32(v[4:]))
-		if littleEndian {
-			return a | b<<32
-		}
-		return a<<32 | b
 	}
 	return 0
 }
@@ -197,19 +172,6 @@ func (r *configReader) strings() []string {
 	return l
 }
 
-// filter reads a u32 count and that many sock_filter instructions.
-func (r *configReader) filter() []hardencore.SockFilter {
-	n := r.count(8)
-	if n == 0 {
-		return nil
-	}
-	f := make([]hardencore.SockFilter, n)
-	for i := range f {
-		f[i] = hardencore.SockFilter{Code: r.u16(), Jt: r.u8(), Jf: r.u8(), K: r.u32()}
-	}
-	return f
-}
-
 // DecodeConfig is AppendConfig's inverse. It refuses a record with bytes
 // left over, as well as a truncated one.
 func DecodeConfig(b []byte) (*Config, error) {
@@ -217,7 +179,7 @@ func DecodeConfig(b []byte) (*Config, error) {
 	if v := r.u32(); r.err == nil && v != ConfigVersion {
 		return nil, errors.New("config: version " + strconv.FormatUint(uint64(v), 10) + ", want " + strconv.Itoa(ConfigVersion))
 	}
-	c := &Config{Program: &hardencore.Program{}}
+	c := &Config{}
 	c.Args = r.strings()
 	c.Env = r.strings()
 	c.NeedHome = r.bool()
@@ -232,39 +194,19 @@ func DecodeConfig(b []byte) (*Config, error) {
 	}
 	c.Mode = Mode(r.u8())
 	c.User = r.string()
-	p := c.Program
-	for _, v := range [...]*uint64{&p.Caps.Bounding, &p.Caps.Permitted, &p.Caps.Effective, &p.Caps.Inheritable, &p.Caps.Ambient} {
-		*v = r.u64()
+	if r.err != nil {
+		return nil, r.err
 	}
-	p.NoNewPrivs = r.bool()
-	p.Strict = r.bool()
-	p.Seccomp = r.filter()
-	if n := r.count(4); n > 0 {
-		p.SeccompStack = make([][]hardencore.SockFilter, n)
-		for i := range p.SeccompStack {
-			p.SeccompStack[i] = r.filter()
-		}
+	// The Program with the constructor's own decoder (hardencore's
+	// apply.c): one decoder for what the grandchild applies.
+	p, n, err := hardencore.DecodeProgram(r.b)
+	switch {
+	case err == hardencore.ErrShortProgram:
+		return nil, ErrShortConfig
+	case err != nil:
+		return nil, errors.New("config: " + err.Error())
 	}
-	hasLandlock := r.bool()
-	n := r.count(12)
-	if hasLandlock {
-		p.Landlock = make([]hardencore.LandlockRule, n)
-		for i := range p.Landlock {
-			p.Landlock[i].Path = r.string()
-			p.Landlock[i].Access = r.u64()
-		}
-	} else if n != 0 && r.err == nil {
-		r.err = errors.New("config: landlock rules without landlock")
-	}
-	p.LandlockBestEffort = r.bool()
-	if n := r.count(20); n > 0 {
-		p.Rlimits = make([]hardencore.Rlimit, n)
-		for i := range p.Rlimits {
-			p.Rlimits[i] = hardencore.Rlimit{Resource: r.u32(), Cur: r.u64(), Max: r.u64()}
-		}
-	}
-	p.LSMExec.Attr = r.string()
-	p.LSMExec.Value = r.string()
+	c.Program, r.b = p, r.b[n:]
 	if r.err != nil {
 		return nil, r.err
 	}

@@ -89,8 +89,10 @@ uint64_t nucleus_rd_u64(struct nucleus_reader *r)
 int nucleus_rd_bool(struct nucleus_reader *r)
 {
 	uint8_t v = nucleus_rd_u8(r);
-	if (v > 1)
+	if (r->ok && v > 1) {
 		r->ok = 0;
+		r->why = "bad boolean";
+	}
 	return v == 1;
 }
 
@@ -166,8 +168,10 @@ int nucleus_decode_program(struct nucleus_reader *r, struct nucleus_program *p)
 		rd_filter(r, &p->stack[i]);
 	p->has_landlock = nucleus_rd_bool(r);
 	n = nucleus_rd_count(r, 12);
-	if (n && !p->has_landlock)
+	if (r->ok && n && !p->has_landlock) {
 		r->ok = 0;
+		r->why = "landlock rules without landlock";
+	}
 	p->nrules = n;
 	p->rules = calloc(n ? n : 1, sizeof(*p->rules));
 	if (!p->rules)

@@ -65,11 +65,13 @@ struct nucleus_result {
 	const char *trace[NUCLEUS_MAX_TRACE];
 };
 
-/* A cursor over a wire record; the first error sticks (ok = 0). */
+/* A cursor over a wire record; the first error sticks (ok = 0). why says
+ * what was wrong when it was not a record cut short (NULL then). */
 struct nucleus_reader {
 	const uint8_t *b;
 	size_t len;
 	int ok;
+	const char *why;
 };
 
 uint8_t nucleus_rd_u8(struct nucleus_reader *r);

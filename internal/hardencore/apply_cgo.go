@@ -16,7 +16,7 @@ static int apply_wire(const uint8_t *b, size_t n, uint32_t uid, uint32_t gid,
 		      uint32_t *gids, uint32_t ngids, char *dir, uint32_t dirlen,
 		      struct nucleus_result *res)
 {
-	struct nucleus_reader r = {b, n, 1};
+	struct nucleus_reader r = {b, n, 1, NULL};
 	struct nucleus_program p;
 	struct nucleus_identity id = {uid, gid, ngids, gids};
 	struct nucleus_str d = {dir, dirlen};
@@ -35,6 +35,17 @@ static int apply_wire(const uint8_t *b, size_t n, uint32_t uid, uint32_t gid,
 	return rc;
 }
 
+
+// decode_wire decodes a Program record for Go (DecodeProgram): rc 0, or
+// -1 with why (NULL: cut short); *used is what the record took.
+static int decode_wire(const uint8_t *b, size_t n, struct nucleus_program *p, size_t *used, const char **why)
+{
+	struct nucleus_reader r = {b, n, 1, NULL};
+	int rc = nucleus_decode_program(&r, p);
+	*used = n - r.len;
+	*why = r.why;
+	return rc;
+}
 */
 import "C"
 
@@ -65,6 +76,59 @@ func applyProgram(prog []byte, id Identity, dir string) error {
 		return nil
 	}
 	return resultError(C.GoString(res.step), C.GoString(&res.text[0]), syscall.Errno(res.err))
+}
+
+// DecodeProgram decodes the Program record at the start of b with the
+// constructor's own decoder (apply.c), so that what the parent encodes is
+// checked against what the grandchild applies. It returns the Program and
+// the bytes the record took; a record cut short is ErrShortProgram.
+func DecodeProgram(b []byte) (*Program, int, error) {
+	var cp C.struct_nucleus_program
+	var used C.size_t
+	var why *C.char
+	rc := C.decode_wire((*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(b))), C.size_t(len(b)), &cp, &used, &why)
+	defer C.nucleus_program_free(&cp)
+	if rc != 0 {
+		if why != nil {
+			return nil, 0, textError(C.GoString(why))
+		}
+		return nil, 0, ErrShortProgram
+	}
+	p := &Program{
+		Caps:       CapSets{Bounding: uint64(cp.bounding), Permitted: uint64(cp.permitted), Effective: uint64(cp.effective), Inheritable: uint64(cp.inheritable), Ambient: uint64(cp.ambient)},
+		NoNewPrivs: cp.no_new_privs != 0, Strict: cp.strict != 0,
+		Seccomp:            goFilter(cp.floor),
+		LandlockBestEffort: cp.landlock_best_effort != 0,
+		LSMExec:            LSMExec{Attr: goStr(cp.lsm_attr), Value: goStr(cp.lsm_value)},
+	}
+	if cp.nstack > 0 {
+		for _, f := range unsafe.Slice(cp.stack, int(cp.nstack)) {
+			p.SeccompStack = append(p.SeccompStack, goFilter(f))
+		}
+	}
+	if cp.has_landlock != 0 {
+		p.Landlock = []LandlockRule{}
+		if cp.nrules > 0 {
+			for _, r := range unsafe.Slice(cp.rules, int(cp.nrules)) {
+				p.Landlock = append(p.Landlock, LandlockRule{Path: goStr(r.path), Access: uint64(r.access)})
+			}
+		}
+	}
+	if cp.nrlimits > 0 {
+		for _, r := range unsafe.Slice(cp.rlimits, int(cp.nrlimits)) {
+			p.Rlimits = append(p.Rlimits, Rlimit{Resource: uint32(r.resource), Cur: uint64(r.cur), Max: uint64(r.max)})
+		}
+	}
+	return p, int(used), nil
+}
+
+func goStr(s C.struct_nucleus_str) string { return C.GoStringN(s.s, C.int(s.len)) }
+
+func goFilter(f C.struct_sock_fprog) []SockFilter {
+	if f.len == 0 {
+		return nil
+	}
+	return append([]SockFilter(nil), unsafe.Slice((*SockFilter)(unsafe.Pointer(f.filter)), int(f.len))...)
 }
 
 // InstallSeccomp installs filter on this thread only (no TSYNC) and

@@ -31,3 +31,6 @@ func LandlockUnavailable(err error, _ bool) error {
 
 // LandlockABIs is 0 without cgo.
 var LandlockABIs = 0
+
+// DecodeProgram needs the C decoder; it reports ENOSYS.
+func DecodeProgram([]byte) (*Program, int, error) { return nil, 0, syscall.ENOSYS }

@@ -14,6 +14,10 @@ import "unsafe"
 // constructor inside the child's config record, and Apply passes it to
 // the same decoder through cgo.
 
+// ErrShortProgram is DecodeProgram's error for a record cut short, or whose
+// counts promise more than it holds.
+var ErrShortProgram = textError("truncated record")
+
 // LittleEndian is the byte order of this machine, which is the wire's.
 var LittleEndian = func() bool {
 	x := uint16(1)
