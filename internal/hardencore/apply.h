@@ -3,7 +3,7 @@
 // (nucleus/nsenter, before any Go runtime exists in the container) and, for
 // the Go API (nucleus/harden's (*Program).Apply, its tests), on the calling
 // locked thread through cgo. apply.c holds the steps and their kernel
-// rules; program.go documents the wire layout of a Program.
+// rules; wire.go documents the wire layout of a Program.
 #ifndef NUCLEUS_APPLY_H
 #define NUCLEUS_APPLY_H
 
@@ -28,7 +28,7 @@ struct nucleus_rlimit {
 	uint64_t cur, max;
 };
 
-/* A decoded hardencore.Program (see ProgramBytes' layout in program.go). */
+/* A decoded hardencore.Program (the layout is in wire.go). */
 struct nucleus_program {
 	uint64_t bounding, permitted, effective, inheritable, ambient;
 	int no_new_privs, strict;
