@@ -20,9 +20,8 @@
 // namespaces before the Go runtime starts — the kernel refuses a user
 // namespace to a multi-threaded process, and the Go runtime is multi-threaded
 // from its first instruction — then forks into the container's PID namespace.
-// The grandchild's Go runtime starts inside the container, hardens the one
-// thread that will call execve, and executes the command. The caller waits on
-// a pidfd and gets the exit code.
+// The grandchild, still in C and before any Go runtime, hardens itself and
+// executes the command. The caller waits on a pidfd and gets the exit code.
 //
 // # The bootstrap rule for embedders
 //
@@ -32,14 +31,15 @@
 // packages initialise, before main runs. Programs that already call
 // reexec.Init() from github.com/moby/sys/reexec keep doing so.
 //
-// The child is dispatched from nucleus/internal/child, whose imports are
-// only low-level packages: Go initialises it right after syscall, before
-// time, os and every package that needs them, so the embedding program's
-// package initialisation practically never runs in the child. A package
-// initialised before it (one that imports only the lowest-level packages
-// and sorts before it by import path) would run again in every child,
-// inside the container, before hardening: keep such inits cheap and free of
-// side effects, or import nucleus/attach from them. A binary
+// No Go code of the embedding program runs inside the container for a
+// command: the grandchild executes it from the constructor. Only the copy
+// workers (CopyTo, CopyFrom) start Go there, already hardened, dispatched
+// from nucleus/internal/child, whose imports are only low-level packages:
+// Go initialises it right after syscall, before time, os and every package
+// that needs them. A package initialised before it (one that imports only
+// the lowest-level packages and sorts before it by import path) would run
+// in a copy worker: keep such inits cheap and free of side effects, or
+// import nucleus/attach from them. A binary
 // built with CGO_ENABLED=0 refuses to attach with ErrUnsupported rather than
 // run anything on the host.
 package nucleus

@@ -54,9 +54,11 @@ import (
 // Every failure is a *StepError naming the step. After a failure the thread
 // is partially hardened: the caller must not exec anything and should exit.
 //
-// The sequence itself is nucleus/internal/hardencore's, which the launch
-// engine's child runs directly: it is dispatched during package
-// initialisation, before this package's dependencies are initialised.
+// The sequence itself is in C (nucleus/internal/hardencore's apply.c), its
+// one implementation: the launch engine's grandchild runs it from its
+// constructor, before any Go runtime starts in the container, and Apply
+// reaches the same code through cgo on the calling thread. It therefore
+// needs a cgo build; without cgo it fails with a StepProgram error.
 func (p *Program) Apply(id state.ProcessIdentity, dir string) error {
 	return (*hardencore.Program)(p).Apply(Identity(id), dir)
 }

@@ -14,12 +14,12 @@
 // every runtime thread costs about 40 signal round trips and doubles the
 // cost of an attach, for threads that are about to disappear. libcap's cap
 // package supplies capability values, go-landlock the access rights —
-// both in the parent, at Compile. The sequence itself lives in
-// nucleus/internal/hardencore, written against package syscall only, so
-// that the launch engine's child can run it from a package Go initialises
-// before os, time, reflect and these libraries; Apply here is a thin layer
-// over it, and Program, SockFilter, LandlockRule and StepError are its
-// types.
+// both in the parent, at Compile (custom go-seccomp-bpf policies are
+// assembled by nucleus/harden/seccomppolicy). The sequence itself lives in
+// nucleus/internal/hardencore, in C (apply.c), so that the launch engine's
+// grandchild runs it from its constructor before any Go runtime starts in
+// the container; Apply here reaches the same C through cgo, and Program,
+// SockFilter, LandlockRule and StepError are hardencore's types.
 //
 // # Two policies
 //

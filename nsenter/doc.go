@@ -32,11 +32,18 @@
 //     and reaps it, reports its PID and exits; the grandchild is born in
 //     every namespace and cgroup of the target;
 //  6. in the grandchild: setsid, optionally TIOCSCTTY, then reads the
-//     parent's go-ahead (sent with the request, so normally already there)
-//     and returns, letting the Go runtime start inside the container.
+//     parent's go-ahead (sent with the request, so normally already there);
+//  7. reads the config record (nucleus/internal/child's layout), resolves
+//     the user in the container's /etc/passwd and /etc/group and the
+//     command in its PATH, applies the compiled Program (the hardening
+//     steps of nucleus/internal/hardencore's apply.c) and executes the
+//     command, or the host binary by fd (child.c). No Go runtime ever
+//     starts in the container for a command. Only a copy worker returns,
+//     hardened, and its Go side (nucleus/internal/child) runs.
 //
-// Every failure is sent back as a [Message] naming the step and the errno,
-// and the process exits without starting the runtime. A program built with
+// Every failure is sent back as a [Message] naming the step and the errno
+// (an exec failure as MsgExecError), and the process exits without starting
+// the runtime. A program built with
 // CGO_ENABLED=0 has no constructor: [Available] and [Joined] report false and
 // nucleus refuses to run anything rather than run it on the host.
 package nsenter

@@ -24,6 +24,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "nsenter.h"
 
 #ifndef CLONE_NEWTIME
@@ -33,9 +34,10 @@
 #define SYS_close_range 436
 #endif
 
-// Set to 1 in the grandchild once every requested namespace was joined.
-// Read from Go (Joined) so that a child whose constructor did not run never
-// executes the command on the host.
+// Set to 1 in the grandchild once every requested namespace was joined and
+// a copy worker was hardened (the only case that returns into Go). Read
+// from Go (Joined) so that a child whose constructor did not run never
+// runs anything on the host.
 int nucleus_nsenter_joined = 0;
 
 // The join order: user first, because the rights to join the others are
@@ -81,7 +83,9 @@ static int read_full(int fd, void *buf, size_t len)
 	return 0;
 }
 
-static void send_msg(uint32_t type, int32_t value, const char *text)
+// nucleus_send_msg sends one message to the parent (child.c reports with it
+// too).
+void nucleus_send_msg(uint32_t type, int32_t value, const char *text)
 {
 	struct nucleus_msg m;
 	memset(&m, 0, sizeof(m));
@@ -92,11 +96,12 @@ static void send_msg(uint32_t type, int32_t value, const char *text)
 	(void)write_full(NUCLEUS_FD_SOCK, &m, sizeof(m));
 }
 
-// fail reports the step and errno to the parent and ends this process. It
-// never returns into Go: the runtime must not start in a half-joined process.
-static void fail(const char *step, int err)
+// nucleus_fail reports the step and errno to the parent and ends this
+// process. It never returns into Go: the runtime must not start in a
+// half-joined or half-hardened process.
+void nucleus_fail(const char *step, int err)
 {
-	send_msg(NUCLEUS_MSG_ERROR, err, step);
+	nucleus_send_msg(NUCLEUS_MSG_ERROR, err, step);
 	_exit(1);
 }
 
@@ -125,7 +130,7 @@ static void join_cgroups(uint32_t n)
 		if (w != 1) {
 			// "cgroup #N": the parent names the hierarchy.
 			snprintf(step, sizeof(step), "cgroup #%u", i);
-			fail(step, w < 0 ? errno : EIO);
+			nucleus_fail(step, w < 0 ? errno : EIO);
 		}
 		close(fd);
 	}
@@ -145,14 +150,14 @@ __attribute__((constructor)) static void nucleus_nsenter(void)
 	// ptrace us or open /proc/PID/{fd,exe,mem} of ours while we hold host
 	// resources. Non-dumpable before the first setns.
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		fail("prctl(dumpable)", errno);
+		nucleus_fail("prctl(dumpable)", errno);
 
 	if (read_full(NUCLEUS_FD_SOCK, &req, sizeof(req)) < 0)
-		fail("read request", errno ? errno : EPIPE);
+		nucleus_fail("read request", errno ? errno : EPIPE);
 	if (req.magic != NUCLEUS_MAGIC || req.version != NUCLEUS_VERSION)
-		fail("request version", EPROTO);
+		nucleus_fail("request version", EPROTO);
 	if (req.ncgroups > NUCLEUS_MAX_CGROUPS)
-		fail("request cgroups", EPROTO);
+		nucleus_fail("request cgroups", EPROTO);
 
 	// Close every fd the embedding program leaked to us without
 	// close-on-exec (CVE-2024-21626): only stdio, the bootstrap socket,
@@ -160,10 +165,10 @@ __attribute__((constructor)) static void nucleus_nsenter(void)
 	// files may cross into the container, and the cgroup files are closed
 	// once used.
 	if (syscall(SYS_close_range, NUCLEUS_FD_CGROUP + req.ncgroups, ~0U, 0) < 0)
-		fail("close_range", errno);
+		nucleus_fail("close_range", errno);
 	if (req.flags & NUCLEUS_REQ_HOSTBIN) {
 		if (fcntl(NUCLEUS_FD_HOSTBIN, F_GETFD) < 0)
-			fail("host binary fd", errno);
+			nucleus_fail("host binary fd", errno);
 	} else {
 		close(NUCLEUS_FD_HOSTBIN); /* whatever leaked into the slot */
 	}
@@ -177,7 +182,7 @@ __attribute__((constructor)) static void nucleus_nsenter(void)
 		if (!(req.nsflags & join_order[i].flag))
 			continue;
 		if (setns(NUCLEUS_FD_PIDFD, (int)join_order[i].flag) < 0)
-			fail(join_order[i].step, errno);
+			nucleus_fail(join_order[i].step, errno);
 	}
 
 	// A fork-like clone: CLONE_PARENT makes the grandchild a child of the
@@ -193,13 +198,13 @@ __attribute__((constructor)) static void nucleus_nsenter(void)
 	// once, before anything of the command runs; the parent finds it in the
 	// command's cgroup and reaps it.
 	if (pipe2(order, O_CLOEXEC) < 0)
-		fail("pipe2", errno);
+		nucleus_fail("pipe2", errno);
 	pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
 	if (pid < 0)
-		fail("clone", errno);
+		nucleus_fail("clone", errno);
 	if (pid > 0) {
 		close(order[0]);
-		send_msg(NUCLEUS_MSG_PID, (int32_t)pid, NULL);
+		nucleus_send_msg(NUCLEUS_MSG_PID, (int32_t)pid, NULL);
 		(void)write_full(order[1], "P", 1);
 		_exit(0);
 	}
@@ -218,18 +223,20 @@ __attribute__((constructor)) static void nucleus_nsenter(void)
 	}
 	close(NUCLEUS_FD_PIDFD);
 	if (setsid() < 0)
-		fail("setsid", errno);
+		nucleus_fail("setsid", errno);
 	if ((req.flags & NUCLEUS_REQ_TTY) && ioctl(0, TIOCSCTTY, 0) < 0)
-		fail("ioctl(TIOCSCTTY)", errno);
+		nucleus_fail("ioctl(TIOCSCTTY)", errno);
 
 	// The go-ahead. The parent sends it together with the request, so
 	// normally it is already waiting in the socket; holding it back keeps
-	// the grandchild here, before its Go runtime starts (the join-window
-	// test does).
+	// the grandchild here, before it hardens (the join-window test does).
 	{
 		char go;
 		if (read_full(NUCLEUS_FD_SOCK, &go, 1) < 0 || go != NUCLEUS_GO)
 			_exit(1);
 	}
+	// The config, the hardening and the execve (child.c): a command never
+	// returns here; a copy worker returns hardened, for its Go side.
+	nucleus_child_run();
 	nucleus_nsenter_joined = 1;
 }

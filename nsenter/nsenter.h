@@ -25,6 +25,9 @@
 
 #define NUCLEUS_MSG_PID 1u
 #define NUCLEUS_MSG_ERROR 2u
+/* The command could not be executed: text is the command, value the errno
+ * (or'ed with NUCLEUS_EXEC_REFUSED_BY_LANDLOCK, child.h). */
+#define NUCLEUS_MSG_EXEC_ERROR 3u
 
 struct nucleus_request {
 	uint32_t magic;

@@ -3,11 +3,15 @@
 package nsenter
 
 /*
-#cgo CFLAGS: -Wall -Wextra -O2
+#cgo CFLAGS: -Wall -Wextra -O2 -I${SRCDIR}/../internal/hardencore
 #include "nsenter.h"
 extern int nucleus_nsenter_joined;
 */
 import "C"
+
+// The hardening steps the constructor runs are hardencore's C side
+// (apply.c): importing the package links them.
+import _ "nucleus/internal/hardencore"
 
 // Available reports whether this binary carries the namespace constructor
 // (it is built with cgo).
@@ -33,6 +37,7 @@ func headerConstants() map[string]int {
 		"Go":             C.NUCLEUS_GO,
 		"MsgPID":         C.NUCLEUS_MSG_PID,
 		"MsgError":       C.NUCLEUS_MSG_ERROR,
+		"MsgExecError":   C.NUCLEUS_MSG_EXEC_ERROR,
 		"MessageSize":    C.sizeof_struct_nucleus_msg,
 		"RequestSize":    C.sizeof_struct_nucleus_request,
 	}

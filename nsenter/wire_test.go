@@ -21,7 +21,7 @@ func TestWireMatchesHeader(t *testing.T) {
 	want := map[string]int{
 		"FdSocket": FdSocket, "FdPidfd": FdPidfd, "FdHostBinary": FdHostBinary, "FdCgroup": FdCgroup, "MaxCgroups": MaxCgroups,
 		"magic": magic, "version": version,
-		"FlagTTY": FlagTTY, "FlagHostBinary": FlagHostBinary, "Go": Go, "MsgPID": MsgPID, "MsgError": MsgError,
+		"FlagTTY": FlagTTY, "FlagHostBinary": FlagHostBinary, "Go": Go, "MsgPID": MsgPID, "MsgError": MsgError, "MsgExecError": MsgExecError,
 		"MessageSize": MessageSize, "RequestSize": len(req),
 	}
 	assert.Equal(t, want, headerConstants())

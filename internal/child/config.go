@@ -3,7 +3,6 @@ package child
 import (
 	"errors"
 	"strconv"
-	"unsafe"
 
 	"nucleus/internal/hardencore"
 )
@@ -48,56 +47,18 @@ const MaxConfig = 1 << 20
 
 // The layout, native-endian: u32 version; strings(args); strings(env);
 // u8 need_home; string(dir); u32 uid; u32 gid; u32s(additional gids);
-// u8 mode; string(user); program. A string is u32 length + bytes, a list is u32 count + items.
-// Program: 5 × u64 capability sets (bounding, permitted, effective,
-// inheritable, ambient); u8 no_new_privs; u8 strict; filter(floor);
-// u32 count + count × filter(stacked); u8 landlock present; u32 count +
-// count × (string path, u64 access); u8 landlock_best_effort; u32 count +
-// count × (u32 resource, u64 cur, u64 max); string lsm attr; string lsm
-// value. A filter is u32 count + count × (u16 code, u8 jt, u8 jf, u32 k).
+// u8 mode; string(user); program (hardencore's wire.go, decoded by its
+// apply.c). A string is u32 length + bytes, a list is u32 count + items.
+// nsenter's child.c decodes the record in the grandchild.
 
-// littleEndian is the byte order of this machine, which is the wire's.
-var littleEndian = func() bool {
-	x := uint16(1)
-	return *(*byte)(unsafe.Pointer(&x)) == 1
-}()
-
-func putU32(b []byte, v uint32) {
-	_ = b[3]
-	if littleEndian {
-		b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-	} else {
-		b[0], b[1], b[2], b[3] = byte(v>>24), byte(v>>16), byte(v>>8), byte(v)
-	}
-}
-
-func getU32(b []byte) uint32 {
-	_ = b[3]
-	if littleEndian {
-		return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
-	}
-	return uint32(b[3]) | uint32(b[2])<<8 | uint32(b[1])<<16 | uint32(b[0])<<24
-}
-
-func appendU16(b []byte, v uint16) []byte {
-	if littleEndian {
-		return append(b, byte(v), byte(v>>8))
-	}
-	return append(b, byte(v>>8), byte(v))
-}
-
-func appendU32(b []byte, v uint32) []byte {
-	var w [4]byte
-	putU32(w[:], v)
-	return append(b, w[:]...)
-}
-
-func appendU64(b []byte, v uint64) []byte {
-	if littleEndian {
-		return appendU32(appendU32(b, uint32(v)), uint32(v>>32))
-	}
-	return appendU32(appendU32(b, uint32(v>>32)), uint32(v))
-}
+var (
+	littleEndian = hardencore.LittleEndian
+	putU32       = hardencore.PutU32
+	getU32       = hardencore.GetU32
+	appendU32    = hardencore.AppendU32
+	appendString = hardencore.AppendString
+	appendBool   = hardencore.AppendBool
+)
 
 // PutConfigSize writes the record's length prefix (a u32) into b[0:4].
 func PutConfigSize(b []byte, size uint32) { putU32(b, size) }
@@ -121,55 +82,8 @@ func AppendConfig(b []byte, c *Config, prog []byte) []byte {
 	return append(b, prog...)
 }
 
-// ProgramBytes encodes a Program in the layout above.
-func ProgramBytes(p *hardencore.Program) []byte {
-	n := 5*8 + 2 + 4 + 8*len(p.Seccomp) + 4 + 1 + 4 + 32*len(p.Landlock) + 1 + 4 + 20*len(p.Rlimits) + 8 + len(p.LSMExec.Attr) + len(p.LSMExec.Value)
-	for _, f := range p.SeccompStack {
-		n += 4 + 8*len(f)
-	}
-	b := make([]byte, 0, n)
-	c := p.Caps
-	for _, v := range [...]uint64{c.Bounding, c.Permitted, c.Effective, c.Inheritable, c.Ambient} {
-		b = appendU64(b, v)
-	}
-	b = appendBool(b, p.NoNewPrivs)
-	b = appendBool(b, p.Strict)
-	b = appendFilter(b, p.Seccomp)
-	b = appendU32(b, uint32(len(p.SeccompStack)))
-	for _, f := range p.SeccompStack {
-		b = appendFilter(b, f)
-	}
-	b = appendBool(b, p.Landlock != nil)
-	b = appendU32(b, uint32(len(p.Landlock)))
-	for _, r := range p.Landlock {
-		b = appendString(b, r.Path)
-		b = appendU64(b, r.Access)
-	}
-	b = appendBool(b, p.LandlockBestEffort)
-	b = appendU32(b, uint32(len(p.Rlimits)))
-	for _, r := range p.Rlimits {
-		b = appendU32(b, r.Resource)
-		b = appendU64(b, r.Cur)
-		b = appendU64(b, r.Max)
-	}
-	b = appendString(b, p.LSMExec.Attr)
-	return appendString(b, p.LSMExec.Value)
-}
-
-func appendFilter(b []byte, f []hardencore.SockFilter) []byte {
-	b = appendU32(b, uint32(len(f)))
-	for _, in := range f {
-		b = appendU16(b, in.Code)
-		b = append(b, in.Jt, in.Jf)
-		b = appendU32(b, in.K)
-	}
-	return b
-}
-
-func appendString(b []byte, s string) []byte {
-	b = appendU32(b, uint32(len(s)))
-	return append(b, s...)
-}
+// ProgramBytes encodes a Program in its wire layout (hardencore.AppendProgram).
+func ProgramBytes(p *hardencore.Program) []byte { return hardencore.AppendProgram(nil, p) }
 
 func appendStrings(b []byte, l []string) []byte {
 	b = appendU32(b, uint32(len(l)))
@@ -177,13 +91,6 @@ func appendStrings(b []byte, l []string) []byte {
 		b = appendString(b, s)
 	}
 	return b
-}
-
-func appendBool(b []byte, v bool) []byte {
-	if v {
-		return append(b, 1)
-	}
-	return append(b, 0)
 }
 
 // ErrShortConfig is the error for a record cut short, or whose counts
@@ -216,30 +123,9 @@ func (r *configReader) u8() byte {
 	return 0
 }
 
-func (r *configReader) u16() uint16 {
-	if v := r.take(2); v != nil {
-		if littleEndian {
-			return uint16(v[0]) | uint16(v[1])<<8
-		}
-		return uint16(v[1]) | uint16(v[0])<<8
-	}
-	return 0
-}
-
 func (r *configReader) u32() uint32 {
 	if v := r.take(4); v != nil {
 		return getU32(v)
-	}
-	return 0
-}
-
-func (r *configReader) u64() uint64 {
-	if v := r.take(8); v != nil {
-		a, b := uint64(getU32(v)), uint64(getU32(v[4:]))
-		if littleEndian {
-			return a | b<<32
-		}
-		return a<<32 | b
 	}
 	return 0
 }
@@ -286,19 +172,6 @@ func (r *configReader) strings() []string {
 	return l
 }
 
-// filter reads a u32 count and that many sock_filter instructions.
-func (r *configReader) filter() []hardencore.SockFilter {
-	n := r.count(8)
-	if n == 0 {
-		return nil
-	}
-	f := make([]hardencore.SockFilter, n)
-	for i := range f {
-		f[i] = hardencore.SockFilter{Code: r.u16(), Jt: r.u8(), Jf: r.u8(), K: r.u32()}
-	}
-	return f
-}
-
 // DecodeConfig is AppendConfig's inverse. It refuses a record with bytes
 // left over, as well as a truncated one.
 func DecodeConfig(b []byte) (*Config, error) {
@@ -306,7 +179,7 @@ func DecodeConfig(b []byte) (*Config, error) {
 	if v := r.u32(); r.err == nil && v != ConfigVersion {
 		return nil, errors.New("config: version " + strconv.FormatUint(uint64(v), 10) + ", want " + strconv.Itoa(ConfigVersion))
 	}
-	c := &Config{Program: &hardencore.Program{}}
+	c := &Config{}
 	c.Args = r.strings()
 	c.Env = r.strings()
 	c.NeedHome = r.bool()
@@ -321,39 +194,19 @@ func DecodeConfig(b []byte) (*Config, error) {
 	}
 	c.Mode = Mode(r.u8())
 	c.User = r.string()
-	p := c.Program
-	for _, v := range [...]*uint64{&p.Caps.Bounding, &p.Caps.Permitted, &p.Caps.Effective, &p.Caps.Inheritable, &p.Caps.Ambient} {
-		*v = r.u64()
+	if r.err != nil {
+		return nil, r.err
 	}
-	p.NoNewPrivs = r.bool()
-	p.Strict = r.bool()
-	p.Seccomp = r.filter()
-	if n := r.count(4); n > 0 {
-		p.SeccompStack = make([][]hardencore.SockFilter, n)
-		for i := range p.SeccompStack {
-			p.SeccompStack[i] = r.filter()
-		}
+	// The Program with the constructor's own decoder (hardencore's
+	// apply.c): one decoder for what the grandchild applies.
+	p, n, err := hardencore.DecodeProgram(r.b)
+	switch {
+	case err == hardencore.ErrShortProgram:
+		return nil, ErrShortConfig
+	case err != nil:
+		return nil, errors.New("config: " + err.Error())
 	}
-	hasLandlock := r.bool()
-	n := r.count(12)
-	if hasLandlock {
-		p.Landlock = make([]hardencore.LandlockRule, n)
-		for i := range p.Landlock {
-			p.Landlock[i].Path = r.string()
-			p.Landlock[i].Access = r.u64()
-		}
-	} else if n != 0 && r.err == nil {
-		r.err = errors.New("config: landlock rules without landlock")
-	}
-	p.LandlockBestEffort = r.bool()
-	if n := r.count(20); n > 0 {
-		p.Rlimits = make([]hardencore.Rlimit, n)
-		for i := range p.Rlimits {
-			p.Rlimits[i] = hardencore.Rlimit{Resource: r.u32(), Cur: r.u64(), Max: r.u64()}
-		}
-	}
-	p.LSMExec.Attr = r.string()
-	p.LSMExec.Value = r.string()
+	c.Program, r.b = p, r.b[n:]
 	if r.err != nil {
 		return nil, r.err
 	}

@@ -62,8 +62,11 @@ func TestConfigNativeEndian(t *testing.T) {
 		assert.Equal(t, [4]byte{1, 2, 3, 4}, w)
 	}
 	p := ProgramBytes(&hardencore.Program{Caps: hardencore.CapSets{Bounding: 0x0102030405060708}})
-	r := &configReader{b: p}
-	assert.Equal(t, uint64(0x0102030405060708), r.u64())
+	if littleEndian {
+		assert.Equal(t, []byte{8, 7, 6, 5, 4, 3, 2, 1}, p[:8])
+	} else {
+		assert.Equal(t, []byte{1, 2, 3, 4, 5, 6, 7, 8}, p[:8])
+	}
 }
 
 // A record that is cut short, too long, of another version, or whose

@@ -1,10 +1,12 @@
-// Package child is the Go side of a nucleus grandchild: the process the
-// nsenter constructor (nucleus/nsenter) started inside every namespace and
-// cgroup of the target. Its init reads the config the parent
-// (nucleus/internal/launch) sent, looks the command up in the container's
-// PATH, runs the hardening sequence (nucleus/internal/hardencore) on the
-// main thread and executes the command there; it never returns into the
-// embedding program.
+// Package child defines the config record the parent
+// (nucleus/internal/launch) sends to a nucleus grandchild, and is the Go
+// side of the copy workers. The grandchild's constructor (nucleus/nsenter,
+// child.c) reads the record inside every namespace and cgroup of the
+// target, resolves the user, looks the command up in the container's PATH,
+// applies the hardening sequence (nucleus/internal/hardencore's apply.c)
+// and executes the command before any Go runtime starts in the container.
+// Only a copy worker returns into Go, already hardened, and its init runs
+// it; it never returns into the embedding program.
 //
 // # Why dispatch from here
 //

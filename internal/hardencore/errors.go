@@ -68,19 +68,5 @@ func (e textError) Error() string { return string(e) }
 
 // Formatting helpers, each what the fmt verb of the old code printed.
 
-func itoa(v int) string     { return strconv.Itoa(v) }                  // %d
-func utoa(v uint64) string  { return strconv.FormatUint(v, 10) }        // %d
-func hex(v uint64) string   { return "0x" + strconv.FormatUint(v, 16) } // %#x
-func quote(s string) string { return strconv.Quote(s) }                 // %q
-
-// uintList prints a []uint32 as %v does: "[1 2 3]".
-func uintList(l []uint32) string {
-	b := []byte{'['}
-	for i, v := range l {
-		if i > 0 {
-			b = append(b, ' ')
-		}
-		b = strconv.AppendUint(b, uint64(v), 10)
-	}
-	return string(append(b, ']'))
-}
+func itoa(v int) string    { return strconv.Itoa(v) }           // %d
+func utoa(v uint64) string { return strconv.FormatUint(v, 10) } // %d

@@ -29,24 +29,9 @@ func TestHardencoreImports(t *testing.T) {
 
 // The texts are those fmt printed for the same verbs.
 func TestFormatting(t *testing.T) {
-	assert.Equal(t, "[1 2 4294967295]", uintList([]uint32{1, 2, 4294967295}))
-	assert.Equal(t, "[]", uintList(nil))
-	assert.Equal(t, "0x0", hex(0))
-	assert.Equal(t, "0x1fff", hex(0x1fff))
-	assert.Equal(t, `"/a b\n"`, quote("/a b\n"))
 	err := wrap("gid 5", syscall.EPERM)
 	assert.EqualError(t, err, "gid 5: operation not permitted")
 	assert.ErrorIs(t, err, syscall.EPERM)
 	assert.EqualError(t, stepErr(StepChdir, syscall.ENOENT), "harden: chdir: no such file or directory")
 	assert.Equal(t, "cap_sys_admin,cap_checkpoint_restore,63", CapNames(1<<21|1<<40|1<<63))
-}
-
-func TestTextHelpers(t *testing.T) {
-	assert.Equal(t, "40", trimSpace(" \t40\n"))
-	assert.Equal(t, "", trimSpace(" \n"))
-	assert.True(t, contains("Name:\tx\nSeccomp:\t2\nX", "\nSeccomp:\t2\n"))
-	assert.False(t, contains("Seccomp:\t2\n", "\nSeccomp:\t2\n"))
-	assert.True(t, contains("abc", ""))
-	assert.True(t, hasPrefix("deny\n", "deny"))
-	assert.False(t, hasPrefix("den", "deny"))
 }

@@ -7,35 +7,18 @@ import (
 )
 
 // Kernel constants package syscall does not carry (uapi values, the same on
-// every architecture nucleus builds for).
+// every architecture nucleus builds for): what the Go helpers below and
+// LandlockABI use; the hardening steps have theirs in apply.c.
 const (
-	prSetDumpable         = 4  // PR_SET_DUMPABLE
-	prSetKeepCaps         = 8  // PR_SET_KEEPCAPS
-	prGetSeccomp          = 21 // PR_GET_SECCOMP
-	prCapBSetRead         = 23 // PR_CAPBSET_READ
-	prCapBSetDrop         = 24 // PR_CAPBSET_DROP
-	prSetNoNewPrivs       = 38 // PR_SET_NO_NEW_PRIVS
-	prCapAmbient          = 47 // PR_CAP_AMBIENT
-	prCapAmbientRaise     = 2  // PR_CAP_AMBIENT_RAISE
-	prCapAmbientClearAll  = 4  // PR_CAP_AMBIENT_CLEAR_ALL
-	seccompSetModeFilter  = 1  // SECCOMP_SET_MODE_FILTER
-	seccompModeFilter     = 2  // SECCOMP_MODE_FILTER
-	closeRangeCloexec     = 1 << 2
-	capabilityVersion3    = 0x20080522 // _LINUX_CAPABILITY_VERSION_3
-	oPath                 = 0x200000   // O_PATH
-	pathMax               = 4096       // PATH_MAX
-	landlockRulePathBelow = 1          // LANDLOCK_RULE_PATH_BENEATH
-	landlockVersionFlag   = 1          // LANDLOCK_CREATE_RULESET_VERSION
+	prCapAmbient        = 47         // PR_CAP_AMBIENT
+	prCapAmbientRaise   = 2          // PR_CAP_AMBIENT_RAISE
+	capabilityVersion3  = 0x20080522 // _LINUX_CAPABILITY_VERSION_3
+	landlockVersionFlag = 1          // LANDLOCK_CREATE_RULESET_VERSION
 )
 
-// Generic system call numbers (include/uapi/asm-generic/unistd.h, shared by
-// every architecture since they were added).
-const (
-	sysCloseRange            = 436
-	sysLandlockCreateRuleset = 444
-	sysLandlockAddRule       = 445
-	sysLandlockRestrictSelf  = 446
-)
+// sysLandlockCreateRuleset is the generic system call number
+// (include/uapi/asm-generic/unistd.h, shared by every architecture).
+const sysLandlockCreateRuleset = 444
 
 // errnoErr returns nil for 0, else the Errno.
 func errnoErr(e syscall.Errno) error {
@@ -89,15 +72,6 @@ func capsetRaw(data *[2]capData) error {
 	return errnoErr(e)
 }
 
-// setCaps sets this thread's effective, permitted and inheritable sets.
-func setCaps(eff, perm, inh uint64) error {
-	data := [2]capData{
-		{effective: uint32(eff), permitted: uint32(perm), inheritable: uint32(inh)},
-		{effective: uint32(eff >> 32), permitted: uint32(perm >> 32), inheritable: uint32(inh >> 32)},
-	}
-	return capsetRaw(&data)
-}
-
 // RaiseInheritable adds the capabilities of mask to this thread's
 // inheritable set and raises them in its ambient set. Tests use it to give
 // the sequence something to drop.
@@ -119,55 +93,4 @@ func RaiseInheritable(mask uint64) error {
 		}
 	}
 	return nil
-}
-
-// openRead opens path read-only for a small read, never blocking on a FIFO
-// nor taking a controlling terminal.
-func openRead(path string) (int, error) {
-	return syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NOCTTY|syscall.O_NONBLOCK, 0)
-}
-
-// ReadSmall reads a small file (a /proc file, /etc/passwd) with plain
-// syscalls on this thread, up to limit bytes.
-func ReadSmall(path string, limit int) ([]byte, error) {
-	fd, err := openRead(path)
-	if err != nil {
-		return nil, err
-	}
-	defer syscall.Close(fd)
-	return ReadFD(fd, limit)
-}
-
-// ReadFD reads fd to its end, up to limit bytes, with plain syscalls.
-func ReadFD(fd, limit int) ([]byte, error) {
-	var out []byte
-	var chunk [4096]byte
-	for len(out) < limit {
-		n, err := syscall.Read(fd, chunk[:])
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			break
-		}
-		out = append(out, chunk[:n]...)
-	}
-	if len(out) > limit {
-		out = out[:limit]
-	}
-	return out, nil
-}
-
-// rlimit64 is struct rlimit64.
-type rlimit64 struct {
-	cur, max uint64
-}
-
-// prlimit is prlimit64(0, resource, new, old) on this process.
-func prlimit(resource uint32, newLim, old *rlimit64) syscall.Errno {
-	_, _, e := syscall.RawSyscall6(syscall.SYS_PRLIMIT64, 0, uintptr(resource), uintptr(unsafe.Pointer(newLim)), uintptr(unsafe.Pointer(old)), 0, 0)
-	return e
 }

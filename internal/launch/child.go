@@ -8,7 +8,8 @@ import (
 	"nucleus/internal/child"
 )
 
-// The grandchild's Go side lives in nucleus/internal/child, whose init
+// A command's grandchild never returns into Go (its constructor execs it);
+// a copy worker's Go side lives in nucleus/internal/child, whose init
 // dispatches it as soon as Go has initialised that package's few low-level
 // imports — before this package and before the embedding program's packages
 // (see that package's documentation). The entrypoint stays registered with

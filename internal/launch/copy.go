@@ -304,6 +304,11 @@ func StartCopyOut(ctx context.Context, r *Request, p string) (*CopyOut, error) {
 // Next returns the next entry; io.EOF after the last one. A failure of the
 // worker is a *CopyError. The data of a regular file not Read is skipped.
 func (c *CopyOut) Next() (*CopyRecord, error) {
+	if c.err == nil && c.ctx.Err() != nil {
+		// Records the worker wrote before the cancellation may still sit
+		// in the pipe: an ended context ends the stream all the same.
+		c.setErr(fmt.Errorf("copy: %w", context.Cause(c.ctx)))
+	}
 	if c.err != nil {
 		return nil, c.err
 	}
@@ -346,6 +351,9 @@ func (c *CopyOut) setErr(err error) error {
 
 // Read reads the current regular file's data; io.EOF at its end.
 func (c *CopyOut) Read(p []byte) (int, error) {
+	if c.err == nil && c.ctx.Err() != nil {
+		c.setErr(fmt.Errorf("copy: %w", context.Cause(c.ctx)))
+	}
 	if c.err != nil {
 		return 0, c.err
 	}

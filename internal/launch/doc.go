@@ -35,19 +35,19 @@
 //
 // # Child
 //
-// The grandchild's Go runtime starts inside every namespace of the target.
-// Its Go side is nucleus/internal/child, not this package: that package's
-// init sees the constructor's flag and reads the config, looks the command
-// up in the container's PATH, runs the hardening sequence
-// (nucleus/internal/hardencore, harden's Apply) on its locked thread and
-// calls execve on that same thread. Its imports are only low-level
-// packages, so Go initialises it right after syscall, before time, os,
-// reflect and everything that needs them — nucleus's own dependencies and
-// the embedding program's packages alike (examples/heavyembed: a 50 ms init
-// costs nothing per attach; it cost ≈ 56 ms when this package dispatched).
-// The config record is defined, encoded and decoded there (child.Config);
-// this package encodes it. This package's init keeps the reexec
-// registration, which only a child whose constructor did not join reaches.
+// The grandchild never starts a Go runtime for a command: its constructor
+// (nucleus/nsenter, child.c) reads the config, resolves the user and the
+// command in the container's files, runs the hardening sequence
+// (nucleus/internal/hardencore's apply.c, the one implementation harden's
+// Apply also calls) and calls execve. Only a copy worker returns into Go,
+// hardened before the runtime starts, so all its threads are; its Go side
+// is nucleus/internal/child, whose imports are only low-level packages, so
+// Go initialises it right after syscall, before time, os, reflect and
+// everything that needs them — nucleus's own dependencies and the
+// embedding program's packages alike. The config record is defined,
+// encoded and decoded there (child.Config); this package encodes it. This
+// package's init keeps the reexec registration, which only a child whose
+// constructor did not join reaches.
 //
 // # gVisor
 //

@@ -15,6 +15,7 @@ import (
 	"nucleus/internal/proc"
 	"nucleus/internal/testcontainer"
 	"nucleus/nsenter"
+	"nucleus/state"
 )
 
 // CVE-2016-9962: while the grandchild sits inside the container holding
@@ -27,30 +28,7 @@ func TestJoinWindowIsNotReachable(t *testing.T) {
 	c := testcontainer.New(t, testcontainer.Options{Rootless: true})
 	st, err := c.State()
 	require.NoError(t, err)
-	target, nsflags, err := openTarget(st)
-	require.NoError(t, err)
-	defer target.Close()
-	exe, err := exePath()
-	require.NoError(t, err)
-
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	require.NoError(t, err)
-	sock := os.NewFile(uintptr(fds[0]), "sock")
-	child := os.NewFile(uintptr(fds[1]), "child")
-	null, err := openDevNull()
-	require.NoError(t, err)
-	middle, err := os.StartProcess(exe, []string{entrypoint}, &os.ProcAttr{
-		Env: []string{nsenter.Env + "=1"}, Files: []*os.File{null, null, null, child, target}})
-	child.Close()
-	require.NoError(t, err)
-	req, _ := nsenter.Request{NSFlags: nsflags}.MarshalBinary()
-	_, err = sock.Write(req)
-	require.NoError(t, err)
-	msg, err := nsenter.ReadMessage(sock)
-	require.NoError(t, err)
-	_, _ = middle.Wait()
-	require.Equal(t, uint32(nsenter.MsgPID), msg.Type, "%v", msg.Err())
-	gc := int(msg.Value)
+	sock, gc := startHeldGrandchild(t, st)
 	defer func() {
 		sock.Close() // EOF instead of the go-ahead: the grandchild exits
 		var ws unix.WaitStatus
@@ -77,4 +55,36 @@ func TestJoinWindowIsNotReachable(t *testing.T) {
 	// The control: the same helper may trace the container's own init, so
 	// the refusals above are the non-dumpable flag's doing.
 	assert.Equal(t, "ok", inside("ptrace-attach", "1"))
+}
+
+// startHeldGrandchild starts a nucleus child for st by hand and sends only
+// its request: the grandchild it clones waits, inside every namespace of
+// the target, for the go-ahead on the returned socket.
+func startHeldGrandchild(t *testing.T, st *state.ContainerState) (sock *os.File, gc int) {
+	t.Helper()
+	target, nsflags, err := openTarget(st)
+	require.NoError(t, err)
+	defer target.Close()
+	exe, err := exePath()
+	require.NoError(t, err)
+
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	require.NoError(t, err)
+	sock = os.NewFile(uintptr(fds[0]), "sock")
+	child := os.NewFile(uintptr(fds[1]), "child")
+	null, err := openDevNull()
+	require.NoError(t, err)
+	defer null.Close()
+	middle, err := os.StartProcess(exe, []string{entrypoint}, &os.ProcAttr{
+		Env: []string{nsenter.Env + "=1"}, Files: []*os.File{null, null, null, child, target}})
+	child.Close()
+	require.NoError(t, err)
+	req, _ := nsenter.Request{NSFlags: nsflags}.MarshalBinary()
+	_, err = sock.Write(req)
+	require.NoError(t, err)
+	msg, err := nsenter.ReadMessage(sock)
+	require.NoError(t, err)
+	_, _ = middle.Wait()
+	require.Equal(t, uint32(nsenter.MsgPID), msg.Type, "%v", msg.Err())
+	return sock, int(msg.Value)
 }

@@ -222,11 +222,10 @@ func (l *launcher) bootstrap(nsflags uint32, prog *harden.Program, progBytes []b
 	return buf, nil
 }
 
-// childEnv is the environment of the middle child and of the grandchild's Go
-// runtime (the command gets its own, from the config). GOMAXPROCS=1: the
-// grandchild runs one locked goroutine and then execs, so a second P only
-// makes the runtime start (and spin) another thread, which execve then has
-// to kill: ≈ 0.25 ms per attach measured, on 2 cores shared with the caller.
+// childEnv is the environment of the middle child and of a copy worker's Go
+// runtime (a command gets its own, from the config). GOMAXPROCS=1: a worker
+// runs one goroutine, so a second P only makes the runtime start (and spin)
+// another thread, on 2 cores shared with the caller.
 var childEnv = []string{nsenter.Env + "=1", "GOMAXPROCS=1"}
 
 // startMiddle starts the middle child, in the target's cgroup v2 when there

@@ -1,4 +1,0 @@
-package hardencore
-
-// sysSeccomp is seccomp(2) on i386.
-const sysSeccomp = 354

@@ -1,4 +1,0 @@
-package hardencore
-
-// sysSeccomp is seccomp(2) on x86-64.
-const sysSeccomp = 317
