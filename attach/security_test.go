@@ -203,11 +203,17 @@ func TestFloorUnderContainerPolicy(t *testing.T) {
 		assert.Equal(t, 0, code)
 		assert.Equal(t, want+"\n", out, cmd)
 	}
+	// The listener's stdin is a FIFO held open: a background job's stdin
+	// is /dev/null, and busybox nc -l that reads EOF there may quit
+	// before the client's line arrives.
 	script := `set -e
 wget -qO- http://127.0.0.1:` + strconv.Itoa(c.Port) + `/healthz
-nc -l -p 9099 > /tmp/nc.out & 
+mkfifo /tmp/nc.in
+nc -l -p 9099 </tmp/nc.in >/tmp/nc.out & l=$!
+exec 3>/tmp/nc.in
 for i in $(seq 50); do echo over-nc | nc 127.0.0.1 9099 2>/dev/null && break; sleep 0.1; done
-wait; cat /tmp/nc.out
+for i in $(seq 50); do grep -q over-nc /tmp/nc.out && break; sleep 0.1; done
+kill $l 2>/dev/null || true; exec 3>&-; wait || true; cat /tmp/nc.out
 ping -c1 -W2 127.0.0.1 >/dev/null && echo ping-ok`
 	code, out := run(t, st, []string{"sh", "-c", script})
 	assert.Equal(t, 0, code, out)
