@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"nucleus/probe"
+	"nucleus/probe/metrics"
+	"nucleus/state"
+	"nucleus/state/engine"
+)
+
+// ProbeKeyPrefix starts every probe declaration. On a Kubernetes pod
+// (read through CRI) the key is an annotation,
+// probe.nucleus.dev/<container>.<check>; on a Docker, Podman or containerd
+// container it is a container label, probe.nucleus.dev/<check>. <check> is
+// liveness, readiness or startup; the value is one check of the
+// configuration file's form, for example
+//
+//	{"exec":{"command":["cat","/tmp/healthy"]},"interval":"5s","failureThreshold":3}
+//
+// Annotations and labels are read from the engine's API, which only its
+// root-owned socket's clients (kubelet from the API server, docker run
+// --label) write: nothing the container runs can declare or change its
+// own probes.
+const ProbeKeyPrefix = "probe.nucleus.dev/"
+
+// checkKinds are the <check> words of a declaration.
+var checkKinds = []string{"liveness", "readiness", "startup"}
+
+// DiscoveryConfig turns on discovery through the container engines.
+type DiscoveryConfig struct {
+	// Engines are the engines asked: cri, docker, podman, containerd
+	// (default all four; an absent one is skipped).
+	Engines []string `json:"engines,omitempty"`
+	// CRISocket, ContainerdSocket, DockerHost and PodmanSocket replace
+	// the engines' default addresses (see nucleus/state/engine).
+	CRISocket        string `json:"criSocket,omitempty"`
+	ContainerdSocket string `json:"containerdSocket,omitempty"`
+	DockerHost       string `json:"dockerHost,omitempty"`
+	PodmanSocket     string `json:"podmanSocket,omitempty"`
+}
+
+// discoveryEngines are the engines that keep labels or annotations.
+var discoveryEngines = []engine.Engine{engine.CRI, engine.Docker, engine.Podman, engine.Containerd}
+
+// options returns the engine lookup's options d describes.
+func (d *DiscoveryConfig) options() ([]engine.Option, error) {
+	engines := discoveryEngines
+	if len(d.Engines) > 0 {
+		engines = nil
+		for _, e := range d.Engines {
+			if !contains(discoveryEngines, engine.Engine(e)) {
+				return nil, fmt.Errorf("discovery: engine %q: want cri, docker, podman or containerd", e)
+			}
+			engines = append(engines, engine.Engine(e))
+		}
+	}
+	opts := []engine.Option{engine.WithEngines(engines...)}
+	if d.CRISocket != "" {
+		opts = append(opts, engine.WithCRISocket(d.CRISocket))
+	}
+	if d.ContainerdSocket != "" {
+		opts = append(opts, engine.WithContainerdSocket(d.ContainerdSocket))
+	}
+	if d.DockerHost != "" {
+		opts = append(opts, engine.WithDockerHost(d.DockerHost))
+	}
+	if d.PodmanSocket != "" {
+		opts = append(opts, engine.WithPodmanSocket(d.PodmanSocket))
+	}
+	return opts, nil
+}
+
+func contains[T comparable](s []T, v T) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// engines is the Discoverer of the containers the engines list that
+// declare probes. A container keeps the state it was resolved to while
+// the engine reports it with the same id and PID, so that a resync runs
+// no runtime `state` for it again.
+type engines struct {
+	opts  []engine.Option
+	known map[string]resolved // by engine name and id
+}
+
+type resolved struct {
+	pid int
+	st  *state.ContainerState
+}
+
+// Discover lists the engines and returns a target for every running
+// container with declarations. A container whose declarations are wrong or
+// whose state cannot be read is left out and named in the error, as is an
+// engine that failed; the others are still returned.
+func (e *engines) Discover(ctx context.Context) ([]probe.Target, error) {
+	list, err := engine.List(ctx, e.opts...)
+	errs := []error{}
+	if err != nil {
+		errs = append(errs, fmt.Errorf("engines: %w", err))
+	}
+	known := map[string]resolved{}
+	var out []probe.Target
+	for _, c := range list {
+		if c.Status != "running" || c.PID == 0 {
+			continue
+		}
+		checks, err := declarations(c)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s container %s: %w", c.Engine, c.Name, err))
+			continue
+		}
+		if checks == nil {
+			continue
+		}
+		key := string(c.Engine) + "/" + c.ID
+		r, ok := e.known[key]
+		if !ok || r.pid != c.PID {
+			st, err := c.State(ctx)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			r = resolved{pid: c.PID, st: st}
+		}
+		known[key] = r
+		t, err := checks.target(targetName(c), r.st)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s container %s: %w", c.Engine, c.Name, err))
+			continue
+		}
+		t.Labels = metricLabels(c)
+		out = append(out, t)
+	}
+	e.known = known
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, errors.Join(errs...)
+}
+
+// targetName is a discovered target's name: engine:name, for example
+// cri:shop/web-0/app or docker:web. A static target's name has no such
+// prefix unless the file gives one.
+func targetName(c engine.Container) string { return string(c.Engine) + ":" + c.Name }
+
+// metricLabels are kubelet's labels for a pod's container, the engine's
+// name for the others.
+func metricLabels(c engine.Container) map[string]string {
+	if c.Pod != nil {
+		return map[string]string{metrics.LabelContainer: c.Pod.Container, metrics.LabelPod: c.Pod.Name,
+			metrics.LabelNamespace: c.Pod.Namespace, metrics.LabelPodUID: c.Pod.UID}
+	}
+	return map[string]string{metrics.LabelContainer: c.Name}
+}
+
+// declarations reads c's probe declarations: its pod's annotations for a
+// CRI container, its labels otherwise. nil when it declares none.
+func declarations(c engine.Container) (*TargetConfig, error) {
+	keys, prefix := c.Labels, ProbeKeyPrefix
+	if c.Pod != nil {
+		keys, prefix = c.Pod.Annotations, ProbeKeyPrefix+c.Pod.Container+"."
+	}
+	var tc TargetConfig
+	found := false
+	for _, kind := range checkKinds {
+		v, ok := keys[prefix+kind]
+		if !ok {
+			continue
+		}
+		found = true
+		cc, err := parseCheck(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s%s: %w", prefix, kind, err)
+		}
+		switch kind {
+		case "liveness":
+			tc.Liveness = cc
+		case "readiness":
+			tc.Readiness = cc
+		default:
+			tc.Startup = cc
+		}
+	}
+	if !found {
+		// A key of the prefix this agent does not know is a typo the
+		// owner wants to hear of, not a container without probes.
+		for k := range keys {
+			if rest, ok := strings.CutPrefix(k, prefix); ok && (c.Pod != nil || !strings.Contains(rest, ".")) {
+				return nil, fmt.Errorf("%s: unknown check %q: want liveness, readiness or startup", k, rest)
+			}
+		}
+		return nil, nil
+	}
+	if tc.Liveness == nil && tc.Readiness == nil {
+		return nil, fmt.Errorf("%sstartup without %sliveness or %sreadiness", prefix, prefix, prefix)
+	}
+	return &tc, nil
+}
+
+// parseCheck reads one declared check, strictly (an unknown field is an
+// error), and builds its probe once so that a wrong one is reported here.
+func parseCheck(v string) (*CheckConfig, error) {
+	dec := json.NewDecoder(strings.NewReader(v))
+	dec.DisallowUnknownFields()
+	var cc CheckConfig
+	if err := dec.Decode(&cc); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, errors.New("text after the check's JSON object")
+	}
+	if _, err := cc.build(); err != nil {
+		return nil, err
+	}
+	return &cc, nil
+}
