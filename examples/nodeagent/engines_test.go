@@ -1,0 +1,141 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"nucleus/internal/testcontainer"
+)
+
+// freePort is a loopback port nobody listens on now. The pods share the
+// host's network, so each web server needs its own.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// The agent as a process against a private containerd with CRI: pods
+// declare probes in their annotations; the agent finds them through CRI
+// (and a static target from its file alongside), probes them from inside
+// (exec, HTTP, TCP), reports them in /status and /metrics with kubelet's
+// pod labels, names a pod whose declaration is wrong, ignores a pod
+// without declarations, and drops a pod that is removed.
+func TestNodeAgentCRI(t *testing.T) {
+	testcontainer.RequireRoot(t)
+	tarball, err := testcontainer.RootfsTar(t.TempDir())
+	require.NoError(t, err)
+	c := testcontainer.StartContainerd(t, tarball)
+	webPort, dbPort := freePort(t), freePort(t)
+	image := func(ref string, port int) string {
+		c.ImportImage(t, tarball, ref, testcontainer.ImageSpec{Env: testcontainer.DefaultImage.Env,
+			Cmd: []string{"httpd", "-f", "-p", fmt.Sprintf("127.0.0.1:%d", port), "-h", "/www"}})
+		return ref
+	}
+	webImage, dbImage := image("nucleus.test/web:1", webPort), image("nucleus.test/db:1", dbPort)
+	// The sandbox image only sleeps: the pods without a server of their own.
+	idle := c.SandboxImage
+	ns := fmt.Sprintf("shop-%d", os.Getpid())
+	key := func(container, check string) string { return ProbeKeyPrefix + container + "." + check }
+	c.StartCRIPod(t, testcontainer.CRIPodSpec{Namespace: ns, Pod: "web-0", Container: "app", Image: webImage,
+		Annotations: map[string]string{
+			key("app", "liveness"):  `{"exec":{"command":["sh","-c","test -d /www"]}}`,
+			key("app", "readiness"): fmt.Sprintf(`{"http":{"port":%d,"path":"/"},"interval":"50ms"}`, webPort),
+		}})
+	db := c.StartCRIPod(t, testcontainer.CRIPodSpec{Namespace: ns, Pod: "db-0", Container: "db", Image: dbImage,
+		Annotations: map[string]string{key("db", "liveness"): fmt.Sprintf(`{"tcp":{"port":%d}}`, dbPort)}})
+	// Declarations for another container's name, and none for its own.
+	c.StartCRIPod(t, testcontainer.CRIPodSpec{Namespace: ns, Pod: "plain-0", Container: "plain", Image: idle,
+		Annotations: map[string]string{key("other", "liveness"): `{"tcp":{"port":1}}`}})
+	c.StartCRIPod(t, testcontainer.CRIPodSpec{Namespace: ns, Pod: "bad-0", Container: "bad", Image: idle,
+		Annotations: map[string]string{key("bad", "liveness"): `{"exec":{"command":[]}}`}})
+	static := testcontainer.New(t, testcontainer.Options{Hostname: "static"})
+
+	cfg := fmt.Sprintf(`{
+  "defaults": {"interval": "50ms", "timeout": "2s", "failureThreshold": 2},
+  "discovery": {"engines": ["cri", "containerd"], "criSocket": %q, "containerdSocket": %q},
+  "targets": [{"name": "static", "pid": %d, "liveness": {"exec": {"command": ["true"]}}}]
+}`, c.Socket, c.Socket, static.PID)
+	cmd, base, log := startAgent(t, cfg)
+
+	web, dbName := "cri:"+ns+"/web-0/app", "cri:"+ns+"/db-0/db"
+	var st status
+	read := func() status {
+		var s status
+		_, body := get(t, base+"/status")
+		_ = json.Unmarshal([]byte(body), &s)
+		return s
+	}
+	byName := func(s status, name string) (health string, ready bool) {
+		for _, tg := range s.Targets {
+			if tg.Name == name {
+				return tg.Health, tg.Ready
+			}
+		}
+		return "absent", false
+	}
+	require.Eventually(t, func() bool {
+		st = read()
+		h, ready := byName(st, web)
+		hdb, _ := byName(st, dbName)
+		hs, _ := byName(st, "static")
+		return h == "healthy" && ready && hdb == "healthy" && hs == "healthy"
+	}, 30*time.Second, 50*time.Millisecond, "status %+v; log %s", st, log)
+	var names []string
+	for _, tg := range st.Targets {
+		names = append(names, tg.Name)
+	}
+	assert.ElementsMatch(t, []string{web, dbName, "static"}, names, "only the pods that declare probes for their container")
+	assert.Contains(t, st.DiscoveryError, "cri container "+ns+"/bad-0/bad: "+key("bad", "liveness")+": exec: empty command")
+
+	code, body := get(t, base+"/metrics")
+	require.Equal(t, http.StatusOK, code)
+	uid := func(pod string) string { return fmt.Sprintf("uid-%s-%d", pod, os.Getpid()) }
+	for _, series := range []string{
+		fmt.Sprintf(`prober_probe_total{container="app",namespace=%q,pod="web-0",pod_uid=%q,probe_type="Liveness",result="successful"}`, ns, uid("web-0")),
+		fmt.Sprintf(`prober_probe_total{container="app",namespace=%q,pod="web-0",pod_uid=%q,probe_type="Readiness",result="successful"}`, ns, uid("web-0")),
+		fmt.Sprintf(`prober_probe_total{container="db",namespace=%q,pod="db-0",pod_uid=%q,probe_type="Liveness",result="successful"}`, ns, uid("db-0")),
+		`prober_probe_total{container="static",namespace="",pod="",pod_uid="",probe_type="Liveness",result="successful"}`,
+	} {
+		assert.Contains(t, body, series)
+	}
+
+	// The pod is deleted: the next resync drops it and its series; the
+	// others keep being probed.
+	require.NoError(t, db.Remove())
+	require.Eventually(t, func() bool {
+		st = read()
+		h, _ := byName(st, dbName)
+		return h == "absent"
+	}, 30*time.Second, 50*time.Millisecond, "status %+v", st)
+	h, ready := byName(st, web)
+	assert.Equal(t, "healthy", h)
+	assert.True(t, ready)
+	_, body = get(t, base+"/metrics")
+	assert.NotContains(t, body, `pod="db-0"`)
+	assert.Contains(t, body, `pod="web-0"`)
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		assert.NoError(t, err, "exit status after SIGTERM; log %s", log)
+	case <-time.After(20 * time.Second):
+		t.Fatal("agent did not stop on SIGTERM")
+	}
+	assert.NotContains(t, log.String(), "level=ERROR")
+	assert.False(t, strings.Contains(log.String(), "panic"), "log %s", log)
+}
