@@ -37,11 +37,13 @@ type DiscoveryConfig struct {
 	// Engines are the engines asked: cri, docker, podman, containerd
 	// (default all four; an absent one is skipped).
 	Engines []string `json:"engines,omitempty"`
-	// CRISocket, ContainerdSocket, DockerHost and PodmanSocket replace
-	// the engines' default addresses (see nucleus/state/engine).
+	// CRISocket, ContainerdSocket, DockerHost, DockerExecRoot and
+	// PodmanSocket replace the engines' defaults (see nucleus/state/engine's
+	// options of those names).
 	CRISocket        string `json:"criSocket,omitempty"`
 	ContainerdSocket string `json:"containerdSocket,omitempty"`
 	DockerHost       string `json:"dockerHost,omitempty"`
+	DockerExecRoot   string `json:"dockerExecRoot,omitempty"`
 	PodmanSocket     string `json:"podmanSocket,omitempty"`
 }
 
@@ -69,6 +71,9 @@ func (d *DiscoveryConfig) options() ([]engine.Option, error) {
 	}
 	if d.DockerHost != "" {
 		opts = append(opts, engine.WithDockerHost(d.DockerHost))
+	}
+	if d.DockerExecRoot != "" {
+		opts = append(opts, engine.WithDockerExecRoot(d.DockerExecRoot))
 	}
 	if d.PodmanSocket != "" {
 		opts = append(opts, engine.WithPodmanSocket(d.PodmanSocket))

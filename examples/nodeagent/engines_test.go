@@ -6,8 +6,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -127,15 +125,63 @@ func TestNodeAgentCRI(t *testing.T) {
 	assert.NotContains(t, body, `pod="db-0"`)
 	assert.Contains(t, body, `pod="web-0"`)
 
-	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		assert.NoError(t, err, "exit status after SIGTERM; log %s", log)
-	case <-time.After(20 * time.Second):
-		t.Fatal("agent did not stop on SIGTERM")
+	stopAgent(t, cmd, log)
+}
+
+// The same with Docker: the declarations are container labels. A
+// container whose label is wrong is named; one removed is dropped.
+func TestNodeAgentDocker(t *testing.T) {
+	testcontainer.RequireRoot(t)
+	tarball, err := testcontainer.RootfsTar(t.TempDir())
+	require.NoError(t, err)
+	dd := testcontainer.StartDockerd(t)
+	dd.Import(t, tarball, "nucleus-test:1", testcontainer.DefaultImage)
+	label := func(check, v string) []string { return []string{"--label", ProbeKeyPrefix + check + "=" + v} }
+	dd.Run(t, "web", "nucleus-test:1", append(label("liveness", fmt.Sprintf(`{"http":{"port":%d,"path":"/"}}`, testcontainer.WebPort)),
+		label("readiness", `{"exec":{"command":["sh","-c","test \"$FOO\" = bar"]}}`)...)...)
+	dd.Run(t, "gone", "nucleus-test:1", label("liveness", fmt.Sprintf(`{"tcp":{"port":%d}}`, testcontainer.WebPort))...)
+	dd.Run(t, "typo", "nucleus-test:1", label("livenes", `{"tcp":{"port":1}}`)...)
+	dd.Run(t, "unlabelled", "nucleus-test:1")
+
+	cfg := fmt.Sprintf(`{
+  "defaults": {"interval": "50ms", "timeout": "2s"},
+  "discovery": {"engines": ["docker"], "dockerHost": %q, "dockerExecRoot": %q},
+  "targets": []
+}`, dd.Host, dd.ExecRoot)
+	cmd, base, log := startAgent(t, cfg)
+	read := func() (s status) {
+		_, body := get(t, base+"/status")
+		_ = json.Unmarshal([]byte(body), &s)
+		return s
 	}
-	assert.NotContains(t, log.String(), "level=ERROR")
-	assert.False(t, strings.Contains(log.String(), "panic"), "log %s", log)
+	healthy := func(s status) map[string]bool {
+		out := map[string]bool{}
+		for _, tg := range s.Targets {
+			out[tg.Name] = tg.Health == "healthy" && (tg.Name != "docker:web" || tg.Ready)
+		}
+		return out
+	}
+	var st status
+	require.Eventually(t, func() bool {
+		st = read()
+		h := healthy(st)
+		return h["docker:web"] && h["docker:gone"]
+	}, 30*time.Second, 50*time.Millisecond, "status %+v; log %s", st, log)
+	assert.Len(t, st.Targets, 2, "only the labelled containers: %+v", st)
+	assert.Contains(t, st.DiscoveryError, `docker container typo: probe.nucleus.dev/livenes: unknown check "livenes"`)
+	_, body := get(t, base+"/metrics")
+	assert.Contains(t, body, `prober_probe_total{container="web",namespace="",pod="",pod_uid="",probe_type="Readiness",result="successful"}`)
+	assert.Contains(t, body, `prober_probe_total{container="gone",namespace="",pod="",pod_uid="",probe_type="Liveness",result="successful"}`)
+
+	_, err = dd.Cmd("rm", "-f", "gone").CombinedOutput()
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		st = read()
+		_, present := healthy(st)["docker:gone"]
+		return !present && len(st.Targets) == 1
+	}, 30*time.Second, 50*time.Millisecond, "status %+v", st)
+	_, body = get(t, base+"/metrics")
+	assert.NotContains(t, body, `container="gone"`)
+
+	stopAgent(t, cmd, log)
 }

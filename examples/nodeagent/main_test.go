@@ -89,6 +89,22 @@ func startAgent(t *testing.T, cfg string) (*exec.Cmd, string, *testutil.SyncBuff
 	return nil, "", nil
 }
 
+// stopAgent sends SIGTERM and checks that the agent exits 0 and logged no
+// error.
+func stopAgent(t *testing.T, cmd *exec.Cmd, log *testutil.SyncBuffer) {
+	t.Helper()
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		assert.NoError(t, err, "exit status after SIGTERM; log %s", log)
+	case <-time.After(20 * time.Second):
+		t.Fatal("agent did not stop on SIGTERM")
+	}
+	assert.NotContains(t, log.String(), "level=ERROR")
+}
+
 // The agent as a process against real containers: a testcontainer by pid
 // with startup, liveness and readiness checks, another one that dies, and
 // a runc container named by its OCI state (what `runc state` printed).
@@ -163,16 +179,7 @@ func TestNodeAgent(t *testing.T) {
 	}, 20*time.Second, 50*time.Millisecond, "status %+v", st)
 	assert.Equal(t, "healthy", health(st, "web"))
 
-	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		assert.NoError(t, err, "exit status after SIGTERM; log %s", log)
-	case <-time.After(20 * time.Second):
-		t.Fatal("agent did not stop on SIGTERM")
-	}
-	assert.NotContains(t, log.String(), "level=ERROR")
+	stopAgent(t, cmd, log)
 }
 
 // A configuration the agent cannot use: exit 2 and a message naming it.
@@ -185,6 +192,7 @@ func TestNodeAgentBadConfig(t *testing.T) {
 		"bad port":      `{"targets":[{"name":"a","pid":1,"liveness":{"tcp":{"port":0}}}]}`,
 		"unknown field": `{"targets":[{"name":"a","pid":1,"livenes":{}}]}`,
 		"bad duration":  `{"defaults":{"interval":"soon"},"targets":[]}`,
+		"bad engine":    `{"discovery":{"engines":["lxc"]},"targets":[]}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".json")
