@@ -1,9 +1,7 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"testing"
@@ -13,17 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"nucleus/internal/testcontainer"
+	"nucleus/internal/testutil"
 )
-
-// freePort is a loopback port nobody listens on now. The pods share the
-// host's network, so each web server needs its own.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
 
 // The agent as a process against a private containerd with CRI: pods
 // declare probes in their annotations; the agent finds them through CRI
@@ -36,7 +25,8 @@ func TestNodeAgentCRI(t *testing.T) {
 	tarball, err := testcontainer.RootfsTar(t.TempDir())
 	require.NoError(t, err)
 	c := testcontainer.StartContainerd(t, tarball)
-	webPort, dbPort := freePort(t), freePort(t)
+	// The pods share the host's network: each web server needs a port.
+	webPort, dbPort := testutil.FreePort(t), testutil.FreePort(t)
 	image := func(ref string, port int) string {
 		c.ImportImage(t, tarball, ref, testcontainer.ImageSpec{Env: testcontainer.DefaultImage.Env,
 			Cmd: []string{"httpd", "-f", "-p", fmt.Sprintf("127.0.0.1:%d", port), "-h", "/www"}})
@@ -70,12 +60,7 @@ func TestNodeAgentCRI(t *testing.T) {
 
 	web, dbName := "cri:"+ns+"/web-0/app", "cri:"+ns+"/db-0/db"
 	var st status
-	read := func() status {
-		var s status
-		_, body := get(t, base+"/status")
-		_ = json.Unmarshal([]byte(body), &s)
-		return s
-	}
+	read := func() status { return readStatus(t, base) }
 	byName := func(s status, name string) (health string, ready bool) {
 		for _, tg := range s.Targets {
 			if tg.Name == name {
@@ -87,9 +72,7 @@ func TestNodeAgentCRI(t *testing.T) {
 	require.Eventually(t, func() bool {
 		st = read()
 		h, ready := byName(st, web)
-		hdb, _ := byName(st, dbName)
-		hs, _ := byName(st, "static")
-		return h == "healthy" && ready && hdb == "healthy" && hs == "healthy"
+		return h == "healthy" && ready && st.health(dbName) == "healthy" && st.health("static") == "healthy"
 	}, 30*time.Second, 50*time.Millisecond, "status %+v; log %s", st, log)
 	var names []string
 	for _, tg := range st.Targets {
@@ -115,8 +98,7 @@ func TestNodeAgentCRI(t *testing.T) {
 	require.NoError(t, db.Remove())
 	require.Eventually(t, func() bool {
 		st = read()
-		h, _ := byName(st, dbName)
-		return h == "absent"
+		return st.health(dbName) == "absent"
 	}, 30*time.Second, 50*time.Millisecond, "status %+v", st)
 	h, ready := byName(st, web)
 	assert.Equal(t, "healthy", h)
@@ -149,11 +131,7 @@ func TestNodeAgentDocker(t *testing.T) {
   "targets": []
 }`, dd.Host, dd.ExecRoot)
 	cmd, base, log := startAgent(t, cfg)
-	read := func() (s status) {
-		_, body := get(t, base+"/status")
-		_ = json.Unmarshal([]byte(body), &s)
-		return s
-	}
+	read := func() status { return readStatus(t, base) }
 	healthy := func(s status) map[string]bool {
 		out := map[string]bool{}
 		for _, tg := range s.Targets {

@@ -31,18 +31,38 @@ func TestMain(m *testing.M) {
 }
 
 type status struct {
-	Targets []struct {
-		Name    string            `json:"name"`
-		Health  string            `json:"health"`
-		Started bool              `json:"started"`
-		Ready   bool              `json:"ready"`
-		Checks  map[string]string `json:"checks"`
-		Last    []struct {
-			Status string `json:"status"`
-			Reason string `json:"reason"`
-		} `json:"last"`
-	} `json:"targets"`
-	DiscoveryError string `json:"discoveryError"`
+	Targets        []statusTarget `json:"targets"`
+	DiscoveryError string         `json:"discoveryError"`
+}
+
+type statusTarget struct {
+	Name    string            `json:"name"`
+	Health  string            `json:"health"`
+	Started bool              `json:"started"`
+	Ready   bool              `json:"ready"`
+	Checks  map[string]string `json:"checks"`
+	Last    []struct {
+		Status string `json:"status"`
+		Reason string `json:"reason"`
+	} `json:"last"`
+}
+
+// readStatus is the agent's /status now (empty when it does not answer).
+func readStatus(t *testing.T, base string) status {
+	var s status
+	_, body := get(t, base+"/status")
+	_ = json.Unmarshal([]byte(body), &s)
+	return s
+}
+
+// health is the health of the target named name, "absent" if none.
+func (s status) health(name string) string {
+	for _, tg := range s.Targets {
+		if tg.Name == name {
+			return tg.Health
+		}
+	}
+	return "absent"
 }
 
 func get(t *testing.T, url string) (int, string) {
@@ -132,20 +152,8 @@ func TestNodeAgent(t *testing.T) {
 	cmd, base, log := startAgent(t, cfg)
 
 	var st status
-	read := func() status {
-		var s status
-		_, body := get(t, base+"/status")
-		_ = json.Unmarshal([]byte(body), &s)
-		return s
-	}
-	health := func(s status, name string) string {
-		for _, tg := range s.Targets {
-			if tg.Name == name {
-				return tg.Health
-			}
-		}
-		return "absent"
-	}
+	read := func() status { return readStatus(t, base) }
+	health := func(s status, name string) string { return s.health(name) }
 	require.Eventually(t, func() bool {
 		st = read()
 		return health(st, "web") == "healthy" && health(st, "doomed") == "healthy" && health(st, "runc") == "unhealthy"
