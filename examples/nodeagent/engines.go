@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -56,7 +57,7 @@ func (d *DiscoveryConfig) options() ([]engine.Option, error) {
 	if len(d.Engines) > 0 {
 		engines = nil
 		for _, e := range d.Engines {
-			if !contains(discoveryEngines, engine.Engine(e)) {
+			if !slices.Contains(discoveryEngines, engine.Engine(e)) {
 				return nil, fmt.Errorf("discovery: engine %q: want cri, docker, podman or containerd", e)
 			}
 			engines = append(engines, engine.Engine(e))
@@ -79,15 +80,6 @@ func (d *DiscoveryConfig) options() ([]engine.Option, error) {
 		opts = append(opts, engine.WithPodmanSocket(d.PodmanSocket))
 	}
 	return opts, nil
-}
-
-func contains[T comparable](s []T, v T) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // engines is the Discoverer of the containers the engines list that
