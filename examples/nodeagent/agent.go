@@ -64,7 +64,11 @@ func agentMain(args []string) int {
 	disc := multi{static{cfg}}
 	if cfg.Discovery != nil {
 		opts, _ := cfg.Discovery.options() // parseConfig checked them
-		disc = append(disc, &engines{opts: opts})
+		minInterval := time.Duration(cfg.Discovery.MinInterval)
+		if minInterval == 0 {
+			minInterval = defaultMinInterval
+		}
+		disc = append(disc, &engines{opts: opts, minInterval: minInterval})
 	}
 	a := &agent{disc: disc, cfg: cfg, log: log, col: metrics.New(), reg: prometheus.NewRegistry(), resync: *resync}
 	a.reg.MustRegister(a.col)

@@ -41,10 +41,11 @@ func TestDeclarations(t *testing.T) {
 		{"two objects", labelled(map[string]string{ProbeKeyPrefix + "liveness": tcp + tcp}), nil, "text after"},
 		{"two probes", labelled(map[string]string{ProbeKeyPrefix + "liveness": `{"tcp":{"port":80},"exec":{"command":["true"]}}`}), nil, "exactly one of"},
 		{"bad port", labelled(map[string]string{ProbeKeyPrefix + "liveness": `{"http":{"port":70000}}`}), nil, "port 70000"},
+		{"too often", labelled(map[string]string{ProbeKeyPrefix + "liveness": `{"tcp":{"port":80},"interval":"1ms"}`}), nil, "probe.nucleus.dev/liveness: interval 1ms: shorter than the agent's minInterval 1s"},
 		{"not json", labelled(map[string]string{ProbeKeyPrefix + "liveness": `cat /tmp/healthy`}), nil, "probe.nucleus.dev/liveness: invalid character"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := declarations(tc.c)
+			got, err := declarations(tc.c, time.Second)
 			if tc.err != "" {
 				require.ErrorContains(t, err, tc.err)
 				return

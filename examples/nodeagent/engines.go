@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"nucleus/probe"
 	"nucleus/probe/metrics"
@@ -46,7 +47,16 @@ type DiscoveryConfig struct {
 	DockerHost       string `json:"dockerHost,omitempty"`
 	DockerExecRoot   string `json:"dockerExecRoot,omitempty"`
 	PodmanSocket     string `json:"podmanSocket,omitempty"`
+	// MinInterval is the shortest interval a declaration may ask for
+	// (default 1s, kubelet's smallest periodSeconds): whoever may create a
+	// pod writes its annotations, and one asking for a probe every
+	// millisecond would hold the agent's probe slots (Concurrency) and
+	// starve every other target. Shorter ones are refused.
+	MinInterval Duration `json:"minInterval,omitempty"`
 }
+
+// defaultMinInterval is MinInterval's default.
+const defaultMinInterval = time.Second
 
 // discoveryEngines are the engines that keep labels or annotations.
 var discoveryEngines = []engine.Engine{engine.CRI, engine.Docker, engine.Podman, engine.Containerd}
@@ -87,8 +97,9 @@ func (d *DiscoveryConfig) options() ([]engine.Option, error) {
 // the engine reports it with the same id and PID, so that a resync runs
 // no runtime `state` for it again.
 type engines struct {
-	opts  []engine.Option
-	known map[string]resolved // by engine name and id
+	opts        []engine.Option
+	minInterval time.Duration       // the shortest declared interval accepted
+	known       map[string]resolved // by engine name and id
 }
 
 type resolved struct {
@@ -112,7 +123,7 @@ func (e *engines) Discover(ctx context.Context) ([]probe.Target, error) {
 		if c.Status != "running" || c.PID == 0 {
 			continue
 		}
-		checks, err := declarations(c)
+		checks, err := declarations(c, e.minInterval)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s container %s: %w", c.Engine, c.Name, err))
 			continue
@@ -160,8 +171,9 @@ func metricLabels(c engine.Container) map[string]string {
 }
 
 // declarations reads c's probe declarations: its pod's annotations for a
-// CRI container, its labels otherwise. nil when it declares none.
-func declarations(c engine.Container) (*TargetConfig, error) {
+// CRI container, its labels otherwise; a check may not ask for an interval
+// shorter than minInterval. nil when it declares none.
+func declarations(c engine.Container, minInterval time.Duration) (*TargetConfig, error) {
 	keys, prefix := c.Labels, ProbeKeyPrefix
 	if c.Pod != nil {
 		keys, prefix = c.Pod.Annotations, ProbeKeyPrefix+c.Pod.Container+"."
@@ -175,6 +187,9 @@ func declarations(c engine.Container) (*TargetConfig, error) {
 		}
 		found = true
 		cc, err := parseCheck(v)
+		if err == nil && cc.Interval != 0 && time.Duration(cc.Interval) < minInterval {
+			err = fmt.Errorf("interval %v: shorter than the agent's minInterval %v", time.Duration(cc.Interval), minInterval)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s%s: %w", prefix, kind, err)
 		}

@@ -53,7 +53,7 @@ func TestNodeAgentCRI(t *testing.T) {
 
 	cfg := fmt.Sprintf(`{
   "defaults": {"interval": "50ms", "timeout": "2s", "failureThreshold": 2},
-  "discovery": {"engines": ["cri", "containerd"], "criSocket": %q, "containerdSocket": %q},
+  "discovery": {"engines": ["cri", "containerd"], "criSocket": %q, "containerdSocket": %q, "minInterval": "10ms"},
   "targets": [{"name": "static", "pid": %d, "liveness": {"exec": {"command": ["true"]}}}]
 }`, c.Socket, c.Socket, static.PID)
 	cmd, base, log := startAgent(t, cfg)
