@@ -63,12 +63,12 @@ func agentMain(args []string) int {
 	}
 	disc := multi{static{cfg}}
 	if cfg.Discovery != nil {
-		opts, _ := cfg.Discovery.options() // parseConfig checked them
+		list, opts, _ := cfg.Discovery.options() // parseConfig checked them
 		minInterval := time.Duration(cfg.Discovery.MinInterval)
 		if minInterval == 0 {
 			minInterval = defaultMinInterval
 		}
-		disc = append(disc, &engines{opts: opts, minInterval: minInterval})
+		disc = append(disc, &engines{engines: list, opts: opts, minInterval: minInterval})
 	}
 	a := &agent{disc: disc, cfg: cfg, log: log, col: metrics.New(), reg: prometheus.NewRegistry(), resync: *resync}
 	a.reg.MustRegister(a.col)

@@ -154,7 +154,7 @@ func parseConfig(b []byte) (*Config, error) {
 		return nil, err
 	}
 	if cfg.Discovery != nil {
-		if _, err := cfg.Discovery.options(); err != nil {
+		if _, _, err := cfg.Discovery.options(); err != nil {
 			return nil, err
 		}
 	}

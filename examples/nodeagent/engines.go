@@ -58,22 +58,26 @@ type DiscoveryConfig struct {
 // defaultMinInterval is MinInterval's default.
 const defaultMinInterval = time.Second
 
-// discoveryEngines are the engines that keep labels or annotations.
-var discoveryEngines = []engine.Engine{engine.CRI, engine.Docker, engine.Podman, engine.Containerd}
+// discoveryEngines are the engines that keep labels or annotations, in
+// nucleus/state/engine's attribution order: a container two of them list
+// (a Docker container is also a containerd one) is the first one's.
+var discoveryEngines = []engine.Engine{engine.Docker, engine.Podman, engine.CRI, engine.Containerd}
 
-// options returns the engine lookup's options d describes.
-func (d *DiscoveryConfig) options() ([]engine.Option, error) {
+// options returns the engines d names, in the attribution order, and the
+// options of their addresses.
+func (d *DiscoveryConfig) options() ([]engine.Engine, []engine.Option, error) {
 	engines := discoveryEngines
 	if len(d.Engines) > 0 {
-		engines = nil
 		for _, e := range d.Engines {
 			if !slices.Contains(discoveryEngines, engine.Engine(e)) {
-				return nil, fmt.Errorf("discovery: engine %q: want cri, docker, podman or containerd", e)
+				return nil, nil, fmt.Errorf("discovery: engine %q: want cri, docker, podman or containerd", e)
 			}
-			engines = append(engines, engine.Engine(e))
 		}
+		engines = slices.DeleteFunc(slices.Clone(discoveryEngines), func(e engine.Engine) bool {
+			return !slices.Contains(d.Engines, string(e))
+		})
 	}
-	opts := []engine.Option{engine.WithEngines(engines...)}
+	var opts []engine.Option
 	if d.CRISocket != "" {
 		opts = append(opts, engine.WithCRISocket(d.CRISocket))
 	}
@@ -89,22 +93,29 @@ func (d *DiscoveryConfig) options() ([]engine.Option, error) {
 	if d.PodmanSocket != "" {
 		opts = append(opts, engine.WithPodmanSocket(d.PodmanSocket))
 	}
-	return opts, nil
+	return engines, opts, nil
 }
 
 // engines is the Discoverer of the containers the engines list that
 // declare probes. A container keeps the state it was resolved to while
 // the engine reports it with the same id and PID, so that a resync runs
-// no runtime `state` for it again.
+// no runtime `state` for it again. Each engine is listed on its own: while
+// one fails (restarting), the targets found in it before are kept rather
+// than dropped with their probing state and metrics (a container that died
+// meanwhile is reported by its probes: its target is gone), and the
+// others' changes still apply.
 type engines struct {
+	engines     []engine.Engine // in the attribution order
 	opts        []engine.Option
 	minInterval time.Duration       // the shortest declared interval accepted
-	known       map[string]resolved // by engine name and id
+	known       map[string]resolved // by container id
 }
 
 type resolved struct {
-	pid int
-	st  *state.ContainerState
+	engine engine.Engine
+	pid    int
+	st     *state.ContainerState
+	target probe.Target // the last one made of it
 }
 
 // Discover lists the engines and returns a target for every running
@@ -112,47 +123,71 @@ type resolved struct {
 // whose state cannot be read is left out and named in the error, as is an
 // engine that failed; the others are still returned.
 func (e *engines) Discover(ctx context.Context) ([]probe.Target, error) {
-	list, err := engine.List(ctx, e.opts...)
-	errs := []error{}
-	if err != nil {
-		errs = append(errs, fmt.Errorf("engines: %w", err))
-	}
+	var errs []error
 	known := map[string]resolved{}
+	listed := map[string]bool{} // ids seen, probed or not
 	var out []probe.Target
-	for _, c := range list {
-		if c.Status != "running" || c.PID == 0 {
-			continue
-		}
-		checks, err := declarations(c, e.minInterval)
+	for _, en := range e.engines {
+		list, err := engine.List(ctx, append(slices.Clone(e.opts), engine.WithEngines(en))...)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s container %s: %w", c.Engine, c.Name, err))
-			continue
+			errs = append(errs, fmt.Errorf("engine %s: %w", en, err))
+			for id, r := range e.known {
+				if r.engine == en && !slices.ContainsFunc(list, func(c engine.Container) bool { return c.ID == id }) {
+					known[id], listed[id] = r, true
+					out = append(out, r.target)
+				}
+			}
 		}
-		if checks == nil {
-			continue
-		}
-		key := string(c.Engine) + "/" + c.ID
-		r, ok := e.known[key]
-		if !ok || r.pid != c.PID {
-			st, err := c.State(ctx)
+		for _, c := range list {
+			if listed[c.ID] {
+				continue // an earlier engine's
+			}
+			listed[c.ID] = true
+			t, r, err := e.target(ctx, c)
 			if err != nil {
 				errs = append(errs, err)
+			}
+			if t == nil {
 				continue
 			}
-			r = resolved{pid: c.PID, st: st}
+			known[c.ID] = r
+			out = append(out, *t)
 		}
-		known[key] = r
-		t, err := checks.target(targetName(c), r.st)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s container %s: %w", c.Engine, c.Name, err))
-			continue
-		}
-		t.Labels = metricLabels(c)
-		out = append(out, t)
 	}
 	e.known = known
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, errors.Join(errs...)
+}
+
+// target is the probe target of a listed container: nil when it does not
+// run or declares no probes, or on error.
+func (e *engines) target(ctx context.Context, c engine.Container) (*probe.Target, resolved, error) {
+	if c.Status != "running" || c.PID == 0 {
+		return nil, resolved{}, nil
+	}
+	where := fmt.Sprintf("%s container %s", c.Engine, c.Name)
+	checks, err := declarations(c, e.minInterval)
+	if err != nil || checks == nil {
+		if err != nil {
+			err = fmt.Errorf("%s: %w", where, err)
+		}
+		return nil, resolved{}, err
+	}
+	r, ok := e.known[c.ID]
+	if !ok || r.pid != c.PID || r.engine != c.Engine {
+		st, err := c.State(ctx)
+		if err != nil {
+			return nil, resolved{}, err
+		}
+		r = resolved{engine: c.Engine, pid: c.PID, st: st}
+	}
+	t, err := checks.target(targetName(c), r.st)
+	if err != nil {
+		return nil, resolved{}, fmt.Errorf("%s: %w", where, err)
+	}
+	t.Labels = metricLabels(c)
+	r.target = t
+	return &t, r, nil
 }
 
 // targetName is a discovered target's name: engine:name, for example
