@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -160,6 +162,18 @@ func TestNodeAgentDocker(t *testing.T) {
 	}, 30*time.Second, 50*time.Millisecond, "status %+v", st)
 	_, body = get(t, base+"/metrics")
 	assert.NotContains(t, body, `container="gone"`)
+
+	// dockerd stops answering (stopped, its socket still there): the
+	// listing fails after the engine package's bound, and the container
+	// found before is kept and still probed, not dropped.
+	require.NoError(t, syscall.Kill(dd.PID, syscall.SIGSTOP))
+	t.Cleanup(func() { _ = syscall.Kill(dd.PID, syscall.SIGCONT) })
+	require.Eventually(t, func() bool {
+		st = read()
+		return strings.Contains(st.DiscoveryError, "engine docker: ")
+	}, 30*time.Second, 100*time.Millisecond, "status %+v", st)
+	assert.True(t, healthy(st)["docker:web"], "status %+v", st)
+	require.NoError(t, syscall.Kill(dd.PID, syscall.SIGCONT))
 
 	stopAgent(t, cmd, log)
 }
