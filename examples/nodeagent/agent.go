@@ -97,8 +97,9 @@ file or OCI state file) and, when its "discovery" section is set, the
 running containers of the node's engines that declare probes (pod
 annotations probe.nucleus.dev/CONTAINER.liveness|readiness|startup through
 CRI; container labels probe.nucleus.dev/liveness|... on Docker, Podman,
-containerd), with the checks declared, from inside their namespaces, and serves /metrics (kubelet's prober metrics), /healthz (the
-agent's own health) and /status (every target's health, JSON).
+containerd), with the checks declared, from inside their namespaces, and
+serves /metrics (kubelet's prober metrics), /healthz (the agent's own
+health) and /status (every target's health, JSON).
 `
 
 // run probes with one Monitor until ctx ends, discovering every resync
