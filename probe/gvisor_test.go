@@ -112,7 +112,7 @@ func TestGVisorNetworkNone(t *testing.T) {
 // With --network=host the sandbox's sockets are host sockets in the
 // supervisor's network namespace: probes dial there as for any container.
 func TestGVisorNetworkHost(t *testing.T) {
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	c := testcontainer.StartRunsc(t, testcontainer.RunscOptions{Network: "host", Listen: "127.0.0.1:" + strconv.Itoa(port)})
 	require.Eventually(t, func() bool {
 		res, _ := RunProbe(c.PID, TCP{Port: port}, time.Second)
@@ -126,7 +126,7 @@ func TestGVisorNetworkHost(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, Failure, res.Status)
 	assert.Equal(t, "HTTP 404", res.Reason)
-	res, err = RunProbe(c.PID, TCP{Port: freePort(t)}, time.Second)
+	res, err = RunProbe(c.PID, TCP{Port: testutil.FreePort(t)}, time.Second)
 	require.NoError(t, err)
 	assert.Equal(t, Failure, res.Status)
 	assert.Contains(t, res.Reason, "refused")
@@ -187,14 +187,6 @@ func TestGVisorNetworkSandbox(t *testing.T) {
 		assert.Equal(t, Unknown, res.Status)
 		assert.Contains(t, res.Reason, "give the sandbox's IP as Host")
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 func ipPlus(base string, n int) string {

@@ -61,7 +61,16 @@ func agentMain(args []string) int {
 		log.Error("nodeagent: " + err.Error())
 		return 2
 	}
-	a := &agent{disc: static{cfg}, cfg: cfg, log: log, col: metrics.New(), reg: prometheus.NewRegistry(), resync: *resync}
+	disc := multi{static{cfg}}
+	if cfg.Discovery != nil {
+		list, opts, _ := cfg.Discovery.options() // parseConfig checked them
+		minInterval := time.Duration(cfg.Discovery.MinInterval)
+		if minInterval == 0 {
+			minInterval = defaultMinInterval
+		}
+		disc = append(disc, &engines{engines: list, opts: opts, minInterval: minInterval})
+	}
+	a := &agent{disc: disc, cfg: cfg, log: log, col: metrics.New(), reg: prometheus.NewRegistry(), resync: *resync}
 	a.reg.MustRegister(a.col)
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
@@ -84,9 +93,13 @@ func agentMain(args []string) int {
 const usage = `usage: nodeagent --config FILE [--listen 127.0.0.1:9355] [--resync 30s]
 
 Probes the containers the configuration file lists (by pid, nucleus state
-file or OCI state file) with the checks it declares, from inside their
-namespaces, and serves /metrics (kubelet's prober metrics), /healthz (the
-agent's own health) and /status (every target's health, JSON).
+file or OCI state file) and, when its "discovery" section is set, the
+running containers of the node's engines that declare probes (pod
+annotations probe.nucleus.dev/CONTAINER.liveness|readiness|startup through
+CRI; container labels probe.nucleus.dev/liveness|... on Docker, Podman,
+containerd), with the checks declared, from inside their namespaces, and
+serves /metrics (kubelet's prober metrics), /healthz (the agent's own
+health) and /status (every target's health, JSON).
 `
 
 // run probes with one Monitor until ctx ends, discovering every resync
@@ -118,7 +131,8 @@ func (a *agent) run(ctx context.Context) {
 
 	tick := time.NewTicker(a.resync)
 	defer tick.Stop()
-	have := map[string]string{} // name → container key
+	have := map[string]string{}              // name → container key
+	labels := map[string]map[string]string{} // name → its metrics labels
 	for {
 		targets, err := a.disc.Discover(ctx)
 		if err != nil {
@@ -137,13 +151,17 @@ func (a *agent) run(ctx context.Context) {
 				a.log.Error("add target", "target", t.Name, "err", err)
 				continue
 			}
-			have[t.Name] = key
+			have[t.Name], labels[t.Name] = key, t.Labels
 		}
 		for name := range have {
 			if !seen[name] {
 				m.Remove(name)
-				a.col.Forget(a.containerLabel(name))
+				gone := containerLabel(name, labels[name])
 				delete(have, name)
+				delete(labels, name)
+				if !sharedLabel(gone, labels) {
+					a.col.Forget(gone)
+				}
 			}
 		}
 		names := make([]string, 0, len(have))
@@ -162,14 +180,27 @@ func (a *agent) run(ctx context.Context) {
 	}
 }
 
-// containerLabel is the metrics container label of the target named name.
-func (a *agent) containerLabel(name string) string {
-	for _, t := range a.cfg.Targets {
-		if t.Name == name && t.Labels[metrics.LabelContainer] != "" {
-			return t.Labels[metrics.LabelContainer]
-		}
+// containerLabel is the metrics container label of the target named name
+// with labels (metrics.Collector's rule).
+func containerLabel(name string, labels map[string]string) string {
+	if c := labels[metrics.LabelContainer]; c != "" {
+		return c
 	}
 	return name
+}
+
+// sharedLabel says whether a target still probed has the container label
+// c. Collector.Forget drops every series of a container label; two pods'
+// containers may share one (both "app"), and the live one's counters must
+// not be reset, so the gone one's series then stay until the label is
+// free.
+func sharedLabel(c string, live map[string]map[string]string) bool {
+	for name, l := range live {
+		if containerLabel(name, l) == c {
+			return true
+		}
+	}
+	return false
 }
 
 // targetStatus is one target in /status.

@@ -27,6 +27,9 @@ type Config struct {
 	Concurrency int `json:"concurrency"`
 	// Targets is the static list of containers.
 	Targets []TargetConfig `json:"targets"`
+	// Discovery, when set, adds the running containers of the node's
+	// engines that declare probes (see ProbeKeyPrefix).
+	Discovery *DiscoveryConfig `json:"discovery,omitempty"`
 }
 
 // TargetConfig is one container and its checks. Exactly one of PID,
@@ -149,6 +152,11 @@ func parseConfig(b []byte) (*Config, error) {
 	var cfg Config
 	if err := dec.Decode(&cfg); err != nil {
 		return nil, err
+	}
+	if cfg.Discovery != nil {
+		if _, _, err := cfg.Discovery.options(); err != nil {
+			return nil, err
+		}
 	}
 	seen := map[string]bool{}
 	for i, t := range cfg.Targets {

@@ -9,13 +9,12 @@ import (
 	"nucleus/state"
 )
 
-// Discoverer finds the containers to probe on this node. The static list
-// of the configuration file is one; a lookup through the container
-// engines (nucleus/state/engine: Docker, containerd, CRI with pod
-// annotations as the declared settings) plugs in here without changing the
-// rest of the agent. Discover is called at start and at every resync; a
-// target whose Name and container (PID and start time) are unchanged keeps
-// its probing state.
+// Discoverer finds the containers to probe on this node: the static list
+// of the configuration file (static) and the containers the engines show
+// with probe declarations (engines: pod annotations through CRI, labels of
+// Docker, Podman and containerd containers). Discover is called at start
+// and at every resync; a target whose Name and container (PID and start
+// time) are unchanged keeps its probing state.
 type Discoverer interface {
 	Discover(ctx context.Context) ([]probe.Target, error)
 }
@@ -35,21 +34,63 @@ func (s static) Discover(context.Context) ([]probe.Target, error) {
 			errs = append(errs, fmt.Errorf("target %q: %w", tc.Name, err))
 			continue
 		}
-		t := probe.Target{Name: tc.Name, State: st, Labels: tc.Labels}
-		// parseConfig has built every check once, so build cannot fail.
-		if tc.Liveness != nil {
-			t.Probe, _ = tc.Liveness.build()
-			t.Settings = tc.Liveness.Settings.probe()
-		}
-		if tc.Readiness != nil {
-			p, _ := tc.Readiness.build()
-			t.Readiness = &probe.Check{Probe: p, Settings: tc.Readiness.Settings.probe()}
-		}
-		if tc.Startup != nil {
-			p, _ := tc.Startup.build()
-			t.Startup = &probe.Check{Probe: p, Settings: tc.Startup.Settings.probe()}
-		}
+		// parseConfig has built every check once, so target cannot fail.
+		t, _ := tc.target(tc.Name, st)
+		t.Labels = tc.Labels
 		out = append(out, t)
+	}
+	return out, errors.Join(errs...)
+}
+
+// target is the probe.Target of tc's checks for the container st.
+func (tc *TargetConfig) target(name string, st *state.ContainerState) (probe.Target, error) {
+	t := probe.Target{Name: name, State: st}
+	if tc.Liveness != nil {
+		p, err := tc.Liveness.build()
+		if err != nil {
+			return t, fmt.Errorf("liveness: %w", err)
+		}
+		t.Probe, t.Settings = p, tc.Liveness.Settings.probe()
+	}
+	for _, c := range []struct {
+		cfg *CheckConfig
+		to  **probe.Check
+		typ string
+	}{{tc.Readiness, &t.Readiness, "readiness"}, {tc.Startup, &t.Startup, "startup"}} {
+		if c.cfg == nil {
+			continue
+		}
+		p, err := c.cfg.build()
+		if err != nil {
+			return t, fmt.Errorf("%s: %w", c.typ, err)
+		}
+		*c.to = &probe.Check{Probe: p, Settings: c.cfg.Settings.probe()}
+	}
+	return t, nil
+}
+
+// multi is the targets of several Discoverers: the file's and the
+// engines'. A name that two of them give is kept from the first only.
+type multi []Discoverer
+
+// Discover asks every Discoverer; their errors are joined.
+func (m multi) Discover(ctx context.Context) ([]probe.Target, error) {
+	var out []probe.Target
+	var errs []error
+	seen := map[string]bool{}
+	for _, d := range m {
+		ts, err := d.Discover(ctx)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		for _, t := range ts {
+			if seen[t.Name] {
+				errs = append(errs, fmt.Errorf("target %q: found twice; the first is kept", t.Name))
+				continue
+			}
+			seen[t.Name] = true
+			out = append(out, t)
+		}
 	}
 	return out, errors.Join(errs...)
 }

@@ -7,11 +7,15 @@
 //
 //	nodeagent --config /etc/nucleus/targets.json [--listen 127.0.0.1:9355] [--resync 30s]
 //
-// Targets are found by a Discoverer: today the static list of the file (by
-// pid, nucleus state file or OCI state file), resolved again every --resync
-// (a restarted container gets a fresh Monitor state); the
-// lookup by engine and name (nucleus/state/engine) plugs into the same
-// interface. daemonset.yaml runs it on every node of a Kubernetes cluster.
+// Targets are found by Discoverers, again every --resync (a restarted
+// container gets a fresh Monitor state, a removed one is dropped): the
+// static list of the file (by pid, nucleus state file or OCI state file)
+// and, with the file's "discovery" section, the running containers of the
+// node's engines (nucleus/state/engine) that declare probes: pod
+// annotations probe.nucleus.dev/<container>.<check> through CRI, container
+// labels probe.nucleus.dev/<check> on Docker, Podman and containerd (see
+// ProbeKeyPrefix). daemonset.yaml runs it on every node of a Kubernetes
+// cluster.
 // It logs to stderr.
 package main
 

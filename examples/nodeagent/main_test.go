@@ -31,18 +31,38 @@ func TestMain(m *testing.M) {
 }
 
 type status struct {
-	Targets []struct {
-		Name    string            `json:"name"`
-		Health  string            `json:"health"`
-		Started bool              `json:"started"`
-		Ready   bool              `json:"ready"`
-		Checks  map[string]string `json:"checks"`
-		Last    []struct {
-			Status string `json:"status"`
-			Reason string `json:"reason"`
-		} `json:"last"`
-	} `json:"targets"`
-	DiscoveryError string `json:"discoveryError"`
+	Targets        []statusTarget `json:"targets"`
+	DiscoveryError string         `json:"discoveryError"`
+}
+
+type statusTarget struct {
+	Name    string            `json:"name"`
+	Health  string            `json:"health"`
+	Started bool              `json:"started"`
+	Ready   bool              `json:"ready"`
+	Checks  map[string]string `json:"checks"`
+	Last    []struct {
+		Status string `json:"status"`
+		Reason string `json:"reason"`
+	} `json:"last"`
+}
+
+// readStatus is the agent's /status now (empty when it does not answer).
+func readStatus(t *testing.T, base string) status {
+	var s status
+	_, body := get(t, base+"/status")
+	_ = json.Unmarshal([]byte(body), &s)
+	return s
+}
+
+// health is the health of the target named name, "absent" if none.
+func (s status) health(name string) string {
+	for _, tg := range s.Targets {
+		if tg.Name == name {
+			return tg.Health
+		}
+	}
+	return "absent"
 }
 
 func get(t *testing.T, url string) (int, string) {
@@ -89,6 +109,22 @@ func startAgent(t *testing.T, cfg string) (*exec.Cmd, string, *testutil.SyncBuff
 	return nil, "", nil
 }
 
+// stopAgent sends SIGTERM and checks that the agent exits 0 and logged no
+// error.
+func stopAgent(t *testing.T, cmd *exec.Cmd, log *testutil.SyncBuffer) {
+	t.Helper()
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		assert.NoError(t, err, "exit status after SIGTERM; log %s", log)
+	case <-time.After(20 * time.Second):
+		t.Fatal("agent did not stop on SIGTERM")
+	}
+	assert.NotContains(t, log.String(), "level=ERROR")
+}
+
 // The agent as a process against real containers: a testcontainer by pid
 // with startup, liveness and readiness checks, another one that dies, and
 // a runc container named by its OCI state (what `runc state` printed).
@@ -116,20 +152,8 @@ func TestNodeAgent(t *testing.T) {
 	cmd, base, log := startAgent(t, cfg)
 
 	var st status
-	read := func() status {
-		var s status
-		_, body := get(t, base+"/status")
-		_ = json.Unmarshal([]byte(body), &s)
-		return s
-	}
-	health := func(s status, name string) string {
-		for _, tg := range s.Targets {
-			if tg.Name == name {
-				return tg.Health
-			}
-		}
-		return "absent"
-	}
+	read := func() status { return readStatus(t, base) }
+	health := func(s status, name string) string { return s.health(name) }
 	require.Eventually(t, func() bool {
 		st = read()
 		return health(st, "web") == "healthy" && health(st, "doomed") == "healthy" && health(st, "runc") == "unhealthy"
@@ -163,16 +187,7 @@ func TestNodeAgent(t *testing.T) {
 	}, 20*time.Second, 50*time.Millisecond, "status %+v", st)
 	assert.Equal(t, "healthy", health(st, "web"))
 
-	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		assert.NoError(t, err, "exit status after SIGTERM; log %s", log)
-	case <-time.After(20 * time.Second):
-		t.Fatal("agent did not stop on SIGTERM")
-	}
-	assert.NotContains(t, log.String(), "level=ERROR")
+	stopAgent(t, cmd, log)
 }
 
 // A configuration the agent cannot use: exit 2 and a message naming it.
@@ -185,6 +200,7 @@ func TestNodeAgentBadConfig(t *testing.T) {
 		"bad port":      `{"targets":[{"name":"a","pid":1,"liveness":{"tcp":{"port":0}}}]}`,
 		"unknown field": `{"targets":[{"name":"a","pid":1,"livenes":{}}]}`,
 		"bad duration":  `{"defaults":{"interval":"soon"},"targets":[]}`,
+		"bad engine":    `{"discovery":{"engines":["lxc"]},"targets":[]}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".json")

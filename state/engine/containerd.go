@@ -57,7 +57,7 @@ func (s *containerdSource) list(ctx context.Context) ([]Container, error) {
 		for _, c := range cs.GetContainers() {
 			id := c.GetID()
 			full := ns.GetName() + "/" + id
-			ct := Container{Engine: Containerd, Name: full, ID: id, aliases: []string{id, full}, Status: "created"}
+			ct := Container{Engine: Containerd, Name: full, ID: id, aliases: []string{id, full}, Status: "created", Labels: c.GetLabels()}
 			if t, ok := tasks[id]; ok {
 				ct.PID, ct.Status = t.pid, t.status
 			}

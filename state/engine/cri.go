@@ -41,10 +41,10 @@ func (s *criSource) list(ctx context.Context) ([]Container, error) {
 	if err := absentService(err); err != nil {
 		return nil, annotate(s.name()+": list pod sandboxes", err)
 	}
-	podName := map[string]string{}
+	podOf := map[string]Pod{}
 	for _, p := range pods.GetItems() {
 		m := p.GetMetadata()
-		podName[p.GetId()] = m.GetNamespace() + "/" + m.GetName()
+		podOf[p.GetId()] = Pod{Namespace: m.GetNamespace(), Name: m.GetName(), UID: m.GetUid(), ID: p.GetId(), Annotations: p.GetAnnotations()}
 	}
 	cs, err := rs.ListContainers(ctx, &cri.ListContainersRequest{})
 	if err != nil {
@@ -52,13 +52,14 @@ func (s *criSource) list(ctx context.Context) ([]Container, error) {
 	}
 	var out []Container
 	for _, c := range cs.GetContainers() {
-		pod, ok := podName[c.GetPodSandboxId()]
+		pod, ok := podOf[c.GetPodSandboxId()]
 		if !ok {
 			continue // a container of no listed pod: nothing to name it by
 		}
-		full := pod + "/" + c.GetMetadata().GetName()
+		pod.Container = c.GetMetadata().GetName()
+		full := pod.Namespace + "/" + pod.Name + "/" + pod.Container
 		ct := Container{Engine: CRI, Name: full, ID: c.GetId(), aliases: []string{c.GetId(), full},
-			Status: criStatus(c.GetState())}
+			Status: criStatus(c.GetState()), Labels: c.GetLabels(), Pod: &pod}
 		if c.GetState() == cri.ContainerState_CONTAINER_RUNNING {
 			ct.details = []func(context.Context, *Container) error{s.status}
 		}

@@ -3,14 +3,11 @@ package engine_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	cri "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"nucleus/internal/testcontainer"
@@ -18,70 +15,14 @@ import (
 	"nucleus/state/engine"
 )
 
-// criPod is a pod sandbox and one container made through the CRI API of a
-// test's containerd, removed at the test's cleanup.
-type criPod struct {
-	rs          cri.RuntimeServiceClient
-	podID, ctID string
-}
+// criPod is a CRI pod of the test's containerd.
+type criPod struct{ *testcontainer.CRIPod }
 
-// startCRIPod runs a host-network pod namespace/pod (no CNI needed) with
-// one container of image running the image's default command.
+// startCRIPod runs a host-network pod namespace/pod with one container of
+// image running the image's default command.
 func startCRIPod(t testing.TB, c *testcontainer.Containerd, namespace, pod, container, image string) *criPod {
 	t.Helper()
-	conn, err := grpc.NewClient("passthrough:///"+c.Socket,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, "unix", c.Socket)
-		}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	p := &criPod{rs: cri.NewRuntimeServiceClient(conn)}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	sandbox := &cri.PodSandboxConfig{
-		Metadata: &cri.PodSandboxMetadata{Name: pod, Namespace: namespace, Uid: fmt.Sprintf("uid-%d", os.Getpid())},
-		Linux: &cri.LinuxPodSandboxConfig{
-			CgroupParent: "/" + c.CgroupParent,
-			SecurityContext: &cri.LinuxSandboxSecurityContext{
-				NamespaceOptions: &cri.NamespaceOption{Network: cri.NamespaceMode_NODE},
-			},
-		},
-	}
-	run, err := p.rs.RunPodSandbox(ctx, &cri.RunPodSandboxRequest{Config: sandbox})
-	if err != nil {
-		t.Fatalf("CRI RunPodSandbox: %v\ncontainerd log: %s", err, c.Log())
-	}
-	p.podID = run.GetPodSandboxId()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		if _, err := p.rs.StopPodSandbox(ctx, &cri.StopPodSandboxRequest{PodSandboxId: p.podID}); err != nil {
-			t.Errorf("CRI StopPodSandbox: %v", err)
-		}
-		if _, err := p.rs.RemovePodSandbox(ctx, &cri.RemovePodSandboxRequest{PodSandboxId: p.podID}); err != nil {
-			t.Errorf("CRI RemovePodSandbox: %v", err)
-		}
-	})
-	cc, err := p.rs.CreateContainer(ctx, &cri.CreateContainerRequest{
-		PodSandboxId:  p.podID,
-		SandboxConfig: sandbox,
-		Config: &cri.ContainerConfig{
-			Metadata: &cri.ContainerMetadata{Name: container},
-			Image:    &cri.ImageSpec{Image: image},
-			Linux:    &cri.LinuxContainerConfig{},
-		},
-	})
-	if err != nil {
-		t.Fatalf("CRI CreateContainer: %v", err)
-	}
-	p.ctID = cc.GetContainerId()
-	if _, err := p.rs.StartContainer(ctx, &cri.StartContainerRequest{ContainerId: p.ctID}); err != nil {
-		t.Fatalf("CRI StartContainer: %v", err)
-	}
-	return p
+	return &criPod{c.StartCRIPod(t, testcontainer.CRIPodSpec{Namespace: namespace, Pod: pod, Container: container, Image: image})}
 }
 
 // execSync is CRI's exec (what kubelet's exec probes use); it has no user
@@ -92,7 +33,7 @@ func (p *criPod) execSync(flags []string, args ...string) (testcontainer.ExecRes
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	r, err := p.rs.ExecSync(ctx, &cri.ExecSyncRequest{ContainerId: p.ctID, Cmd: args, Timeout: 20})
+	r, err := p.RS.ExecSync(ctx, &cri.ExecSyncRequest{ContainerId: p.ContainerID, Cmd: args, Timeout: 20})
 	if err != nil {
 		return testcontainer.ExecResult{}, fmt.Errorf("CRI ExecSync %q: %w", args, err)
 	}
@@ -108,27 +49,28 @@ func TestCRI(t *testing.T) {
 	c := testcontainer.StartContainerd(t, tarball)
 	c.ImportImage(t, tarball, "nucleus.test/web:1", testcontainer.DefaultImage)
 	ns := fmt.Sprintf("ns-%d", os.Getpid())
-	p := startCRIPod(t, c, ns, "web", "server", "nucleus.test/web:1")
+	p := &criPod{c.StartCRIPod(t, testcontainer.CRIPodSpec{Namespace: ns, Pod: "web", Container: "server", Image: "nucleus.test/web:1",
+		Annotations: map[string]string{"example.test/pod-note": "a"}, Labels: map[string]string{"example.test/tier": "web"}})}
 
 	opts := []engine.Option{engine.WithCRISocket(c.Socket), engine.WithEngines(engine.CRI, engine.Containerd), engine.WithContainerdSocket(c.Socket)}
 	name := ns + "/web/server"
 	st := find(t, name, opts...)
-	status, err := p.rs.ContainerStatus(t.Context(), &cri.ContainerStatusRequest{ContainerId: p.ctID, Verbose: true})
+	status, err := p.RS.ContainerStatus(t.Context(), &cri.ContainerStatusRequest{ContainerId: p.ContainerID, Verbose: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := fmt.Sprintf(`"pid":%d,`, st.PID); !strings.Contains(status.GetInfo()["info"], want) {
 		t.Fatalf("Find(%s).PID = %d; CRI info %.300s", name, st.PID, status.GetInfo()["info"])
 	}
-	if st.ID != p.ctID || st.Name != name || st.BundlePath == "" {
-		t.Fatalf("Find(%s) = id %s name %s bundle %q; want id %s", name, st.ID, st.Name, st.BundlePath, p.ctID)
+	if st.ID != p.ContainerID || st.Name != name || st.BundlePath == "" {
+		t.Fatalf("Find(%s) = id %s name %s bundle %q; want id %s", name, st.ID, st.Name, st.BundlePath, p.ContainerID)
 	}
 	// containerd alone, namespace k8s.io.
-	if got := find(t, "k8s.io/"+p.ctID, engine.WithContainerdSocket(c.Socket), engine.WithEngines(engine.Containerd)); got.PID != st.PID {
-		t.Errorf("Find(k8s.io/%s) in containerd: pid %d, want %d", p.ctID, got.PID, st.PID)
+	if got := find(t, "k8s.io/"+p.ContainerID, engine.WithContainerdSocket(c.Socket), engine.WithEngines(engine.Containerd)); got.PID != st.PID {
+		t.Errorf("Find(k8s.io/%s) in containerd: pid %d, want %d", p.ContainerID, got.PID, st.PID)
 	}
-	if got := find(t, p.ctID[:12], opts...); got.PID != st.PID {
-		t.Errorf("Find(%s): pid %d, want %d", p.ctID[:12], got.PID, st.PID)
+	if got := find(t, p.ContainerID[:12], opts...); got.PID != st.PID {
+		t.Errorf("Find(%s): pid %d, want %d", p.ContainerID[:12], got.PID, st.PID)
 	}
 	list, err := engine.List(t.Context(), opts...)
 	if err != nil {
@@ -137,6 +79,17 @@ func TestCRI(t *testing.T) {
 	var names []string
 	for _, ct := range list {
 		names = append(names, string(ct.Engine)+":"+ct.Name)
+		if ct.Engine != engine.CRI || ct.Name != name {
+			continue
+		}
+		// What the CRI reports of the pod and the container's labels.
+		if ct.Pod == nil || ct.Pod.Namespace != ns || ct.Pod.Name != "web" || ct.Pod.Container != "server" ||
+			ct.Pod.ID != p.PodID || ct.Pod.UID == "" || ct.Pod.Annotations["example.test/pod-note"] != "a" {
+			t.Errorf("List: %s: pod %+v", name, ct.Pod)
+		}
+		if ct.Labels["example.test/tier"] != "web" {
+			t.Errorf("List: %s: labels %v", name, ct.Labels)
+		}
 	}
 	if !contains(names, "cri:"+name) {
 		t.Errorf("List = %v; want cri:%s", names, name)

@@ -19,9 +19,10 @@ func (s *dockerSource) name() string { return fmt.Sprintf("docker (%s)", s.host)
 
 // dockerSummary is an element of GET /containers/json.
 type dockerSummary struct {
-	ID    string   `json:"Id"`
-	Names []string `json:"Names"`
-	State string   `json:"State"`
+	ID     string            `json:"Id"`
+	Names  []string          `json:"Names"`
+	State  string            `json:"State"`
+	Labels map[string]string `json:"Labels"`
 }
 
 // dockerInspect is the part of GET /containers/{id}/json used here.
@@ -54,7 +55,7 @@ func (s *dockerSource) list(ctx context.Context) ([]Container, error) {
 	}
 	var out []Container
 	for _, sum := range sums {
-		ct := Container{Engine: Docker, ID: sum.ID, Status: sum.State, aliases: []string{sum.ID}}
+		ct := Container{Engine: Docker, ID: sum.ID, Status: sum.State, Labels: sum.Labels, aliases: []string{sum.ID}}
 		for _, n := range sum.Names {
 			n = strings.TrimPrefix(n, "/")
 			if ct.Name == "" {

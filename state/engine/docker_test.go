@@ -19,7 +19,7 @@ func TestDocker(t *testing.T) {
 	dd := testcontainer.StartDockerd(t)
 	dd.Import(t, tarball, "nucleus-test:1", testcontainer.DefaultImage)
 	name := uniqueName("docker")
-	id := dd.Run(t, name, "nucleus-test:1")
+	id := dd.Run(t, name, "nucleus-test:1", "--label", "example.test/tier=web")
 	opts := []engine.Option{engine.WithDockerHost(dd.Host), engine.WithDockerExecRoot(dd.ExecRoot), engine.WithEngines(engine.Docker)}
 
 	inspect, err := dd.Cmd("inspect", "-f", "{{.State.Pid}}", id).Output()
@@ -42,7 +42,8 @@ func TestDocker(t *testing.T) {
 		}
 	}
 	list, err := engine.List(t.Context(), opts...)
-	if err != nil || len(list) != 1 || list[0].Name != name || list[0].PID != st.PID || list[0].Status != "running" {
+	if err != nil || len(list) != 1 || list[0].Name != name || list[0].PID != st.PID || list[0].Status != "running" ||
+		list[0].Labels["example.test/tier"] != "web" || list[0].Pod != nil {
 		t.Errorf("List = %+v, %v; want only %s running with pid %d", list, err, name, st.PID)
 	}
 	compareWithEngine(t, st, func(flags []string, args ...string) (testcontainer.ExecResult, error) {

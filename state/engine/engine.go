@@ -57,6 +57,17 @@ type Container struct {
 	// RuntimeRoot holds the container's state, when known.
 	Runtime     string
 	RuntimeRoot string
+	// Labels are the labels the engine keeps for the container: Docker's
+	// and Podman's Config.Labels, containerd's container labels, CRI's
+	// container labels (kubelet's io.kubernetes.* keys). Whoever created
+	// the container through the engine's root-owned API set them; the
+	// container's processes cannot change them, so they may declare how the
+	// container is to be treated (a node agent's probes). nil when the
+	// engine does not say (Podman's store read without its API, runtime
+	// roots, nucleus state files).
+	Labels map[string]string
+	// Pod is the Kubernetes pod of a CRI container; nil for the others.
+	Pod *Pod
 
 	aliases   []string      // every name the container answers to
 	roots     []RuntimeRoot // where its OCI state may be, in order
@@ -65,6 +76,20 @@ type Container struct {
 	// runtime root): one request per container, made only for the
 	// container Find returns or when List shows every PID.
 	details []func(ctx context.Context, c *Container) error
+}
+
+// Pod is a container's pod sandbox as CRI reports it.
+type Pod struct {
+	// Namespace, Name and UID are the pod's Kubernetes metadata.
+	Namespace, Name, UID string
+	// ID is the pod sandbox's id.
+	ID string
+	// Container is the container's name in the pod.
+	Container string
+	// Annotations are the sandbox's annotations: kubelet passes the pod's
+	// metadata.annotations, which only the API server's clients (not the
+	// pod's processes) can set.
+	Annotations map[string]string
 }
 
 // source is one engine or runtime being searched.
@@ -133,6 +158,18 @@ func Find(ctx context.Context, name string, opts ...Option) (*state.ContainerSta
 	return resolve(ctx, c)
 }
 
+// State reads the state of a container List returned, as Find does for
+// the container it matches: from its runtime's root, checked against the
+// PID the engine reported, start ticks recorded. A caller that lists once
+// and resolves each container avoids one listing of every engine per
+// container.
+func (c Container) State(ctx context.Context) (*state.ContainerState, error) {
+	if err := c.detail(ctx); err != nil {
+		return nil, err
+	}
+	return resolve(ctx, c)
+}
+
 // gather lists every source, all at once (each is an independent socket
 // or directory), and merges containers seen by several in the order of the
 // sources.
@@ -186,6 +223,12 @@ func (c *Container) merge(o Container) {
 	}
 	if c.Status == "" {
 		c.Status = o.Status
+	}
+	if c.Labels == nil {
+		c.Labels = o.Labels
+	}
+	if c.Pod == nil {
+		c.Pod = o.Pod
 	}
 	for _, r := range o.roots {
 		c.addRoot(r.Runtime, r.Dir)

@@ -29,10 +29,11 @@ func (s *podmanSource) name() string {
 
 // podmanSummary is an element of GET /libpod/containers/json.
 type podmanSummary struct {
-	ID    string   `json:"Id"`
-	Names []string `json:"Names"`
-	Pid   int      `json:"Pid"`
-	State string   `json:"State"`
+	ID     string            `json:"Id"`
+	Names  []string          `json:"Names"`
+	Pid    int               `json:"Pid"`
+	State  string            `json:"State"`
+	Labels map[string]string `json:"Labels"`
 }
 
 // storeContainer is an element of containers/storage's containers.json.
@@ -70,7 +71,7 @@ func (s *podmanSource) fromAPI(ctx context.Context) ([]Container, error) {
 	out := make([]Container, 0, len(sums))
 	for _, sum := range sums {
 		ct := s.container(sum.ID, sum.Names)
-		ct.PID, ct.Status = sum.Pid, sum.State
+		ct.PID, ct.Status, ct.Labels = sum.Pid, sum.State, sum.Labels
 		out = append(out, ct)
 	}
 	return out, nil

@@ -16,7 +16,7 @@ func TestPodman(t *testing.T) {
 	p := testcontainer.NewPodman(t)
 	p.Import(t, tarball, "nucleus-test:1", testcontainer.DefaultImage)
 	name := uniqueName("podman")
-	id := p.Run(t, name, "localhost/nucleus-test:1")
+	id := p.Run(t, name, "localhost/nucleus-test:1", "--label", "example.test/tier=web")
 	inspect, err := p.Cmd("inspect", "-f", "{{.State.Pid}}", id).Output()
 	if err != nil {
 		t.Fatal(err)
@@ -35,6 +35,10 @@ func TestPodman(t *testing.T) {
 	st = find(t, name, api...)
 	if itoa(st.PID) != wantPID || st.Name != name {
 		t.Fatalf("Find(%s) through the API = pid %d name %s; podman inspect %s", name, st.PID, st.Name, wantPID)
+	}
+	// The API lists the container's labels (the store does not keep them).
+	if list, err := engine.List(t.Context(), api...); err != nil || len(list) != 1 || list[0].Labels["example.test/tier"] != "web" {
+		t.Errorf("List through the API = %+v, %v; want %s with label example.test/tier=web", list, err, name)
 	}
 	if got := find(t, id[:10], api...); got.PID != st.PID {
 		t.Errorf("Find(%s) = pid %d, want %d", id[:10], got.PID, st.PID)
