@@ -4,12 +4,22 @@
 //
 // # Packages
 //
-//   - nucleus/attach runs a command inside a container: attach.Attach(st, cmd).
+//   - nucleus/attach runs a command inside a container: attach.Attach(st, cmd),
+//     as the container's own process by default; a host binary inside
+//     (WithHostBinary); copies in and out as tar streams (CopyTo, CopyFrom).
 //   - nucleus/probe runs exec, TCP and HTTP probes with kubelet's semantics,
-//     and a Monitor for many containers.
-//   - nucleus/state describes a container: nucleus state files, any PID.
-//   - nucleus/harden is the hardening applied before execve, and its policy.
-//   - nucleus/nsenter is the C constructor that joins the namespaces.
+//     and a Monitor for many containers; nucleus/probe/grpcprobe adds gRPC
+//     health probes and nucleus/probe/metrics kubelet's prober metrics, each
+//     in a package of its own so that grpc and Prometheus are linked only
+//     where asked for.
+//   - nucleus/state describes a container: nucleus state files, OCI runtime
+//     states, any PID; nucleus/state/engine finds one by name across
+//     Docker, Podman, containerd, Kubernetes (CRI) and runtime roots.
+//   - nucleus/harden is the hardening applied before execve and its two
+//     policies: the container's own confinement (the default) and the strict
+//     sandbox; nucleus/harden/seccomppolicy assembles custom seccomp floors.
+//   - nucleus/nsenter is the C constructor that joins the namespaces,
+//     hardens and executes the command.
 //
 // # The model
 //
