@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"nucleus/attach"
+	"nucleus/harden"
 	"nucleus/internal/testcontainer"
 	"nucleus/internal/testutil"
 	"nucleus/state"
@@ -146,4 +148,42 @@ func TestHostBinaryAndCopyRefuseGVisor(t *testing.T) {
 	assert.ErrorIs(t, err, attach.ErrUnsupported)
 	_, err = attach.CopyFrom(context.Background(), st, "/etc")
 	assert.ErrorIs(t, err, attach.ErrUnsupported)
+}
+
+// Under a policy with Landlock rules a host binary still runs in an image
+// without /proc: its Landlock exec right comes from the fd the parent
+// opened, not from a /proc/self/fd path such an image cannot resolve. The
+// strict policy refuses host binaries outright: its filter denies
+// executing by descriptor.
+func TestHostBinaryLandlockWithoutProc(t *testing.T) {
+	testutil.RequireRoot(t)
+	requireStaticBusybox(t)
+	nsenter, err := exec.LookPath("nsenter")
+	if err != nil {
+		testutil.Missing(t, "nsenter (util-linux): %v", err)
+	}
+	c, st := container(t, testcontainer.Options{Distroless: true})
+	// Unmount the container's /proc from inside its mount namespace, with
+	// a static busybox put in its root for the purpose.
+	bb := filepath.Join(c.Rootfs, "busybox")
+	b, err := os.ReadFile(hostBusybox)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(bb, b, 0o755))
+	out, err := exec.Command(nsenter, "-t", strconv.Itoa(c.PID), "-m", "/busybox", "umount", "-l", "/proc").CombinedOutput()
+	require.NoError(t, err, "umount /proc: %s", out)
+	require.NoError(t, os.Remove(bb))
+
+	landlocked := harden.Policy{Landlock: harden.DefaultLandlockRules()}
+	code, got := run(t, st, []string{"ls", "/proc"}, attach.WithHostBinary(hostBusybox), attach.WithPolicy(landlocked))
+	require.Equal(t, 0, code, got)
+	assert.Empty(t, strings.TrimSpace(got), "the container has no /proc any more")
+	// Landlock is in force: files under /root are granted nothing.
+	require.NoError(t, os.WriteFile(filepath.Join(c.Rootfs, "root/secret"), []byte("s3cret"), 0o644))
+	code, got = run(t, st, []string{"cat", "/root/secret"}, attach.WithHostBinary(hostBusybox), attach.WithPolicy(landlocked))
+	assert.NotEqual(t, 0, code, got)
+	assert.NotContains(t, got, "s3cret")
+
+	_, err = attach.Attach(st, []string{"true"}, attach.WithHostBinary(hostBusybox), attach.WithPolicy(harden.StrictPolicy()))
+	assert.ErrorIs(t, err, state.ErrUnsupported)
+	assert.ErrorContains(t, err, "strict policy denies executing a file by descriptor")
 }

@@ -658,17 +658,20 @@ void nucleus_child_run(void)
 		if (c.prog.nrules > 0) {
 			// Landlock checks execute (and read) on the file when
 			// execveat opens it; the host file is beneath none of the
-			// container's paths, so it gets a rule of its own, through
-			// the fd's /proc link: where the container has no /proc the
-			// rule is skipped and Landlock refuses the exec (EACCES),
-			// which the parent reports.
+			// container's paths, so it gets a rule of its own, made from
+			// the fd itself (landlock_add_rule takes any fd that has a
+			// path as parent_fd): no /proc needed in the container.
+			static char name[] = "host binary (fd 5)";
 			struct nucleus_rule *r = realloc(c.prog.rules, sizeof(*r) * (c.prog.nrules + 1));
 			if (!r)
 				nucleus_fail("host binary: out of memory", ENOMEM);
 			c.prog.rules = r;
-			r[c.prog.nrules].path.s = "/proc/self/fd/5";
-			r[c.prog.nrules].path.len = 15;
+			memset(&r[c.prog.nrules], 0, sizeof(r[c.prog.nrules]));
+			r[c.prog.nrules].path.s = name;
+			r[c.prog.nrules].path.len = sizeof(name) - 1;
 			r[c.prog.nrules].access = 1 /* execute */ | 4 /* read_file */;
+			r[c.prog.nrules].by_fd = 1;
+			r[c.prog.nrules].fd = NUCLEUS_FD_HOSTBIN;
 			c.prog.nrules++;
 		}
 		// The fd is close-on-exec after the close_range step

@@ -692,7 +692,12 @@ static int add_rule(int rfd, const struct nucleus_rule *r, uint64_t handled, str
 	nucleus_quote(q, sizeof(q), r->path.s, r->path.len);
 	if (memchr(r->path.s, 0, r->path.len))
 		return why(w, EINVAL, "open %s", q);
-	fd = open(r->path.s, O_PATH | O_CLOEXEC);
+	if (r->by_fd)
+		fd = fcntl(r->fd, F_DUPFD_CLOEXEC, 0);
+	else
+		fd = open(r->path.s, O_PATH | O_CLOEXEC);
+	if (fd < 0 && r->by_fd)
+		return why(w, errno, "dup %s", q);
 	if (fd < 0) {
 		// Missing in this container, or not reachable by the identity:
 		// nothing to grant.
@@ -737,7 +742,7 @@ static int apply_landlock(const struct nucleus_program *p, struct why *w)
 		nucleus_quote(q, sizeof(q), r->path.s, r->path.len);
 		if (r->access & ~KNOWN_FS_RIGHTS)
 			return why(w, EINVAL, "rule %s: invalid access mask 0x%llx (unknown rights 0x%llx)", q, (unsigned long long)r->access, (unsigned long long)(r->access & ~KNOWN_FS_RIGHTS));
-		if (r->path.len == 0 || r->path.s[0] != '/')
+		if (!r->by_fd && (r->path.len == 0 || r->path.s[0] != '/'))
 			return why(w, EINVAL, "rule %s: path is not absolute", q);
 	}
 	abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION_);

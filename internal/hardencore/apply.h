@@ -21,6 +21,11 @@ struct nucleus_str {
 struct nucleus_rule {
 	struct nucleus_str path;
 	uint64_t access;
+	/* by_fd: the rule is for the file open as fd (path only names it in
+	 * messages), for a file beneath none of the container's paths, such
+	 * as a host binary the parent opened. Zero in every decoded rule. */
+	int by_fd;
+	int fd;
 };
 
 struct nucleus_rlimit {

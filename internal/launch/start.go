@@ -71,6 +71,13 @@ func Start(ctx context.Context, r *Request) (*Process, error) {
 	}
 	var hostBin *os.File // nil: the fd slot stays closed
 	if r.HostBinary != "" {
+		if prog.Strict {
+			// The strict filter denies execveat(fd, "", AT_EMPTY_PATH),
+			// the only way to execute a file that is beneath none of the
+			// container's paths without /proc: a file descriptor passed
+			// in from outside the Landlock domain would run that way.
+			return nil, fmt.Errorf("host binary %q: the strict policy denies executing a file by descriptor (execveat with AT_EMPTY_PATH); use the container policy, or one with Landlock rules of its own: %w", r.HostBinary, state.ErrUnsupported)
+		}
 		if hostBin, err = openHostBinary(r.HostBinary, r.HostBinaryDynamic); err != nil {
 			return nil, err
 		}
