@@ -34,7 +34,6 @@ func TestNoGoRuntimeInTheContainer(t *testing.T) {
 
 	_, err = sock.Write([]byte{nsenter.Go})
 	require.NoError(t, err)
-	// The grandchild now blocks reading the config's length.
 	// The grandchild now blocks in read(2) of the config's length
 	// (/proc/PID/syscall starts with the number of the blocking call).
 	require.True(t, testutil.Within(10*time.Second, func() bool {

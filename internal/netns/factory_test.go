@@ -124,9 +124,10 @@ func TestFactoryRefusesExitedAndStaleTarget(t *testing.T) {
 
 const factoryRestoreChildEnv = "NUCLEUS_NETNS_TEST_FACTORY_RESTORE_CHILD"
 
-// If the factory thread cannot switch back when its Handle closes, the
-// thread dies instead of returning to the scheduler (see
-// TestRestoreFailureDiscardsThread for the hook). In a subprocess.
+// A factory's thread always ends with its Handle; when it cannot even
+// switch back first, it still dies rather than run anything in the
+// target's namespace (see TestRestoreFailureDiscardsThread for the hook).
+// In a subprocess.
 func TestFactoryRestoreFailureDiscardsThread(t *testing.T) {
 	testutil.RequireRoot(t)
 	if !inChild(t, factoryRestoreChildEnv) {
