@@ -1,6 +1,6 @@
 // Package bpfasm holds the classic BPF building blocks that nucleus's
 // seccomp filters share: the seccomp_data layout, the return values, the
-// dispatch on syscall-number ranges and the assembly into sock_filter
+// search tree on syscall numbers (Tree) and the assembly into sock_filter
 // form. nucleus/harden (the container's OCI profile) and
 // nucleus/harden/seccomppolicy (go-seccomp-bpf policies, and the
 // generated floor) both build on it, so that there is one encoding of each.
@@ -45,11 +45,12 @@ func OffArgLo(i uint32) uint32 {
 	return off
 }
 
-// BucketSize is the width of the syscall-number ranges a filter is split
-// into. The kernel, when a filter is attached, runs it once per syscall
-// number to precompute which calls are always allowed (the seccomp action
-// cache): one linear chain of ~300 comparisons made seccomp(2) alone cost
-// ~250 µs, a dispatch on ranges of 64 numbers a fraction of that.
+// BucketSize is the width of the syscall-number ranges the previous
+// encoding (Dispatch) split a filter into. The kernel, when a filter is
+// attached, runs it once per syscall number to precompute which calls are
+// always allowed (the seccomp action cache): one linear chain of ~300
+// comparisons made seccomp(2) alone cost ~250 µs, a dispatch on ranges of
+// 64 numbers a fraction of that, and Tree less again.
 const BucketSize = 64
 
 // Dispatch appends to prog, which leaves the syscall number in A, a jump
@@ -59,6 +60,10 @@ const BucketSize = 64
 // this bucket", then a jump to the last one. The jumps to the buckets are
 // unconditional (32-bit offsets), since a conditional jump reaches only
 // 255 instructions.
+//
+// It is the encoding nucleus's filters had before Tree (issue #12), kept
+// as the reference the tests prove Tree's filters equivalent to and the
+// benchmarks measure them beside.
 func Dispatch(prog []bpf.Instruction, buckets [][]bpf.Instruction, width int) []bpf.Instruction {
 	jumps := make([]int, len(buckets)) // index of the jump to bucket i
 	for i := range buckets {
