@@ -68,15 +68,8 @@ func Tree(prog []bpf.Instruction, spans []Span) ([]bpf.Instruction, error) {
 	return append(prog, tree(merged)...), nil
 }
 
-// chunk is a part of a shared tree: instructions and the branches of
-// them that go to a shared return.
-type chunk struct {
-	insts []bpf.Instruction
-	toRet []retJump
-}
-
-// retJump is a branch of insts[at] (its true one when true) to the shared
-// return of ret.
+// retJump is a branch of the instruction at (its true one when true) to
+// the shared return of ret.
 type retJump struct {
 	at   int
 	true bool
@@ -86,78 +79,78 @@ type retJump struct {
 // sharedTree is the search over spans with the leaves that only return
 // turned into branches to one return instruction per value, after the
 // tree: half the instructions of tree, as many comparisons per call. It
-// fails when a branch would not reach its return.
+// fails when a branch would not reach its target.
 func sharedTree(spans []Span) ([]bpf.Instruction, bool) {
 	if len(spans) == 1 {
 		return tree(spans), true
 	}
-	c, ok := sharedNode(spans)
-	if !ok {
+	var e sharedEmitter
+	if !e.node(spans) {
 		return nil, false
 	}
 	var rets []uint32 // the values in order of first use
-	for _, j := range c.toRet {
+	for _, j := range e.toRet {
 		if !slices.Contains(rets, j.ret) {
 			rets = append(rets, j.ret)
 		}
 	}
-	out := c.insts
+	n := len(e.out)
 	for _, r := range rets {
-		out = append(out, bpf.RetConstant{Val: r})
+		e.out = append(e.out, bpf.RetConstant{Val: r})
 	}
-	for _, j := range c.toRet {
-		skip := len(c.insts) + slices.Index(rets, j.ret) - j.at - 1
+	for _, j := range e.toRet {
+		skip := n + slices.Index(rets, j.ret) - j.at - 1
 		if skip > maxSkip {
 			return nil, false
 		}
-		in := out[j.at].(bpf.JumpIf)
+		in := e.out[j.at].(bpf.JumpIf)
 		if j.true {
 			in.SkipTrue = uint8(skip)
 		} else {
 			in.SkipFalse = uint8(skip)
 		}
-		out[j.at] = in
+		e.out[j.at] = in
 	}
-	return out, true
+	return e.out, true
 }
 
-// sharedNode is the shared tree of at least two spans: "jge bound", its
+// sharedEmitter builds a shared tree: the instructions, and the branches
+// among them still to be pointed at the shared returns.
+type sharedEmitter struct {
+	out   []bpf.Instruction
+	toRet []retJump
+}
+
+// node emits the shared tree of at least two spans: "jge bound", its
 // false branch to the lower half (a shared return, or the code right
 // behind), its true branch to the upper half (a shared return, or the code
 // after the lower half's). It fails when the true branch would not reach.
-func sharedNode(spans []Span) (chunk, bool) {
+func (e *sharedEmitter) node(spans []Span) bool {
 	mid := len(spans) / 2
+	at := len(e.out)
 	node := bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: spans[mid].Lo}
-	c := chunk{insts: []bpf.Instruction{nil}}
+	e.out = append(e.out, nil)
 	for i, half := range [][]Span{spans[:mid], spans[mid:]} {
 		upper := i == 1
-		if len(half) == 1 && len(half[0].Code) == 0 {
-			c.toRet = append(c.toRet, retJump{at: 0, true: upper, ret: half[0].Ret})
+		switch {
+		case len(half) == 1 && len(half[0].Code) == 0:
+			e.toRet = append(e.toRet, retJump{at: at, true: upper, ret: half[0].Ret})
 			continue
-		}
-		sub := chunk{insts: half[0].Code}
-		if len(half) > 1 {
-			var ok bool
-			if sub, ok = sharedNode(half); !ok {
-				return chunk{}, false
-			}
-		}
-		if upper {
-			skip := len(c.insts) - 1 // over the lower half's code
+		case upper:
+			skip := len(e.out) - at - 1 // over the lower half's code
 			if skip > maxSkip {
-				return chunk{}, false
+				return false
 			}
 			node.SkipTrue = uint8(skip)
 		}
-		base := len(c.insts)
-		c.insts = append(c.insts, sub.insts...)
-		for _, j := range sub.toRet {
-			j.at += base
-			c.toRet = append(c.toRet, j)
+		if len(half) == 1 {
+			e.out = append(e.out, half[0].Code...)
+		} else if !e.node(half) {
+			return false
 		}
 	}
-	c.insts[0] = node
-	return c, true
+	e.out[at] = node
+	return true
 }
 
 // tree is the search over spans, which are merged and not empty, with a
