@@ -3,6 +3,7 @@ package harden
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/net/bpf"
@@ -74,8 +75,9 @@ func CompileOCISeccomp(s *specs.LinuxSeccomp) ([]SockFilter, error) {
 		return nil, fmt.Errorf("oci seccomp: defaultAction: %w", err)
 	}
 
-	nBuckets := info.maxNr/bpfasm.BucketSize + 1
-	buckets := make([][]bpf.Instruction, nBuckets)
+	// The rules of each call, in the profile's order, up to the first
+	// that applies whatever the arguments.
+	calls := make([]ociCall, info.maxNr+1)
 	for i, sc := range s.Syscalls {
 		ret, err := ociAction(sc.Action, sc.ErrnoRet)
 		if err != nil {
@@ -90,29 +92,30 @@ func CompileOCISeccomp(s *specs.LinuxSeccomp) ([]SockFilter, error) {
 			if !ok {
 				continue
 			}
-			b := nr / bpfasm.BucketSize
 			for _, c := range conds {
-				rule, err := ociRule(uint32(nr), c, ret)
-				if err != nil {
+				if err := calls[nr].add(c, ret); err != nil {
 					return nil, fmt.Errorf("oci seccomp: syscalls[%d] %s: %w", i, name, err)
 				}
-				buckets[b] = append(buckets[b], rule...)
 			}
 		}
 	}
+	spans := make([]bpfasm.Span, 0, len(calls)+1)
+	for nr, c := range calls {
+		spans = append(spans, bpfasm.Span{Lo: uint32(nr), Outcome: c.outcome(def)})
+	}
+	// A number above the table's, x32 ones included, meets the default.
+	spans = append(spans, bpfasm.Span{Lo: uint32(len(calls)), Outcome: bpfasm.Outcome{Ret: def}})
 
-	all := []bpf.Instruction{
+	prog, err := bpfasm.Tree([]bpf.Instruction{
 		bpf.LoadAbsolute{Off: bpfasm.OffArch, Size: 4},
 		bpf.JumpIf{Cond: bpf.JumpEqual, Val: info.audit, SkipTrue: 1},
 		bpf.RetConstant{Val: def},
 		bpf.LoadAbsolute{Off: bpfasm.OffNr, Size: 4},
+	}, spans)
+	if err != nil {
+		return nil, fmt.Errorf("oci seccomp: %w", err)
 	}
-	// A number above the last bucket goes to the last one, where no rule
-	// matches it; every bucket ends with the default action.
-	for i := range buckets {
-		buckets[i] = append(buckets[i], bpf.RetConstant{Val: def})
-	}
-	out, err := bpfasm.Finish(bpfasm.Dispatch(all, buckets, bpfasm.BucketSize))
+	out, err := bpfasm.Finish(prog)
 	if err != nil {
 		return nil, fmt.Errorf("oci seccomp: %w", err)
 	}
@@ -186,19 +189,55 @@ func ociConditions(args []specs.LinuxSeccompArg) ([][]specs.LinuxSeccompArg, err
 	return out, nil
 }
 
+// ociCall is what a profile says of one syscall: the checks of its
+// conditional rules in order and, once a rule applies whatever the
+// arguments, that rule's action.
+type ociCall struct {
+	code []bpf.Instruction
+	done bool
+	ret  uint32 // the unconditional rule's action, when done
+}
+
+// add appends a rule, all of whose conditions must hold; later rules of a
+// call that is done never run, and are left out.
+func (c *ociCall) add(conds []specs.LinuxSeccompArg, ret uint32) error {
+	if c.done {
+		return nil
+	}
+	if len(conds) == 0 {
+		c.done, c.ret = true, ret
+		return nil
+	}
+	rule, err := ociRule(conds, ret)
+	if err != nil {
+		return err
+	}
+	c.code = append(c.code, rule...)
+	return nil
+}
+
+// outcome is the call's leaf of the filter's search tree: the rules'
+// checks, then the unconditional rule's action, or def when there is
+// none.
+func (c *ociCall) outcome(def uint32) bpfasm.Outcome {
+	last := def
+	if c.done {
+		last = c.ret
+	}
+	if len(c.code) == 0 {
+		return bpfasm.Outcome{Ret: last}
+	}
+	return bpfasm.Outcome{Code: append(slices.Clip(c.code), bpf.RetConstant{Val: last})}
+}
+
 // failJump marks a jump offset to be patched to the end of the rule.
 const failJump = 0xff
 
-// ociRule emits one rule: with the syscall number in A, "if nr matches and
-// every condition holds, return ret", leaving the number in A otherwise.
-func ociRule(nr uint32, conds []specs.LinuxSeccompArg, ret uint32) ([]bpf.Instruction, error) {
-	if len(conds) == 0 {
-		return []bpf.Instruction{
-			bpf.JumpIf{Cond: bpf.JumpEqual, Val: nr, SkipFalse: 1},
-			bpf.RetConstant{Val: ret},
-		}, nil
-	}
-	in := []bpf.Instruction{bpf.JumpIf{Cond: bpf.JumpEqual, Val: nr, SkipFalse: failJump}}
+// ociRule emits one conditional rule: "if every condition holds, return
+// ret", running on past its end otherwise (where the call's next rule, or
+// its last action, follows).
+func ociRule(conds []specs.LinuxSeccompArg, ret uint32) ([]bpf.Instruction, error) {
+	var in []bpf.Instruction
 	for _, c := range conds {
 		lo := bpfasm.OffArgLo(uint32(c.Index))
 		hi := lo ^ 4
@@ -230,8 +269,7 @@ func ociRule(nr uint32, conds []specs.LinuxSeccompArg, ret uint32) ([]bpf.Instru
 		}
 	}
 	in = append(in, bpf.RetConstant{Val: ret})
-	fail := len(in) // the reload of the number below
-	in = append(in, bpf.LoadAbsolute{Off: bpfasm.OffNr, Size: 4})
+	fail := len(in) // the first instruction after the rule
 	for i, x := range in {
 		jf, ok := x.(bpf.JumpIf)
 		if !ok {
