@@ -13,6 +13,7 @@ import (
 
 	"nucleus/harden/internal/bpfasm"
 	"nucleus/internal/testutil"
+	"nucleus/state"
 )
 
 // dockerDefaultLike is a profile of the shape and size of Docker's
@@ -205,4 +206,44 @@ func BenchmarkInstallOCISeccomp(b *testing.B) {
 	b.ReportMetric(float64(tTree)/float64(tOld), "new/old")
 	b.ReportMetric(float64(len(tree)), "new-insns")
 	b.ReportMetric(float64(len(old)), "old-insns")
+}
+
+// In the kernel: a profile like Docker's default, compiled as the tree,
+// stacked on the floor under the container policy, lets a shell's
+// everyday commands run, and its conditional rule is what the kernel
+// applies: kill(pid, 0) fails with the rule's EACCES, kill(pid, SIGCONT)
+// goes through.
+func TestOCITreeInKernel(t *testing.T) {
+	testutil.RequireRoot(t)
+	requireBusybox(t)
+	s := dockerDefaultLike(t)
+	eacces := uint(unix.EACCES)
+	s.Syscalls = append([]specs.LinuxSyscall{{Names: []string{"kill"}, Action: specs.ActErrno, ErrnoRet: &eacces,
+		Args: []specs.LinuxSeccompArg{{Index: 1, Value: 0, Op: specs.OpEqualTo}}}}, s.Syscalls...)
+	oci, err := CompileOCISeccomp(s)
+	require.NoError(t, err)
+	prog, err := CompileFor(ContainerPolicy(), &Confinement{
+		Caps:    CapSets{Bounding: dockerCaps, Permitted: dockerCaps, Effective: dockerCaps},
+		Seccomp: [][]SockFilter{oci},
+	})
+	require.NoError(t, err)
+	script := `
+kill -0 $$ 2>&1; echo kill0=$?
+kill -s CONT $$; echo cont=$?
+ls / >/dev/null && echo ls-ok
+echo b a | tr ' ' '\n' | sort | head -1
+(sleep 0) & wait $! && echo fork-ok
+grep Seccomp_filters /proc/self/status
+`
+	r := runChild(t, childSpec{
+		Program:  prog,
+		Identity: state.ProcessIdentity{},
+		Dir:      "/tmp",
+		Argv:     []string{busybox, "sh", "-c", script},
+	}, childOpts{})
+	require.Equal(t, 0, r.Code, r.Stderr)
+	for _, want := range []string{"kill0=1\n", "cont=0\n", "ls-ok\n", "a\n", "fork-ok\n", "Seccomp_filters:\t2\n"} {
+		assert.Contains(t, r.Stdout, want)
+	}
+	assert.Contains(t, r.Stdout, "Permission denied")
 }
