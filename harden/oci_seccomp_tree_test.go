@@ -193,10 +193,10 @@ func BenchmarkInstallOCISeccomp(b *testing.B) {
 	var tTree, tOld time.Duration
 	n := 0
 	for b.Loop() {
-		d, err := bpfasm.InstallFresh(tree)
+		d, err := bpfasm.InstallFresh(nil, tree)
 		require.NoError(b, err)
 		tTree += d
-		d, err = bpfasm.InstallFresh(old)
+		d, err = bpfasm.InstallFresh(nil, old)
 		require.NoError(b, err)
 		tOld += d
 		n++

@@ -8,13 +8,14 @@ import (
 )
 
 // InstallFresh installs filters, in order, on a new OS thread of this
-// process that ends right after (it is never reused, so no other code
-// runs under them), and returns how long the seccomp(2) calls took, which
-// is what a child pays for its filters before exec: the kernel's checks
-// and conversion of the program, its JIT compilation and the action cache
-// (the filter run once per syscall number). For benchmarks; installing
-// without no_new_privs needs CAP_SYS_ADMIN.
-func InstallFresh(filters ...[]hardencore.SockFilter) (time.Duration, error) {
+// process, runs then there (when not nil) and ends the thread (it is never
+// reused, so no other code runs under the filters), and returns how long
+// the seccomp(2) calls took, which is what a child pays for its filters
+// before exec: the kernel's checks and conversion of the program, its JIT
+// compilation and the action cache (the filter run once per syscall
+// number). For benchmarks; installing without no_new_privs needs
+// CAP_SYS_ADMIN.
+func InstallFresh(then func(), filters ...[]hardencore.SockFilter) (time.Duration, error) {
 	type result struct {
 		d   time.Duration
 		err error
@@ -30,7 +31,11 @@ func InstallFresh(filters ...[]hardencore.SockFilter) (time.Duration, error) {
 				return
 			}
 		}
-		done <- result{d: time.Since(start)}
+		d := time.Since(start)
+		if then != nil {
+			then()
+		}
+		done <- result{d: d}
 	}()
 	r := <-done
 	return r.d, r.err
