@@ -89,9 +89,12 @@ func assembleTree(pol *seccomp.Policy, info *arch.Info) ([]hardencore.SockFilter
 		}
 		spans = append(spans, bpfasm.Span{Lo: uint32(nr), Outcome: o})
 	}
-	for name, check := range map[string][]bpf.Instruction{"socket": denyVsock, "ioctl": denyTerminalIoctls} {
-		if nr, ok := info.SyscallNames[name]; ok {
-			spans[nr].Outcome = prepend(check, spans[nr].Outcome)
+	for _, c := range []struct {
+		name  string
+		check []bpf.Instruction
+	}{{"socket", denyVsock}, {"ioctl", denyTerminalIoctls}} {
+		if nr, ok := info.SyscallNames[c.name]; ok {
+			spans[nr].Outcome = prepend(c.check, spans[nr].Outcome)
 		}
 	}
 	above := def

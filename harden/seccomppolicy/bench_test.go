@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"nucleus/harden/internal/bpfasm"
+	"nucleus/harden/internal/bpftest"
 	"nucleus/internal/hardencore"
 	"nucleus/internal/testutil"
 )
@@ -52,10 +53,10 @@ func benchInstall(b *testing.B, tree, old [][]hardencore.SockFilter) {
 	var tTree, tOld time.Duration
 	n := 0
 	for b.Loop() {
-		d, err := bpfasm.InstallFresh(nil, tree...)
+		d, err := bpftest.InstallFresh(nil, tree...)
 		require.NoError(b, err)
 		tTree += d
-		d, err = bpfasm.InstallFresh(nil, old...)
+		d, err = bpftest.InstallFresh(nil, old...)
 		require.NoError(b, err)
 		tOld += d
 		n++
@@ -130,7 +131,7 @@ func BenchmarkFilteredCall(b *testing.B) {
 					if run.f != nil {
 						fs = append(fs, run.f)
 					}
-					_, err := bpfasm.InstallFresh(call(run.d), fs...)
+					_, err := bpftest.InstallFresh(call(run.d), fs...)
 					require.NoError(b, err)
 				}
 				n += calls

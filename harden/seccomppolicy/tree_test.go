@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"nucleus/harden/internal/bpfasm"
+	"nucleus/harden/internal/bpftest"
 )
 
 // policyConsts are the argument values pol's conditions compare, and those
@@ -148,7 +149,7 @@ func TestTreeFilterEquivalent(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tree := assemble(t, tc.pol)
-			inputs := bpfasm.Inputs(uint32(info.ID), []uint32{uint32(arch.I386.ID), 0}, maxNr, policyConsts(tc.pol))
+			inputs := bpftest.Inputs(uint32(info.ID), []uint32{uint32(arch.I386.ID), 0}, maxNr, policyConsts(tc.pol))
 			vm, err := bpfasm.NewVM(tree)
 			require.NoError(t, err)
 			for _, d := range inputs {
@@ -168,7 +169,7 @@ func TestTreeFilterEquivalent(t *testing.T) {
 			for _, width := range []int{bpfasm.BucketSize, 0} {
 				old, err := assembleBuckets(tc.pol, info, width)
 				require.NoError(t, err)
-				require.NoError(t, bpfasm.Equivalent(tree, old, inputs), "tree vs buckets of %d", width)
+				require.NoError(t, bpftest.Equivalent(tree, old, inputs), "tree vs buckets of %d", width)
 			}
 		})
 	}

@@ -34,13 +34,14 @@ const maxSkip = 255
 // right behind it, and whose true branch is the upper half. A leaf is its
 // span's return or its Code.
 //
-// Why a tree: every call runs the filter, and when a filter is attached
-// the kernel converts and JIT-compiles every instruction and runs the
-// filter once per syscall number to fill its action cache
-// (seccomp_cache_prepare); a search over the few dozen intervals of an
-// allow-list costs a handful of comparisons per call and about two
-// instructions per interval, where one comparison per listed syscall cost
-// one instruction per syscall and as many comparisons.
+// Why a tree: when a filter is attached, the kernel converts and
+// JIT-compiles every instruction and runs the filter once per syscall
+// number to fill its action cache (seccomp_cache_prepare: the numbers the
+// filter allows whatever the arguments skip it from then on), and every
+// other call runs it. A search over the hundred or so intervals of an
+// allow-list costs a handful of comparisons per call and about one
+// instruction per interval, where one comparison per listed syscall cost
+// an instruction per syscall and as many comparisons.
 //
 // When the lower half is longer than a conditional jump reaches, the node
 // becomes "jge bound" to an unconditional jump (32-bit offset) over the

@@ -1,9 +1,15 @@
-package bpfasm
+// Package bpftest holds what the tests and benchmarks of nucleus's seccomp
+// encodings share: the inputs that prove two filters equivalent in the
+// BPF interpreter, the comparison itself, and the installation of filters
+// on a throw-away thread. It is a package of its own so that no program
+// that attaches links it.
+package bpftest
 
 import (
 	"fmt"
 	"slices"
 
+	"nucleus/harden/internal/bpfasm"
 	"nucleus/internal/hardencore"
 )
 
@@ -15,7 +21,7 @@ import (
 // compares (consts: the exact value, its neighbours, in the low and the
 // high word, with the other word 0, 1, all ones or the constant's own),
 // in all six arguments at once and in one argument at a time.
-func Inputs(audit uint32, foreign []uint32, maxNr int, consts []uint64) []SeccompData {
+func Inputs(audit uint32, foreign []uint32, maxNr int, consts []uint64) []bpfasm.SeccompData {
 	var nrs []int32
 	for nr := 0; nr <= maxNr+64; nr++ {
 		nrs = append(nrs, int32(nr))
@@ -48,13 +54,13 @@ func Inputs(audit uint32, foreign []uint32, maxNr int, consts []uint64) []Seccom
 		}
 	}
 
-	var in []SeccompData
+	var in []bpfasm.SeccompData
 	for _, nr := range nrs {
 		for _, a := range argSets {
-			in = append(in, SeccompData{Nr: nr, Arch: audit, Args: a})
+			in = append(in, bpfasm.SeccompData{Nr: nr, Arch: audit, Args: a})
 		}
 		for _, f := range foreign {
-			in = append(in, SeccompData{Nr: nr, Arch: f}, SeccompData{Nr: nr, Arch: f, Args: argSets[len(argSets)-1]})
+			in = append(in, bpfasm.SeccompData{Nr: nr, Arch: f}, bpfasm.SeccompData{Nr: nr, Arch: f, Args: argSets[len(argSets)-1]})
 		}
 	}
 	return in
@@ -62,21 +68,21 @@ func Inputs(audit uint32, foreign []uint32, maxNr int, consts []uint64) []Seccom
 
 // Equivalent runs two filters on every input and reports the first input
 // they answer differently, or a filter the interpreter cannot load.
-func Equivalent(a, b []hardencore.SockFilter, inputs []SeccompData) error {
-	va, err := NewVM(a)
+func Equivalent(a, b []hardencore.SockFilter, inputs []bpfasm.SeccompData) error {
+	va, err := bpfasm.NewVM(a)
 	if err != nil {
 		return err
 	}
-	vb, err := NewVM(b)
+	vb, err := bpfasm.NewVM(b)
 	if err != nil {
 		return err
 	}
 	for _, d := range inputs {
-		ra, err := RunVM(va, d)
+		ra, err := bpfasm.RunVM(va, d)
 		if err != nil {
 			return err
 		}
-		rb, err := RunVM(vb, d)
+		rb, err := bpfasm.RunVM(vb, d)
 		if err != nil {
 			return err
 		}

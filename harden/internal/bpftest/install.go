@@ -1,4 +1,4 @@
-package bpfasm
+package bpftest
 
 import (
 	"runtime"
