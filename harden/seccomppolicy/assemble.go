@@ -51,9 +51,11 @@ import (
 // with the same answer is one interval, and a call whose answer depends on
 // its arguments (clone, personality, ioctl, socket in the default policy)
 // has a leaf of its own holding go-seccomp-bpf's checks for that call
-// alone, in the policy's order. Every call meets exactly the checks
-// go-seccomp-bpf's whole program would make for it
-// (TestTreeFilterEquivalent).
+// alone, group by group in the policy's order. For the default floor and
+// the strict additions every call meets exactly what go-seccomp-bpf's
+// whole program answers (TestTreeFilterEquivalent); where that program
+// would compare a leftover argument with the numbers of later groups, the
+// tree answers what the policy says (TestGoSeccompBPFReusesArgument).
 func Assemble(pol *seccomp.Policy) ([]hardencore.SockFilter, error) {
 	info, err := arch.GetInfo("")
 	if err != nil {
