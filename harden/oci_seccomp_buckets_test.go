@@ -13,8 +13,10 @@ import (
 // the search tree (issue #12), kept as the reference
 // TestOCITreeEquivalent proves the tree against and
 // BenchmarkCompileOCISeccomp measures it beside: the rules in a row,
-// split into ranges of bpfasm.BucketSize numbers behind bpfasm.Dispatch.
-// s has passed CompileOCISeccomp's checks.
+// split into ranges of bpfasm.BucketSize numbers behind bpfasm.Dispatch,
+// each rule's argument checks ociRule's as in the tree (the operators are
+// proven on their own, TestOCISeccompOperators). s has passed
+// CompileOCISeccomp's checks.
 func compileOCISeccompBuckets(s *specs.LinuxSeccomp) ([]SockFilter, error) {
 	info, err := nativeTables()
 	if err != nil {
@@ -69,8 +71,9 @@ func compileOCISeccompBuckets(s *specs.LinuxSeccomp) ([]SockFilter, error) {
 	return out, nil
 }
 
-// ociRuleBuckets is the previous encoding of one rule: with the syscall number in A, "if nr matches and
-// every condition holds, return ret", leaving the number in A otherwise.
+// ociRuleBuckets is one rule as the bucketed encoding chained them, with
+// the syscall number in A: "if nr matches, the rule's checks (ociRule)",
+// the number reloaded after them for the next rule.
 func ociRuleBuckets(nr uint32, conds []specs.LinuxSeccompArg, ret uint32) ([]bpf.Instruction, error) {
 	if len(conds) == 0 {
 		return []bpf.Instruction{
@@ -78,56 +81,13 @@ func ociRuleBuckets(nr uint32, conds []specs.LinuxSeccompArg, ret uint32) ([]bpf
 			bpf.RetConstant{Val: ret},
 		}, nil
 	}
-	in := []bpf.Instruction{bpf.JumpIf{Cond: bpf.JumpEqual, Val: nr, SkipFalse: failJump}}
-	for _, c := range conds {
-		lo := bpfasm.OffArgLo(uint32(c.Index))
-		hi := lo ^ 4
-		vhi, vlo := uint32(c.Value>>32), uint32(c.Value)
-		ld := func(off uint32) bpf.Instruction { return bpf.LoadAbsolute{Off: off, Size: 4} }
-		j := func(cond bpf.JumpTest, v uint32, t, f uint8) bpf.Instruction {
-			return bpf.JumpIf{Cond: cond, Val: v, SkipTrue: t, SkipFalse: f}
-		}
-		switch c.Op {
-		case specs.OpEqualTo:
-			in = append(in, ld(hi), j(bpf.JumpEqual, vhi, 0, failJump), ld(lo), j(bpf.JumpEqual, vlo, 0, failJump))
-		case specs.OpNotEqual:
-			in = append(in, ld(hi), j(bpf.JumpEqual, vhi, 0, 2), ld(lo), j(bpf.JumpEqual, vlo, failJump, 0))
-		case specs.OpMaskedEqual:
-			mhi, mlo := vhi, vlo
-			whi, wlo := uint32(c.ValueTwo>>32), uint32(c.ValueTwo)
-			in = append(in, ld(hi), bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: mhi}, j(bpf.JumpEqual, whi, 0, failJump),
-				ld(lo), bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: mlo}, j(bpf.JumpEqual, wlo, 0, failJump))
-		case specs.OpGreaterThan, specs.OpGreaterEqual:
-			last := bpf.JumpGreaterThan
-			if c.Op == specs.OpGreaterEqual {
-				last = bpf.JumpGreaterOrEqual
-			}
-			in = append(in, ld(hi), j(bpf.JumpGreaterThan, vhi, 3, 0), j(bpf.JumpEqual, vhi, 0, failJump), ld(lo), j(last, vlo, 0, failJump))
-		case specs.OpLessThan:
-			in = append(in, ld(hi), j(bpf.JumpGreaterOrEqual, vhi, 0, 3), j(bpf.JumpEqual, vhi, 0, failJump), ld(lo), j(bpf.JumpGreaterOrEqual, vlo, failJump, 0))
-		case specs.OpLessEqual:
-			in = append(in, ld(hi), j(bpf.JumpGreaterThan, vhi, failJump, 0), j(bpf.JumpEqual, vhi, 0, 2), ld(lo), j(bpf.JumpGreaterThan, vlo, failJump, 0))
-		}
+	rule, err := ociRule(conds, ret)
+	if err != nil {
+		return nil, err
 	}
-	in = append(in, bpf.RetConstant{Val: ret})
-	fail := len(in) // the reload of the number below
-	in = append(in, bpf.LoadAbsolute{Off: bpfasm.OffNr, Size: 4})
-	for i, x := range in {
-		jf, ok := x.(bpf.JumpIf)
-		if !ok {
-			continue
-		}
-		skip := fail - i - 1
-		if skip > 254 {
-			return nil, fmt.Errorf("rule of %d instructions is too long", len(in))
-		}
-		if jf.SkipTrue == failJump {
-			jf.SkipTrue = uint8(skip)
-		}
-		if jf.SkipFalse == failJump {
-			jf.SkipFalse = uint8(skip)
-		}
-		in[i] = jf
+	if len(rule) > 255 {
+		return nil, fmt.Errorf("rule of %d instructions is too long", len(rule))
 	}
-	return in, nil
+	in := append([]bpf.Instruction{bpf.JumpIf{Cond: bpf.JumpEqual, Val: nr, SkipFalse: uint8(len(rule))}}, rule...)
+	return append(in, bpf.LoadAbsolute{Off: bpfasm.OffNr, Size: 4}), nil
 }
