@@ -6,7 +6,6 @@ import (
 	seccomp "github.com/elastic/go-seccomp-bpf"
 	"github.com/elastic/go-seccomp-bpf/arch"
 	"golang.org/x/net/bpf"
-	"golang.org/x/sys/unix"
 
 	"nucleus/harden/internal/bpfasm"
 	"nucleus/internal/hardencore"
@@ -74,24 +73,16 @@ func assembleBuckets(pol *seccomp.Policy, info *arch.Info, width int) ([]hardenc
 			bpf.RetConstant{Val: bpfasm.RetErrnoENOSYS},
 		)
 	}
+	// The checks of socket and ioctl, the tree's leaves' own, behind a
+	// comparison of the number, which is reloaded after them.
 	if socketNr, ok := info.SyscallNames["socket"]; ok {
-		all = append(all,
-			bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(socketNr), SkipFalse: 3},
-			bpf.LoadAbsolute{Off: bpfasm.OffArgLo(0), Size: 4},
-			bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.AF_VSOCK, SkipFalse: 1},
-			bpf.RetConstant{Val: bpfasm.RetErrnoEPERM},
-			bpf.LoadAbsolute{Off: bpfasm.OffNr, Size: 4},
-		)
+		all = append(all, bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(socketNr), SkipFalse: uint8(len(denyVsock))})
+		all = append(all, denyVsock...)
+		all = append(all, bpf.LoadAbsolute{Off: bpfasm.OffNr, Size: 4})
 	}
 	if ioctlNr, ok := info.SyscallNames["ioctl"]; ok {
-		all = append(all,
-			bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(ioctlNr), SkipFalse: 5},
-			bpf.LoadAbsolute{Off: bpfasm.OffArgLo(1), Size: 4},
-			bpf.JumpIf{Cond: bpf.JumpEqual, Val: ioctlTIOCSTI, SkipTrue: 2},
-			bpf.JumpIf{Cond: bpf.JumpEqual, Val: ioctlTIOCLINUX, SkipTrue: 1},
-			bpf.JumpIf{Cond: bpf.JumpEqual, Val: ioctlTIOCSETD, SkipFalse: 1},
-			bpf.RetConstant{Val: bpfasm.RetErrnoEPERM},
-		)
+		all = append(all, bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(ioctlNr), SkipFalse: uint8(len(denyTerminalIoctls))})
+		all = append(all, denyTerminalIoctls...)
 	}
 
 	all = append(all, bpf.LoadAbsolute{Off: bpfasm.OffNr, Size: 4})
