@@ -11,12 +11,15 @@ import (
 )
 
 // BenchmarkOneShot runs, in each iteration, one whole `nsattach --pid P
-// /bin/true` process (the binary TestMain built) and one `nsenter -t P -a
-// /bin/true`, alternately, against the same container, and reports the
-// mean of each and their ratio (x-nsenter): what a CLI user pays per
-// attach, next to util-linux with no hardening at all. cpu-x-nsenter is the
-// same ratio of CPU time (each process and the children it reaped), which a
-// loaded machine distorts less.
+// /bin/true` process of the default build (the binary TestMain built), one
+// of the static release build (`go build -tags netgo,osusergo`, see
+// static.go) and one `nsenter -t P -a /bin/true`, in turn, against the same
+// container, and reports the mean of each and their ratios to nsenter
+// (x-nsenter for the default build, static-x-nsenter for the release
+// build): what a CLI user pays per attach, next to util-linux with no
+// hardening at all. The cpu-* metrics are the same ratios of CPU time (each
+// process and the children it reaped), which a loaded machine distorts
+// less.
 //
 //	go test -run '^$' -bench OneShot -benchtime 200x ./examples/nsattach
 func BenchmarkOneShot(b *testing.B) {
@@ -25,24 +28,40 @@ func BenchmarkOneShot(b *testing.B) {
 	if err != nil {
 		testutil.Missing(b, "nsenter: %v", err)
 	}
+	static := testutil.BuildMain(b, b.TempDir(), "netgo,osusergo")
 	c := testcontainer.New(b, testcontainer.Options{Cgroup: true})
 	pid := strconv.Itoa(c.PID)
-	ours := []string{bin, "--pid", pid, "/bin/true"}
-	base := []string{nsenter, "-t", pid, "-a", "/bin/true"}
-	testutil.OneShot(b, ours...)
-	testutil.OneShot(b, base...)
-	var tOurs, tBase, cOurs, cBase time.Duration
+	runs := []struct {
+		name string
+		argv []string
+		wall time.Duration
+		cpu  time.Duration
+	}{
+		{name: "nsattach", argv: []string{bin, "--pid", pid, "/bin/true"}},
+		{name: "static", argv: []string{static, "--pid", pid, "/bin/true"}},
+		{name: "nsenter", argv: []string{nsenter, "-t", pid, "-a", "/bin/true"}},
+	}
+	for _, r := range runs {
+		testutil.OneShot(b, r.argv...) // warm the page cache and the container
+	}
 	for b.Loop() {
-		w, c := testutil.OneShot(b, ours...)
-		tOurs, cOurs = tOurs+w, cOurs+c
-		w, c = testutil.OneShot(b, base...)
-		tBase, cBase = tBase+w, cBase+c
+		for i := range runs {
+			w, c := testutil.OneShot(b, runs[i].argv...)
+			runs[i].wall, runs[i].cpu = runs[i].wall+w, runs[i].cpu+c
+		}
 	}
 	n := float64(b.N)
-	b.ReportMetric(float64(tOurs.Nanoseconds())/n, "nsattach-ns/op")
-	b.ReportMetric(float64(tBase.Nanoseconds())/n, "nsenter-ns/op")
-	b.ReportMetric(float64(tOurs)/float64(tBase), "x-nsenter")
-	b.ReportMetric(float64(cOurs.Nanoseconds())/n, "nsattach-cpu-ns/op")
-	b.ReportMetric(float64(cBase.Nanoseconds())/n, "nsenter-cpu-ns/op")
-	b.ReportMetric(float64(cOurs)/float64(cBase), "cpu-x-nsenter")
+	base := runs[len(runs)-1]
+	for _, r := range runs {
+		b.ReportMetric(float64(r.wall.Nanoseconds())/n, r.name+"-ns/op")
+		b.ReportMetric(float64(r.cpu.Nanoseconds())/n, r.name+"-cpu-ns/op")
+	}
+	for _, r := range runs[:len(runs)-1] {
+		prefix := r.name + "-"
+		if r.name == "nsattach" {
+			prefix = ""
+		}
+		b.ReportMetric(float64(r.wall)/float64(base.wall), prefix+"x-nsenter")
+		b.ReportMetric(float64(r.cpu)/float64(base.cpu), prefix+"cpu-x-nsenter")
+	}
 }
