@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"nucleus/state"
+	"nucleus/state/engine/internal/hook"
 )
 
 // Engine names a source of containers.
@@ -72,6 +73,10 @@ type Container struct {
 	aliases   []string      // every name the container answers to
 	roots     []RuntimeRoot // where its OCI state may be, in order
 	stateFile string        // a nucleus state file
+	// bundle is the OCI bundle containerd keeps for the task, stateBundle
+	// the one its runtime's state reported (List), kubeBundle the one whose
+	// annotations gave it its Kubernetes name (kube.go).
+	bundle, stateBundle, kubeBundle string
 	// details ask the engines for what a listing does not give (PID,
 	// runtime root): one request per container, made only for the
 	// container Find returns or when List shows every PID.
@@ -103,7 +108,7 @@ type source interface {
 
 // errAbsent marks a socket or directory that does not exist: the engine
 // is not installed or not running, which is not an error of the search.
-var errAbsent = errors.New("absent")
+var errAbsent = hook.ErrAbsent
 
 // List returns every container the configured engines see (see Find for
 // what is searched). A container that several engines see (a Docker
@@ -121,6 +126,9 @@ func List(ctx context.Context, opts ...Option) ([]Container, error) {
 			errs = append(errs, err)
 		}
 		all[i].fill(ctx)
+		if err := all[i].kubeAlias(ctx); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return all, errors.Join(errs...)
 }
@@ -145,8 +153,18 @@ func Find(ctx context.Context, name string, opts ...Option) (*state.ContainerSta
 	}
 	all, searched, errs := cfg.gather(ctx)
 	c, err := match(name, all)
+	var nf *NotFoundError
+	if errors.As(err, &nf) && isKubeName(name) {
+		// No engine's API named it: a Kubernetes container of a runtime
+		// root is named by its bundle's annotations.
+		for i := range all {
+			if err := all[i].kubeAlias(ctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		c, err = match(name, all)
+	}
 	if err != nil {
-		var nf *NotFoundError
 		if errors.As(err, &nf) {
 			nf.Searched, nf.Absent, nf.Errors = searched, cfg.absent, errs
 		}
@@ -235,6 +253,9 @@ func (c *Container) merge(o Container) {
 	}
 	if c.stateFile == "" {
 		c.stateFile = o.stateFile
+	}
+	if c.bundle == "" {
+		c.bundle = o.bundle
 	}
 	c.details = append(c.details, o.details...)
 }

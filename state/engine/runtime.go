@@ -68,7 +68,7 @@ func (c *Container) fill(ctx context.Context) {
 		}
 		return
 	}
-	c.PID = st.PID
+	c.PID, c.stateBundle = st.PID, st.BundlePath
 	if c.Status == "" {
 		c.Status = string(st.Status)
 	}

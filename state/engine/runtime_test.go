@@ -5,6 +5,7 @@ import (
 
 	"nucleus/internal/testcontainer"
 	"nucleus/state/engine"
+	"nucleus/state/engine/internal/enginetest"
 )
 
 // TestRuncRoot finds a runc container by id and prefix in its runc root,
@@ -13,7 +14,7 @@ func TestRuncRoot(t *testing.T) {
 	c := testcontainer.StartRunc(t, testcontainer.RuncOptions{})
 	opts := []engine.Option{engine.WithRuntimeRoot("runc", c.Root), engine.WithEngines(engine.Runtime)}
 	for _, q := range []string{c.ID, c.ID[:len(c.ID)-1]} {
-		st := find(t, q, opts...)
+		st := enginetest.Find(t, q, opts...)
 		if st.PID != c.PID || st.ID != c.ID || st.BundlePath != c.Bundle || st.UsingGVisor {
 			t.Errorf("Find(%s) = pid %d id %s bundle %s gvisor %v; want pid %d id %s bundle %s", q, st.PID, st.ID, st.BundlePath, st.UsingGVisor, c.PID, c.ID, c.Bundle)
 		}
@@ -29,7 +30,7 @@ func TestRuncRoot(t *testing.T) {
 // recorded for `runsc exec`.
 func TestRunscRoot(t *testing.T) {
 	c := testcontainer.StartRunsc(t, testcontainer.RunscOptions{})
-	st := find(t, c.ID, engine.WithRuntimeRoot("runsc", c.Root), engine.WithEngines(engine.Runtime))
+	st := enginetest.Find(t, c.ID, engine.WithRuntimeRoot("runsc", c.Root), engine.WithEngines(engine.Runtime))
 	if st.PID != c.PID || !st.UsingGVisor || st.RuntimeRoot != c.Root || st.BundlePath != c.Bundle {
 		t.Errorf("Find(%s) = pid %d gvisor %v root %q bundle %q; want pid %d, gVisor, root %s, bundle %s", c.ID, st.PID, st.UsingGVisor, st.RuntimeRoot, st.BundlePath, c.PID, c.Root, c.Bundle)
 	}
