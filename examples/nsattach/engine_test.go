@@ -109,9 +109,10 @@ func TestByKubernetesName(t *testing.T) {
 	tarball, err := testcontainer.RootfsTar(t.TempDir())
 	require.NoError(t, err)
 	c := testcontainer.StartContainerd(t, tarball)
-	c.ImportImage(t, tarball, "nucleus.test/web:1", testcontainer.DefaultImage)
 	ns := fmt.Sprintf("nsattach-%d", os.Getpid())
-	p := c.StartCRIPod(t, testcontainer.CRIPodSpec{Namespace: ns, Pod: "web", Container: "server", Image: "nucleus.test/web:1"})
+	// The sandbox image only sleeps: a pod of the host's network that
+	// holds no port other tests need.
+	p := c.StartCRIPod(t, testcontainer.CRIPodSpec{Namespace: ns, Pod: "web", Container: "server", Image: c.SandboxImage})
 	nsattachAt := func(args ...string) result {
 		cmd := nsattachCmd(t, args...)
 		atDefaultPaths(t, cmd, [2]string{c.RuncRoot, "/run/containerd/runc"},

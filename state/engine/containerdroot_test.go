@@ -25,11 +25,11 @@ func TestContainerdRoots(t *testing.T) {
 	tarball := enginetest.RootfsTar(t)
 	c := testcontainer.StartContainerd(t, tarball)
 	ns, id := fmt.Sprintf("nucleus-%d", os.Getpid()), fmt.Sprintf("ctr-web-%d", os.Getpid())
-	// Both run in the host's network: only the pod serves the web port.
+	// Both run in the host's network, as other packages' engine tests do
+	// at the same time: they only sleep (the sandbox image), to hold no port.
 	pid := c.RunCtr(t, ns, tarball, "nucleus.test/sleep:1", id, testcontainer.ImageSpec{Env: []string{"PATH=/bin"}, Cmd: []string{"/bin/sleep", "infinity"}})
-	c.ImportImage(t, tarball, "nucleus.test/web:1", testcontainer.DefaultImage)
 	kns := fmt.Sprintf("kns-%d", os.Getpid())
-	p := c.StartCRIPod(t, testcontainer.CRIPodSpec{Namespace: kns, Pod: "web", Container: "server", Image: "nucleus.test/web:1"})
+	p := c.StartCRIPod(t, testcontainer.CRIPodSpec{Namespace: kns, Pod: "web", Container: "server", Image: c.SandboxImage})
 
 	opts := []engine.Option{engine.WithEngines(engine.Runtime), engine.WithContainerdRuntimeRoot("runc", c.RuncRoot),
 		engine.WithContainerdState(c.State), engine.WithRuntimeRoot("runc", t.TempDir())}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"nucleus/internal/testcontainer"
+	"nucleus/internal/testutil"
 	"nucleus/probe"
 	"nucleus/state/engine"
 	_ "nucleus/state/engine/containerd"
@@ -21,12 +22,16 @@ func TestContainerdNamespace(t *testing.T) {
 	tarball := enginetest.RootfsTar(t)
 	c := testcontainer.StartContainerd(t, tarball)
 	ns, id := fmt.Sprintf("nucleus-%d", os.Getpid()), "web"
-	pid := c.RunCtr(t, ns, tarball, "nucleus.test/web:1", id, testcontainer.DefaultImage)
+	// The host's network, which other packages' engine tests share at the
+	// same time: a port of its own.
+	port := testutil.FreePort(t)
+	pid := c.RunCtr(t, ns, tarball, "nucleus.test/web:1", id, testcontainer.ImageSpec{Env: testcontainer.DefaultImage.Env,
+		Cmd: []string{"httpd", "-f", "-p", fmt.Sprintf("127.0.0.1:%d", port), "-h", "/www"}})
 	st := enginetest.Find(t, ns+"/"+id, engine.WithContainerdSocket(c.Socket), engine.WithEngines(engine.Containerd))
 	if st.PID != pid || st.ID != id || st.BundlePath == "" {
 		t.Fatalf("Find(%s/%s) = pid %d id %s bundle %q; ctr task ls pid %d", ns, id, st.PID, st.ID, st.BundlePath, pid)
 	}
-	if res, err := enginetest.ProbeReady(st.PID, probe.HTTP{Port: testcontainer.WebPort, Path: "/"}); err != nil || res.Status != probe.Success {
+	if res, err := enginetest.ProbeReady(st.PID, probe.HTTP{Port: port, Path: "/"}); err != nil || res.Status != probe.Success {
 		t.Errorf("HTTP probe of %s/%s: %+v, %v", ns, id, res, err)
 	}
 }
