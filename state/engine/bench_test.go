@@ -1,7 +1,6 @@
 package engine_test
 
 import (
-	"os"
 	"os/exec"
 	"testing"
 
@@ -15,16 +14,7 @@ import (
 // of /bin/true beside the engine's own exec (docker exec, podman exec).
 // CRI and containerd are in their packages' benchmarks.
 func BenchmarkFind(b *testing.B) {
-	testcontainer.RequireRoot(b)
-	dir, err := os.MkdirTemp("", "nucleus-engine-bench-")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	tarball, err := testcontainer.RootfsTar(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
+	tarball := enginetest.BenchTarball(b)
 	b.Run("docker", func(b *testing.B) {
 		dd := testcontainer.StartDockerd(b)
 		dd.Import(b, tarball, "nucleus-test:1", testcontainer.DefaultImage)

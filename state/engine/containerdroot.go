@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"nucleus/state"
+	"nucleus/state/engine/internal/hook"
 )
 
 // defaultContainerdState is containerd's default state directory.
@@ -33,18 +32,9 @@ func (s *containerdRootSource) name() string {
 }
 
 func (s *containerdRootSource) list(ctx context.Context) ([]Container, error) {
-	if err := checkRoot(s.root.Dir); err != nil {
-		if errors.Is(err, errAbsent) {
-			return nil, errAbsent
-		}
-		return nil, fmt.Errorf("%s: %w", s.name(), err)
-	}
-	ents, err := os.ReadDir(s.root.Dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, errAbsent
-	}
+	ents, err := readRoot(s.root.Dir)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", s.name(), err)
+		return nil, hook.Annotate(s.name(), err)
 	}
 	var out []Container
 	for _, e := range ents {

@@ -75,13 +75,7 @@ func TestContainerdRoots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	names := map[string]string{}
-	for _, ct := range list {
-		if _, dup := names[ct.ID]; dup {
-			t.Errorf("List: %s listed twice", ct.ID)
-		}
-		names[ct.ID] = string(ct.Engine) + ":" + ct.Name
-	}
+	names := enginetest.ListedOnce(t, list)
 	for id, want := range map[string]string{id: "runtime:" + ns + "/" + id, p.ContainerID: "runtime:" + name, p.PodID: "runtime:k8s.io/" + p.PodID} {
 		if names[id] != want {
 			t.Errorf("List: %s = %q; want %q (all: %v)", id, names[id], want, names)

@@ -15,16 +15,7 @@ import (
 // containerd beside `ctr task ls`, and lookup plus attach of /bin/true
 // beside CRI ExecSync (what kubelet's exec probes use).
 func BenchmarkFind(b *testing.B) {
-	testcontainer.RequireRoot(b)
-	dir, err := os.MkdirTemp("", "nucleus-engine-bench-")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	tarball, err := testcontainer.RootfsTar(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
+	tarball := enginetest.BenchTarball(b)
 	c := testcontainer.StartContainerd(b, tarball)
 	c.ImportImage(b, tarball, "nucleus.test/web:1", testcontainer.DefaultImage)
 	ns := fmt.Sprintf("bench-%d", os.Getpid())

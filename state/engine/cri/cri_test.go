@@ -109,13 +109,7 @@ func TestCRI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen := map[string]string{}
-	for _, ct := range list {
-		if _, dup := seen[ct.ID]; dup {
-			t.Errorf("List: %s listed twice", ct.ID)
-		}
-		seen[ct.ID] = string(ct.Engine) + ":" + ct.Name
-	}
+	seen := enginetest.ListedOnce(t, list)
 	for id, want := range map[string]string{p.ContainerID: "cri:" + name, p.PodID: "containerd:k8s.io/" + p.PodID} {
 		if seen[id] != want {
 			t.Errorf("List: %s = %q; want %q (all: %v)", id, seen[id], want, seen)

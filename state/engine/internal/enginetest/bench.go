@@ -2,11 +2,13 @@ package enginetest
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"testing"
 	"time"
 
 	"nucleus/attach"
+	"nucleus/internal/testcontainer"
 	"nucleus/state/engine"
 )
 
@@ -66,4 +68,19 @@ func AttachBench(b *testing.B, name string, engineExec ExecFunc, opts ...engine.
 		}
 		return err
 	})
+}
+
+// BenchTarball is RootfsTar for a benchmark, removed at its cleanup.
+func BenchTarball(b *testing.B) string {
+	testcontainer.RequireRoot(b)
+	dir, err := os.MkdirTemp("", "nucleus-engine-bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { os.RemoveAll(dir) })
+	tarball, err := testcontainer.RootfsTar(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return tarball
 }

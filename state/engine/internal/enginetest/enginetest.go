@@ -229,3 +229,17 @@ func ProbeReady(pid int, p probe.Probe) (probe.Result, error) {
 	})
 	return res, err
 }
+
+// ListedOnce maps the ID of each container of a List to "engine:name",
+// failing the test for a container listed twice.
+func ListedOnce(t *testing.T, list []engine.Container) map[string]string {
+	t.Helper()
+	seen := map[string]string{}
+	for _, ct := range list {
+		if _, dup := seen[ct.ID]; dup {
+			t.Errorf("List: %s listed twice", ct.ID)
+		}
+		seen[ct.ID] = string(ct.Engine) + ":" + ct.Name
+	}
+	return seen
+}
