@@ -52,6 +52,11 @@ func TestContainerdRoots(t *testing.T) {
 	if st.ID != p.ContainerID || st.Name != name {
 		t.Fatalf("Find(%s) = id %s name %s; want id %s", name, st.ID, st.Name, p.ContainerID)
 	}
+	// Without containerd's state directory (its task bundles are then not
+	// where engine looks by default), the bundle `runc state` reports.
+	if got := enginetest.Find(t, name, engine.WithEngines(engine.Runtime), engine.WithContainerdRuntimeRoot("runc", c.RuncRoot)); got.ID != p.ContainerID {
+		t.Errorf("Find(%s) without the state directory = id %s; want %s", name, got.ID, p.ContainerID)
+	}
 	out, err := p.RS.ExecSync(t.Context(), &cri.ExecSyncRequest{ContainerId: p.ContainerID, Cmd: []string{"hostname"}, Timeout: 20})
 	if err != nil {
 		t.Fatal(err)

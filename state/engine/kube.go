@@ -7,7 +7,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 
 	"nucleus/state"
 )
@@ -55,24 +57,49 @@ func kubeName(a map[string]string) (string, bool) {
 	return strings.Join(parts, "/"), true
 }
 
+// kubeAliasers bounds the kubeAlias calls at work at once: each may run
+// the runtime's `state`.
+const kubeAliasers = 4
+
+// kubeAliases runs kubeAlias for every container, a few at a time, and
+// returns the failures; askRuntime as kubeAlias's.
+func kubeAliases(ctx context.Context, all []Container, askRuntime bool) []error {
+	errs := make([]error, len(all))
+	sem := make(chan struct{}, kubeAliasers)
+	var wg sync.WaitGroup
+	for i := range all {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			errs[i] = all[i].kubeAlias(ctx, askRuntime)
+		})
+	}
+	wg.Wait()
+	return slices.DeleteFunc(errs, func(err error) bool { return err == nil })
+}
+
 // kubeAlias names a container a runtime root listed namespace/pod/container
 // when its bundle's annotations say it is a Kubernetes container. The
 // bundle is the one containerd's state directory holds for the task, else
 // (CRI-O's runtimes, whose bundles are elsewhere) the one the runtime's
 // state reports, which costs a `runc state`: so it is done only for a name
-// of that form, or for List. A name an engine's API gave is kept.
-func (c *Container) kubeAlias(ctx context.Context) error {
-	if c.Engine != Runtime || c.kubeBundle != "" {
+// of that form, or for List, and only when askRuntime is set (Find first
+// reads the bundles it knows). A name an engine's API gave is kept.
+func (c *Container) kubeAlias(ctx context.Context, askRuntime bool) error {
+	if c.Engine != Runtime || c.kubeRead {
 		return nil
 	}
 	bundle := c.bundle
 	if bundle != "" {
 		if _, err := os.Lstat(bundle); err != nil {
-			bundle = "" // not containerd's default state: ask the runtime
+			bundle = "" // not in the state directory searched: ask the runtime
 		}
 	}
 	if bundle == "" {
 		bundle = c.stateBundle
+	}
+	if bundle == "" && !askRuntime {
+		return nil
 	}
 	if bundle == "" && len(c.roots) > 0 {
 		st, err := runtimeState(ctx, c.roots[0], c.ID)
@@ -87,6 +114,7 @@ func (c *Container) kubeAlias(ctx context.Context) error {
 	if bundle == "" {
 		return nil
 	}
+	c.kubeRead = true
 	a, err := bundleAnnotations(bundle)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
