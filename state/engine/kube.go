@@ -19,8 +19,13 @@ import (
 // and the container's name from the CRI request (after any annotations a
 // pod passes through, so that these win), and marks the pod sandbox
 // (pause) container as such; CRI-O writes kubelet's metadata under its own
-// keys. Whoever may create pods through the CRI (kubelet) writes them; the
-// container's processes cannot (the bundle is outside its root).
+// keys (kubelet's own labels, which a pod's labels cannot override).
+// Whoever may create pods through the CRI (kubelet) writes them; the
+// container's processes cannot (the bundle is outside its root). CRI-O
+// copies a pod's annotations into its infra container's config after its
+// own keys, so a pod's author could give the pod's infra container the name
+// of one of the pod's own containers: both then match, an AmbiguousError,
+// never another pod's container.
 const (
 	criContainerType    = "io.kubernetes.cri.container-type"
 	criSandboxNamespace = "io.kubernetes.cri.sandbox-namespace"
