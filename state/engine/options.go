@@ -113,7 +113,9 @@ func WithCRISocket(path string) Option {
 
 // WithRuntimeRoot adds an OCI runtime state root to search; given, it
 // replaces the defaults (/run/runc, /run/crun, /var/run/runsc; for an
-// unprivileged caller runc's and crun's under $XDG_RUNTIME_DIR).
+// unprivileged caller runc's and crun's under $XDG_RUNTIME_DIR), and
+// containerd's shims' roots are searched only as WithContainerdRuntimeRoot
+// names them.
 func WithRuntimeRoot(runtime, dir string) Option {
 	return func(c *config) {
 		c.runtimeRoots = append(c.runtimeRoots, RuntimeRoot{Runtime: runtime, Dir: dir})
