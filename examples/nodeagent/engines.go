@@ -14,6 +14,10 @@ import (
 	"nucleus/probe/metrics"
 	"nucleus/state"
 	"nucleus/state/engine"
+	// Labels and pod annotations come from the engines' APIs: link the
+	// gRPC sources (engine alone names containers without them).
+	_ "nucleus/state/engine/containerd"
+	_ "nucleus/state/engine/cri"
 )
 
 // ProbeKeyPrefix starts every probe declaration. On a Kubernetes pod

@@ -64,8 +64,9 @@ Runs command inside a running container, hardened, and exits with its code.
 
 CONTAINER is a name, an ID or a unique ID prefix of a Docker, Podman,
 containerd (namespace/id), Kubernetes (namespace/pod/container), runc, crun,
-runsc or nucleus container (DOCKER_HOST, CONTAINER_HOST, CONTAINERD_ADDRESS
-and CONTAINER_RUNTIME_ENDPOINT are honoured).
+runsc or nucleus container (DOCKER_HOST and CONTAINER_HOST are honoured;
+containerd's and Kubernetes' running containers are read from the runtime
+roots and bundles containerd keeps under /run/containerd, with no gRPC).
 
 options:
   --list              print the containers the engines show and exit

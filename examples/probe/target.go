@@ -7,6 +7,10 @@ import (
 
 	"nucleus/state"
 	"nucleus/state/engine"
+	// CRI and containerd through their APIs (status, every namespace's
+	// containers); nsattach, whose one-shot start counts most, does without.
+	_ "nucleus/state/engine/containerd"
+	_ "nucleus/state/engine/cri"
 )
 
 // lookupTimeout bounds the search of every engine for a name.

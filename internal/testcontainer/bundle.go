@@ -36,6 +36,8 @@ type bundleSpec struct {
 	Image
 	// Rlimits are process.rlimits.
 	Rlimits []Rlimit
+	// Annotations are the config's annotations; nil leaves them out.
+	Annotations map[string]string
 }
 
 // Confinement is the security part of an OCI config's process (what the
@@ -195,7 +197,7 @@ func ociConfig(rootfs string, spec bundleSpec) map[string]any {
 		}
 		process["rlimits"] = rl
 	}
-	return map[string]any{
+	cfg := map[string]any{
 		"ociVersion": "1.0.2",
 		"process":    process,
 		"root":       map[string]any{"path": rootfs, "readonly": false},
@@ -209,6 +211,10 @@ func ociConfig(rootfs string, spec bundleSpec) map[string]any {
 		},
 		"linux": linux,
 	}
+	if spec.Annotations != nil {
+		cfg["annotations"] = spec.Annotations
+	}
+	return cfg
 }
 
 // runtimeCLI runs one OCI runtime's command line (runc, runsc) against one

@@ -22,6 +22,9 @@ type Containerd struct {
 	Socket string
 	// RuncRoot is the runc root its CRI runtime uses, per namespace below it.
 	RuncRoot string
+	// State is its state directory (containerd's --state): the bundles of
+	// its tasks are in <State>/io.containerd.runtime.v2.task/<namespace>/<id>.
+	State string
 	// SandboxImage is the pod sandbox ("pause") image.
 	SandboxImage string
 	// CgroupParent is the cgroup parent for its pods (a CRI pod's
@@ -80,7 +83,7 @@ func StartContainerd(t testing.TB, rootfsTar string) *Containerd {
 	requireTool(t, "containerd-shim-runc-v2")
 	dir := engineDir(t, "containerd")
 	c := &Containerd{
-		Socket: filepath.Join(dir, "containerd.sock"), RuncRoot: filepath.Join(dir, "runc"),
+		Socket: filepath.Join(dir, "containerd.sock"), RuncRoot: filepath.Join(dir, "runc"), State: filepath.Join(dir, "state"),
 		SandboxImage: "nucleus.test/pause:1", CgroupParent: engineCgroup("cri"), ctr: ctr, dir: dir,
 	}
 	t.Cleanup(func() {

@@ -32,6 +32,9 @@ type RuncOptions struct {
 	Image
 	// Rlimits are process.rlimits of config.json.
 	Rlimits []Rlimit
+	// Annotations are annotations of config.json (what an engine writes
+	// there, CRI-O's io.kubernetes.* for one).
+	Annotations map[string]string
 }
 
 // RuncContainer is a container made by runc from a bundle StartRunc wrote.
@@ -128,7 +131,7 @@ func (c *RuncContainer) start(opts RuncOptions) error {
 	bd, err := makeBundle("runc", bundleSpec{
 		Hostname: opts.Hostname, Args: opts.Args,
 		UID: opts.UID, GID: opts.GID, AdditionalGIDs: opts.AdditionalGIDs,
-		Confinement: opts.Confinement, Image: opts.Image, Rlimits: opts.Rlimits,
+		Confinement: opts.Confinement, Image: opts.Image, Rlimits: opts.Rlimits, Annotations: opts.Annotations,
 		Namespaces:  []string{"pid", "ipc", "uts", "mount", "network", "cgroup"},
 		CgroupsPath: "nucleus-runc/" + c.ID,
 	})

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+
+	"nucleus/state/engine/internal/hook"
 )
 
 // dockerSource lists the containers of a Docker daemon through its Engine
@@ -51,7 +53,7 @@ func (s *dockerSource) list(ctx context.Context) ([]Container, error) {
 	}
 	var sums []dockerSummary
 	if err := c.get(ctx, "/containers/json?all=1", &sums); err != nil {
-		return nil, annotate(s.name(), err)
+		return nil, hook.Annotate(s.name(), err)
 	}
 	var out []Container
 	for _, sum := range sums {
@@ -92,31 +94,11 @@ func (s *dockerSource) inspect(ctx context.Context, ct *Container) error {
 	if rt == "" {
 		rt = "runc"
 	}
-	if bin, ok := runtimeOf(rt); ok {
+	if bin, ok := hook.RuntimeOf(rt); ok {
 		ct.addRoot(bin, filepath.Join(s.execRoot, "runtime-"+rt, "moby"))
 		// Docker 20.10 runs every runtime through containerd's runc shim,
 		// whose root is runtime-runc whatever the binary.
 		ct.addRoot(bin, filepath.Join(s.execRoot, "runtime-runc", "moby"))
 	}
 	return nil
-}
-
-// runtimeOf maps an engine's runtime name (Docker's "runc", containerd's
-// "io.containerd.runc.v2", "io.containerd.runsc.v1") to the OCI runtime
-// binary that keeps its state.
-func runtimeOf(name string) (string, bool) {
-	for _, r := range []string{"runsc", "crun", "runc"} {
-		if strings.Contains(name, r) {
-			return r, true
-		}
-	}
-	return "", false
-}
-
-// annotate names the engine in err, keeping errAbsent recognisable.
-func annotate(what string, err error) error {
-	if err == errAbsent {
-		return err
-	}
-	return fmt.Errorf("%s: %w", what, err)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"nucleus/state"
+	"nucleus/state/engine/internal/hook"
 )
 
 // Engine names a source of containers.
@@ -25,11 +26,15 @@ const (
 	Docker Engine = "docker"
 	// Podman is Podman's API socket, else its container store.
 	Podman Engine = "podman"
-	// CRI is the Kubernetes Container Runtime Interface (containerd's or CRI-O's socket).
+	// CRI is the Kubernetes Container Runtime Interface (containerd's or
+	// CRI-O's socket); the program must import nucleus/state/engine/cri.
 	CRI Engine = "cri"
-	// Containerd is containerd's gRPC API, every namespace.
+	// Containerd is containerd's gRPC API, every namespace; the program
+	// must import nucleus/state/engine/containerd (see the package doc).
 	Containerd Engine = "containerd"
-	// Runtime is the state roots of runc, crun and runsc.
+	// Runtime is the state roots of runc, crun and runsc, containerd's
+	// shims' roots among them (its containers named namespace/id, or
+	// namespace/pod/container from their bundles' annotations).
 	Runtime Engine = "runtime"
 	// Nucleus is nucleus's own state directories.
 	Nucleus Engine = "nucleus"
@@ -44,7 +49,9 @@ type Container struct {
 	Engine Engine
 	// Name is the engine's name for it: Docker's and Podman's container
 	// name, namespace/pod/container for CRI, namespace/id for containerd,
-	// the id for a runtime root or a nucleus state file.
+	// the id for a runtime root or a nucleus state file; in containerd's
+	// runtime roots namespace/id, or namespace/pod/container for a
+	// Kubernetes container (from its bundle's annotations).
 	Name string
 	// ID is the container's id (the OCI runtime's id as well).
 	ID string
@@ -72,6 +79,11 @@ type Container struct {
 	aliases   []string      // every name the container answers to
 	roots     []RuntimeRoot // where its OCI state may be, in order
 	stateFile string        // a nucleus state file
+	// bundle is the OCI bundle containerd keeps for the task, stateBundle
+	// the one its runtime's state reported (List), kubeBundle the one whose
+	// annotations gave it its Kubernetes name (kube.go).
+	bundle, stateBundle, kubeBundle string
+	kubeRead                        bool // its bundle's annotations were read
 	// details ask the engines for what a listing does not give (PID,
 	// runtime root): one request per container, made only for the
 	// container Find returns or when List shows every PID.
@@ -103,7 +115,7 @@ type source interface {
 
 // errAbsent marks a socket or directory that does not exist: the engine
 // is not installed or not running, which is not an error of the search.
-var errAbsent = errors.New("absent")
+var errAbsent = hook.ErrAbsent
 
 // List returns every container the configured engines see (see Find for
 // what is searched). A container that several engines see (a Docker
@@ -122,6 +134,7 @@ func List(ctx context.Context, opts ...Option) ([]Container, error) {
 		}
 		all[i].fill(ctx)
 	}
+	errs = append(errs, kubeAliases(ctx, all, true)...)
 	return all, errors.Join(errs...)
 }
 
@@ -145,8 +158,20 @@ func Find(ctx context.Context, name string, opts ...Option) (*state.ContainerSta
 	}
 	all, searched, errs := cfg.gather(ctx)
 	c, err := match(name, all)
+	var nf *NotFoundError
+	if errors.As(err, &nf) && isKubeName(name) {
+		// No engine's API named it: a Kubernetes container of a runtime
+		// root is named by its bundle's annotations, those of containerd's
+		// tasks first (files), then those the runtime's state points to
+		// (an exec of the runtime per container: CRI-O's).
+		for _, askRuntime := range []bool{false, true} {
+			errs = append(errs, kubeAliases(ctx, all, askRuntime)...)
+			if c, err = match(name, all); !errors.As(err, &nf) {
+				break
+			}
+		}
+	}
 	if err != nil {
-		var nf *NotFoundError
 		if errors.As(err, &nf) {
 			nf.Searched, nf.Absent, nf.Errors = searched, cfg.absent, errs
 		}
@@ -235,6 +260,9 @@ func (c *Container) merge(o Container) {
 	}
 	if c.stateFile == "" {
 		c.stateFile = o.stateFile
+	}
+	if c.bundle == "" {
+		c.bundle = o.bundle
 	}
 	c.details = append(c.details, o.details...)
 }

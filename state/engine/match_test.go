@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -82,8 +83,70 @@ func TestRefuseForUnprivileged(t *testing.T) {
 	}
 	for _, s := range c.sources {
 		switch s.(type) {
-		case *dockerSource, *containerdSource, *criSource:
+		case *dockerSource, *linkedSource, *containerdRootSource:
 			t.Errorf("unprivileged default config searches %s", s.name())
+		}
+	}
+}
+
+// Without nucleus/state/engine/cri and .../containerd linked (this test
+// binary imports neither), naming CRI or containerd is an error that says
+// which package to import; the defaults search containerd's runtime roots
+// instead, and the engines' variables alone are no error.
+func TestNotLinked(t *testing.T) {
+	for _, c := range []struct {
+		opts []Option
+		pkg  string
+	}{
+		{[]Option{WithEngines(CRI)}, "nucleus/state/engine/cri"},
+		{[]Option{WithCRISocket("/run/crio/crio.sock")}, "nucleus/state/engine/cri"},
+		{[]Option{WithEngines(Containerd)}, "nucleus/state/engine/containerd"},
+		{[]Option{WithContainerdSocket("/run/containerd/containerd.sock")}, "nucleus/state/engine/containerd"},
+	} {
+		if _, err := newConfig(c.opts); err == nil || !strings.Contains(err.Error(), `import _ "`+c.pkg+`"`) {
+			t.Errorf("newConfig = %v; want an error naming %s", err, c.pkg)
+		}
+	}
+	t.Setenv("CONTAINERD_ADDRESS", "/run/containerd/containerd.sock")
+	t.Setenv("CONTAINER_RUNTIME_ENDPOINT", "unix:///run/containerd/containerd.sock")
+	c, err := newConfig(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var roots []string
+	for _, s := range c.sources {
+		switch s := s.(type) {
+		case *linkedSource:
+			t.Errorf("a gRPC source is searched without its package: %s", s.name())
+		case *containerdRootSource:
+			roots = append(roots, s.root.Dir)
+		}
+	}
+	if want := []string{"/run/containerd/runc", "/run/containerd/runsc"}; !slices.Equal(roots, want) {
+		t.Errorf("containerd runtime roots searched: %v; want %v", roots, want)
+	}
+}
+
+// The bundle annotations of containerd's CRI plugin and CRI-O name a
+// Kubernetes container; a pod sandbox and a container no CRI made are
+// not named.
+func TestKubeName(t *testing.T) {
+	for _, c := range []struct {
+		a    map[string]string
+		want string
+	}{
+		{map[string]string{criContainerType: "container", criSandboxNamespace: "ns", criSandboxName: "web", criContainerName: "app"}, "ns/web/app"},
+		{map[string]string{criContainerType: "sandbox", criSandboxNamespace: "ns", criSandboxName: "web"}, ""},
+		{map[string]string{criContainerType: "container", criSandboxNamespace: "ns", criSandboxName: "web"}, ""},
+		{map[string]string{criContainerType: "container", criSandboxNamespace: "n/s", criSandboxName: "web", criContainerName: "app"}, ""},
+		{map[string]string{crioContainerType: "container", crioPodNamespace: "ns", crioPodName: "web", crioContainerName: "app"}, "ns/web/app"},
+		{map[string]string{crioContainerType: "sandbox", crioPodNamespace: "ns", crioPodName: "web", crioContainerName: "POD"}, ""},
+		{map[string]string{crioPodNamespace: "ns", crioPodName: "web", crioContainerName: "POD"}, ""},
+		{map[string]string{"org.opencontainers.image.title": "x"}, ""},
+		{nil, ""},
+	} {
+		if got, ok := kubeName(c.a); got != c.want || ok != (c.want != "") {
+			t.Errorf("kubeName(%v) = %q, %v; want %q", c.a, got, ok, c.want)
 		}
 	}
 }

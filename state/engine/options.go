@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"nucleus/state"
+	"nucleus/state/engine/internal/hook"
 )
 
 // Option changes where Find and List look.
@@ -28,6 +29,9 @@ type config struct {
 	explicitRoots  bool
 	explicitStates bool
 	explicitCRI    bool
+	criOption      bool // WithCRISocket given (not only the variable)
+	containerdRoot []RuntimeRoot
+	containerdRun  string
 
 	sources []source
 	absent  []string
@@ -74,17 +78,44 @@ func WithPodmanRuntimeRoot(dir string) Option { return func(c *config) { c.podma
 
 // WithContainerdSocket sets containerd's socket (default
 // /run/containerd/containerd.sock).
+//
+// Both it and WithEngines(Containerd) need the program to import
+// nucleus/state/engine/containerd; without it they are an error.
 func WithContainerdSocket(path string) Option { return func(c *config) { c.containerdSock = &path } }
+
+// WithContainerdRuntimeRoot adds a runtime root of containerd's shims, one
+// directory per containerd namespace below it, searched as engine Runtime
+// (containers named namespace/id); given, it replaces the defaults
+// (/run/containerd/runc, /run/containerd/runsc).
+func WithContainerdRuntimeRoot(runtime, dir string) Option {
+	return func(c *config) {
+		c.containerdRoot = append(c.containerdRoot, RuntimeRoot{Runtime: runtime, Dir: dir})
+	}
+}
+
+// WithContainerdState sets containerd's state directory (its `state`
+// setting, default /run/containerd): the bundle of task namespace/id,
+// whose config.json's annotations name a Kubernetes container, is
+// <dir>/io.containerd.runtime.v2.task/<namespace>/<id>.
+func WithContainerdState(dir string) Option { return func(c *config) { c.containerdRun = dir } }
 
 // WithCRISocket adds a CRI socket; given, it replaces the defaults
 // (containerd's socket, /run/crio/crio.sock).
+//
+// Both it and WithEngines(CRI) need the program to import
+// nucleus/state/engine/cri; without it they are an error.
 func WithCRISocket(path string) Option {
-	return func(c *config) { c.criSockets = append(c.criSockets, path); c.explicitCRI = true }
+	return func(c *config) {
+		c.criSockets = append(c.criSockets, path)
+		c.explicitCRI, c.criOption = true, true
+	}
 }
 
 // WithRuntimeRoot adds an OCI runtime state root to search; given, it
 // replaces the defaults (/run/runc, /run/crun, /var/run/runsc; for an
-// unprivileged caller runc's and crun's under $XDG_RUNTIME_DIR).
+// unprivileged caller runc's and crun's under $XDG_RUNTIME_DIR), and
+// containerd's shims' roots are searched only as WithContainerdRuntimeRoot
+// names them.
 func WithRuntimeRoot(runtime, dir string) Option {
 	return func(c *config) {
 		c.runtimeRoots = append(c.runtimeRoots, RuntimeRoot{Runtime: runtime, Dir: dir})
@@ -105,6 +136,7 @@ func newConfig(opts []Option) (*config, error) {
 	for _, o := range opts {
 		o(c)
 	}
+	containerdOption := c.containerdSock != nil // before CONTAINERD_ADDRESS
 	for _, e := range c.engines {
 		if !slices.Contains(allEngines, e) {
 			return nil, fmt.Errorf("engine: unknown engine %q", e)
@@ -147,6 +179,16 @@ func newConfig(opts []Option) (*config, error) {
 		}
 	}
 	want := func(e Engine) bool { return len(c.engines) == 0 || slices.Contains(c.engines, e) }
+	named := func(e Engine) bool { return slices.Contains(c.engines, e) }
+	// The gRPC sources are in packages of their own (see the package
+	// doc): one asked for by an option and not linked is an error, one
+	// merely not linked is not searched (the runtime roots stand in).
+	if hook.CRI == nil && (named(CRI) || c.criOption) {
+		return nil, notLinked(CRI, "nucleus/state/engine/cri")
+	}
+	if hook.Containerd == nil && (named(Containerd) || (containerdOption && (hook.CRI == nil || !want(CRI)))) {
+		return nil, notLinked(Containerd, "nucleus/state/engine/containerd")
+	}
 	if want(Docker) {
 		if rootless && c.dockerHost == nil {
 			c.absent = append(c.absent, "docker (root only)")
@@ -191,7 +233,7 @@ func newConfig(opts []Option) (*config, error) {
 			c.sources = append(c.sources, &podmanSource{socket: sock, storage: store, runtimeRoot: runRoot, crunRoot: crunRoot})
 		}
 	}
-	if want(CRI) {
+	if want(CRI) && hook.CRI != nil {
 		socks := c.criSockets
 		if len(socks) == 0 {
 			socks = []string{"/run/containerd/containerd.sock", "/run/crio/crio.sock"}
@@ -203,11 +245,11 @@ func newConfig(opts []Option) (*config, error) {
 			c.absent = append(c.absent, "cri (root only)")
 		} else {
 			for _, s := range socks {
-				c.sources = append(c.sources, &criSource{socket: s})
+				c.sources = append(c.sources, &linkedSource{engine: CRI, socket: s, lister: hook.CRI})
 			}
 		}
 	}
-	if want(Containerd) {
+	if want(Containerd) && hook.Containerd != nil {
 		if rootless {
 			c.absent = append(c.absent, "containerd (root only)")
 		} else {
@@ -215,10 +257,23 @@ func newConfig(opts []Option) (*config, error) {
 			if c.containerdSock != nil {
 				sock = *c.containerdSock
 			}
-			c.sources = append(c.sources, &containerdSource{socket: sock})
+			c.sources = append(c.sources, &linkedSource{engine: Containerd, socket: sock, lister: hook.Containerd})
 		}
 	}
 	if want(Runtime) {
+		// containerd's shims' roots first: their containers are named
+		// namespace/id (and Kubernetes' namespace/pod/container).
+		croots := c.containerdRoot
+		if len(croots) == 0 && !c.explicitRoots && !rootless {
+			croots = []RuntimeRoot{{"runc", "/run/containerd/runc"}, {"runsc", "/run/containerd/runsc"}}
+		}
+		cstate := c.containerdRun
+		if cstate == "" {
+			cstate = defaultContainerdState
+		}
+		for _, r := range croots {
+			c.sources = append(c.sources, &containerdRootSource{root: r, state: cstate})
+		}
 		roots := c.runtimeRoots
 		if !c.explicitRoots {
 			roots = []RuntimeRoot{{"runc", "/run/runc"}, {"crun", "/run/crun"}, {"runsc", "/var/run/runsc"}}
@@ -256,8 +311,11 @@ func (c *config) ownPaths() []string {
 	if c.podmanRunRoot != "" {
 		ps = append(ps, c.podmanRunRoot)
 	}
-	for _, r := range c.runtimeRoots {
+	for _, r := range append(slices.Clone(c.runtimeRoots), c.containerdRoot...) {
 		ps = append(ps, r.Dir)
+	}
+	if c.containerdRun != "" {
+		ps = append(ps, c.containerdRun)
 	}
 	return append(ps, c.stateDirs...)
 }

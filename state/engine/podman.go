@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"nucleus/state/engine/internal/hook"
 )
 
 // podmanSource lists Podman's containers: through its libpod API when
@@ -66,7 +68,7 @@ func (s *podmanSource) fromAPI(ctx context.Context) ([]Container, error) {
 	}
 	var sums []podmanSummary
 	if err := c.get(ctx, "/v4.0.0/libpod/containers/json?all=true", &sums); err != nil {
-		return nil, annotate("podman ("+s.socket+")", err)
+		return nil, hook.Annotate("podman ("+s.socket+")", err)
 	}
 	out := make([]Container, 0, len(sums))
 	for _, sum := range sums {

@@ -6,16 +6,17 @@ import (
 
 	"nucleus/internal/testcontainer"
 	"nucleus/state/engine"
+	"nucleus/state/engine/internal/enginetest"
 )
 
 // TestPodman finds a Podman container by name through its container store
 // (no service running) and through `podman system service`, and compares
 // attach and probes with `podman exec`.
 func TestPodman(t *testing.T) {
-	tarball := rootfsTar(t)
+	tarball := enginetest.RootfsTar(t)
 	p := testcontainer.NewPodman(t)
 	p.Import(t, tarball, "nucleus-test:1", testcontainer.DefaultImage)
-	name := uniqueName("podman")
+	name := enginetest.UniqueName("podman")
 	id := p.Run(t, name, "localhost/nucleus-test:1", "--label", "example.test/tier=web")
 	inspect, err := p.Cmd("inspect", "-f", "{{.State.Pid}}", id).Output()
 	if err != nil {
@@ -25,14 +26,14 @@ func TestPodman(t *testing.T) {
 
 	// No service: names from the store, state from runc's root.
 	store := []engine.Option{engine.WithPodmanStorage(p.Root), engine.WithPodmanSocket(p.Root + "/no-such.sock"), engine.WithEngines(engine.Podman)}
-	st := find(t, name, store...)
+	st := enginetest.Find(t, name, store...)
 	if itoa(st.PID) != wantPID || st.ID != id || st.BundlePath == "" {
 		t.Fatalf("Find(%s) from the store = pid %d id %s bundle %q; podman inspect pid %s id %s", name, st.PID, st.ID, st.BundlePath, wantPID, id)
 	}
 
 	p.StartService(t)
 	api := []engine.Option{engine.WithPodmanSocket(p.Socket), engine.WithPodmanStorage("/nonexistent"), engine.WithEngines(engine.Podman)}
-	st = find(t, name, api...)
+	st = enginetest.Find(t, name, api...)
 	if itoa(st.PID) != wantPID || st.Name != name {
 		t.Fatalf("Find(%s) through the API = pid %d name %s; podman inspect %s", name, st.PID, st.Name, wantPID)
 	}
@@ -40,10 +41,10 @@ func TestPodman(t *testing.T) {
 	if list, err := engine.List(t.Context(), api...); err != nil || len(list) != 1 || list[0].Labels["example.test/tier"] != "web" {
 		t.Errorf("List through the API = %+v, %v; want %s with label example.test/tier=web", list, err, name)
 	}
-	if got := find(t, id[:10], api...); got.PID != st.PID {
+	if got := enginetest.Find(t, id[:10], api...); got.PID != st.PID {
 		t.Errorf("Find(%s) = pid %d, want %d", id[:10], got.PID, st.PID)
 	}
-	compareWithEngine(t, st, func(flags []string, args ...string) (testcontainer.ExecResult, error) {
+	enginetest.CompareWithEngine(t, st, func(flags []string, args ...string) (testcontainer.ExecResult, error) {
 		return p.Exec(flags, name, args...)
 	}, true)
 }

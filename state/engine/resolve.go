@@ -63,6 +63,11 @@ func resolve(ctx context.Context, c Container) (*state.ContainerState, error) {
 	if c.PID != 0 && st.PID != c.PID && !st.UsingGVisor {
 		return nil, fmt.Errorf("%s: the runtime (%s --root %s) reports pid %d, the engine pid %d", where, c.Runtime, c.RuntimeRoot, st.PID, c.PID)
 	}
+	// A name read from a bundle's annotations holds for that bundle only
+	// (the same directory, by whichever path: /var/run is /run).
+	if c.kubeBundle != "" && !sameDir(st.BundlePath, c.kubeBundle) {
+		return nil, fmt.Errorf("%s: the runtime (%s --root %s) reports bundle %s, the name was read from %s", where, c.Runtime, c.RuntimeRoot, st.BundlePath, c.kubeBundle)
+	}
 	if c.Name != "" {
 		st.Name = c.Name
 	}
@@ -184,4 +189,14 @@ func hasState(r RuntimeRoot, id string) bool {
 		}
 	}
 	return false
+}
+
+// sameDir reports whether two paths name the same directory.
+func sameDir(a, b string) bool {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Stat(b)
+	return err == nil && os.SameFile(fa, fb)
 }

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+
+	"nucleus/state/engine/internal/hook"
 )
 
 // runtimeSource lists the containers of one OCI runtime state root.
@@ -17,18 +19,9 @@ func (s *runtimeSource) name() string { return fmt.Sprintf("%s (%s)", s.root.Run
 // list reads the root's directory: runc and crun keep one directory per
 // container id; runsc one "<sandbox>_sandbox:<id>.state" file per container.
 func (s *runtimeSource) list(ctx context.Context) ([]Container, error) {
-	if err := checkRoot(s.root.Dir); err != nil {
-		if errors.Is(err, errAbsent) {
-			return nil, errAbsent
-		}
-		return nil, fmt.Errorf("%s: %w", s.name(), err)
-	}
-	ents, err := os.ReadDir(s.root.Dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, errAbsent
-	}
+	ents, err := readRoot(s.root.Dir)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", s.name(), err)
+		return nil, hook.Annotate(s.name(), err)
 	}
 	var out []Container
 	for _, e := range ents {
@@ -55,6 +48,22 @@ func (s *runtimeSource) list(ctx context.Context) ([]Container, error) {
 	return out, nil
 }
 
+// readRoot lists a runtime root once checkRoot accepts it; errAbsent
+// when it does not exist.
+func readRoot(dir string) ([]os.DirEntry, error) {
+	if err := checkRoot(dir); err != nil {
+		if errors.Is(err, errAbsent) {
+			return nil, errAbsent
+		}
+		return nil, err
+	}
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, errAbsent
+	}
+	return ents, err
+}
+
 // fill completes, for List, the PID and status of a container whose
 // engine did not report them, from its runtime's state.
 func (c *Container) fill(ctx context.Context) {
@@ -68,7 +77,7 @@ func (c *Container) fill(ctx context.Context) {
 		}
 		return
 	}
-	c.PID = st.PID
+	c.PID, c.stateBundle = st.PID, st.BundlePath
 	if c.Status == "" {
 		c.Status = string(st.Status)
 	}

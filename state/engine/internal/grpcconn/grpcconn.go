@@ -1,4 +1,6 @@
-package engine
+// Package grpcconn dials the gRPC sockets of containerd and the CRI for
+// nucleus/state/engine/containerd and nucleus/state/engine/cri.
+package grpcconn
 
 import (
 	"context"
@@ -12,17 +14,19 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+
+	"nucleus/state/engine/internal/hook"
 )
 
-// maxGRPCMessage bounds one gRPC answer (containerd's own clients use 16 MiB).
-const maxGRPCMessage = 16 << 20
+// maxMessage bounds one gRPC answer (containerd's own clients use 16 MiB).
+const maxMessage = 16 << 20
 
-// dialUnix opens a gRPC connection to a UNIX socket: errAbsent when the
+// Dial opens a gRPC connection to a UNIX socket: hook.ErrAbsent when the
 // socket does not exist. The connection is made lazily by gRPC; a socket
 // nobody listens on fails the first call.
-func dialUnix(path string) (*grpc.ClientConn, error) {
+func Dial(path string) (*grpc.ClientConn, error) {
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return nil, errAbsent
+		return nil, hook.ErrAbsent
 	}
 	conn, err := grpc.NewClient("passthrough:///"+path,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
@@ -30,7 +34,7 @@ func dialUnix(path string) (*grpc.ClientConn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", path)
 		}),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxGRPCMessage)),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessage)),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", path, err)
@@ -38,12 +42,12 @@ func dialUnix(path string) (*grpc.ClientConn, error) {
 	return conn, nil
 }
 
-// absentService maps the answers of a socket that does not serve the API
-// (nobody listens; containerd without its CRI plugin) to errAbsent.
-func absentService(err error) error {
+// AbsentService maps the answers of a socket that does not serve the API
+// (nobody listens; containerd without its CRI plugin) to hook.ErrAbsent.
+func AbsentService(err error) error {
 	switch status.Code(err) {
 	case codes.Unavailable, codes.Unimplemented:
-		return errAbsent
+		return hook.ErrAbsent
 	}
 	return err
 }

@@ -1,9 +1,10 @@
-package engine_test
+package cri_test
 
 import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,9 +12,13 @@ import (
 	cri "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"nucleus/internal/testcontainer"
-	"nucleus/probe"
 	"nucleus/state/engine"
+	_ "nucleus/state/engine/containerd"
+	_ "nucleus/state/engine/cri"
+	"nucleus/state/engine/internal/enginetest"
 )
+
+func TestMain(m *testing.M) { os.Exit(enginetest.Main(m)) }
 
 // criPod is a CRI pod of the test's containerd.
 type criPod struct{ *testcontainer.CRIPod }
@@ -45,7 +50,7 @@ func (p *criPod) execSync(flags []string, args ...string) (testcontainer.ExecRes
 // verbose ContainerStatus, finds it in containerd's k8s.io namespace too,
 // and compares attach with CRI's ExecSync.
 func TestCRI(t *testing.T) {
-	tarball := rootfsTar(t)
+	tarball := enginetest.RootfsTar(t)
 	c := testcontainer.StartContainerd(t, tarball)
 	c.ImportImage(t, tarball, "nucleus.test/web:1", testcontainer.DefaultImage)
 	ns := fmt.Sprintf("ns-%d", os.Getpid())
@@ -54,7 +59,7 @@ func TestCRI(t *testing.T) {
 
 	opts := []engine.Option{engine.WithCRISocket(c.Socket), engine.WithEngines(engine.CRI, engine.Containerd), engine.WithContainerdSocket(c.Socket)}
 	name := ns + "/web/server"
-	st := find(t, name, opts...)
+	st := enginetest.Find(t, name, opts...)
 	status, err := p.RS.ContainerStatus(t.Context(), &cri.ContainerStatusRequest{ContainerId: p.ContainerID, Verbose: true})
 	if err != nil {
 		t.Fatal(err)
@@ -66,10 +71,10 @@ func TestCRI(t *testing.T) {
 		t.Fatalf("Find(%s) = id %s name %s bundle %q; want id %s", name, st.ID, st.Name, st.BundlePath, p.ContainerID)
 	}
 	// containerd alone, namespace k8s.io.
-	if got := find(t, "k8s.io/"+p.ContainerID, engine.WithContainerdSocket(c.Socket), engine.WithEngines(engine.Containerd)); got.PID != st.PID {
+	if got := enginetest.Find(t, "k8s.io/"+p.ContainerID, engine.WithContainerdSocket(c.Socket), engine.WithEngines(engine.Containerd)); got.PID != st.PID {
 		t.Errorf("Find(k8s.io/%s) in containerd: pid %d, want %d", p.ContainerID, got.PID, st.PID)
 	}
-	if got := find(t, p.ContainerID[:12], opts...); got.PID != st.PID {
+	if got := enginetest.Find(t, p.ContainerID[:12], opts...); got.PID != st.PID {
 		t.Errorf("Find(%s): pid %d, want %d", p.ContainerID[:12], got.PID, st.PID)
 	}
 	list, err := engine.List(t.Context(), opts...)
@@ -91,25 +96,27 @@ func TestCRI(t *testing.T) {
 			t.Errorf("List: %s: labels %v", name, ct.Labels)
 		}
 	}
-	if !contains(names, "cri:"+name) {
+	if !slices.Contains(names, "cri:"+name) {
 		t.Errorf("List = %v; want cri:%s", names, name)
 	}
-	compareWithEngine(t, st, p.execSync, false)
-}
 
-// TestContainerdNamespace finds a container that `ctr run` made in a
-// namespace of its own, by namespace/id, with the PID containerd reports
-// and the runc root of its runtime options.
-func TestContainerdNamespace(t *testing.T) {
-	tarball := rootfsTar(t)
-	c := testcontainer.StartContainerd(t, tarball)
-	ns, id := fmt.Sprintf("nucleus-%d", os.Getpid()), "web"
-	pid := c.RunCtr(t, ns, tarball, "nucleus.test/web:1", id, testcontainer.DefaultImage)
-	st := find(t, ns+"/"+id, engine.WithContainerdSocket(c.Socket), engine.WithEngines(engine.Containerd))
-	if st.PID != pid || st.ID != id || st.BundlePath == "" {
-		t.Fatalf("Find(%s/%s) = pid %d id %s bundle %q; ctr task ls pid %d", ns, id, st.PID, st.ID, st.BundlePath, pid)
+	// With containerd's runtime roots searched too (the defaults of a
+	// program that links the gRPC sources), each container is listed
+	// once, named by the gRPC source: the pod's container by CRI, its
+	// sandbox by containerd.
+	all := slices.Concat(opts, []engine.Option{engine.WithEngines(engine.Runtime), engine.WithContainerdRuntimeRoot("runc", c.RuncRoot), engine.WithContainerdState(c.State)})
+	list, err = engine.List(t.Context(), all...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if res, err := probeReady(st.PID, probe.HTTP{Port: testcontainer.WebPort, Path: "/"}); err != nil || res.Status != probe.Success {
-		t.Errorf("HTTP probe of %s/%s: %+v, %v", ns, id, res, err)
+	seen := enginetest.ListedOnce(t, list)
+	for id, want := range map[string]string{p.ContainerID: "cri:" + name, p.PodID: "containerd:k8s.io/" + p.PodID} {
+		if seen[id] != want {
+			t.Errorf("List: %s = %q; want %q (all: %v)", id, seen[id], want, seen)
+		}
 	}
+	if got := enginetest.Find(t, name, all...); got.PID != st.PID || got.Name != name {
+		t.Errorf("Find(%s) with the runtime roots: pid %d name %s; want pid %d", name, got.PID, got.Name, st.PID)
+	}
+	enginetest.CompareWithEngine(t, st, p.execSync, false)
 }

@@ -1,4 +1,17 @@
-package engine
+// Package containerd adds containerd's gRPC API to the sources of
+// nucleus/state/engine: every namespace's containers with their labels,
+// status and the runtime root of their runc options. A program links it
+// by importing it for its side effect,
+//
+//	import _ "nucleus/state/engine/containerd"
+//
+// and engine.WithEngines(engine.Containerd) and engine.WithContainerdSocket
+// then ask containerd. Without it engine still finds containerd's running
+// containers by namespace/id from the runtime roots containerd's shims
+// write (see engine's doc), without labels; the package stays apart
+// because linking grpc and the containerd API's protobuf descriptors
+// costs every process ≈ 1.8 ms of package initialisation before main.
+package containerd
 
 import (
 	"context"
@@ -10,39 +23,41 @@ import (
 	tasksapi "github.com/containerd/containerd/api/services/tasks/v1"
 	runcoptions "github.com/containerd/containerd/api/types/runc/options"
 	"google.golang.org/grpc/metadata"
+
+	"nucleus/state/engine/internal/grpcconn"
+	"nucleus/state/engine/internal/hook"
 )
 
-// containerdSource lists containerd's containers in every namespace
-// through its gRPC API (namespaces, containers, tasks services).
-type containerdSource struct{ socket string }
-
-func (s *containerdSource) name() string { return fmt.Sprintf("containerd (%s)", s.socket) }
+func init() { hook.Containerd = list }
 
 // defaultShimRoot is where containerd's runc shim keeps runc's state when
 // the container's runtime options do not say: <root>/<namespace>.
 const defaultShimRoot = "/run/containerd"
 
-func (s *containerdSource) list(ctx context.Context) ([]Container, error) {
-	conn, err := dialUnix(s.socket)
+// list lists containerd's containers in every namespace through its gRPC
+// API (namespaces, containers, tasks services).
+func list(ctx context.Context, socket string) ([]hook.Container, error) {
+	name := fmt.Sprintf("containerd (%s)", socket)
+	conn, err := grpcconn.Dial(socket)
 	if err != nil {
-		return nil, annotate(s.name(), err)
+		return nil, hook.Annotate(name, err)
 	}
 	defer conn.Close()
 	nss, err := namespacesapi.NewNamespacesClient(conn).List(ctx, &namespacesapi.ListNamespacesRequest{})
-	if err := absentService(err); err != nil {
-		return nil, annotate(s.name()+": list namespaces", err)
+	if err := grpcconn.AbsentService(err); err != nil {
+		return nil, hook.Annotate(name+": list namespaces", err)
 	}
 	cc, tc := containersapi.NewContainersClient(conn), tasksapi.NewTasksClient(conn)
-	var out []Container
+	var out []hook.Container
 	for _, ns := range nss.GetNamespaces() {
 		nctx := metadata.AppendToOutgoingContext(ctx, "containerd-namespace", ns.GetName())
 		cs, err := cc.List(nctx, &containersapi.ListContainersRequest{})
 		if err != nil {
-			return nil, fmt.Errorf("%s: namespace %s: list containers: %w", s.name(), ns.GetName(), err)
+			return nil, fmt.Errorf("%s: namespace %s: list containers: %w", name, ns.GetName(), err)
 		}
 		ts, err := tc.List(nctx, &tasksapi.ListTasksRequest{})
 		if err != nil {
-			return nil, fmt.Errorf("%s: namespace %s: list tasks: %w", s.name(), ns.GetName(), err)
+			return nil, fmt.Errorf("%s: namespace %s: list tasks: %w", name, ns.GetName(), err)
 		}
 		type task struct {
 			pid    int
@@ -57,11 +72,13 @@ func (s *containerdSource) list(ctx context.Context) ([]Container, error) {
 		for _, c := range cs.GetContainers() {
 			id := c.GetID()
 			full := ns.GetName() + "/" + id
-			ct := Container{Engine: Containerd, Name: full, ID: id, aliases: []string{id, full}, Status: "created", Labels: c.GetLabels()}
+			ct := hook.Container{Name: full, ID: id, Aliases: []string{id, full}, Status: "created", Labels: c.GetLabels()}
 			if t, ok := tasks[id]; ok {
 				ct.PID, ct.Status = t.pid, t.status
 			}
-			ct.addRoot(shimRoot(c.GetRuntime(), ns.GetName()))
+			if r, ok := shimRoot(c.GetRuntime(), ns.GetName()); ok {
+				ct.Roots = []hook.Root{r}
+			}
 			out = append(out, ct)
 		}
 	}
@@ -71,17 +88,17 @@ func (s *containerdSource) list(ctx context.Context) ([]Container, error) {
 // shimRoot is the runtime and state root containerd's shim gives the OCI
 // runtime: the Root of the container's runc options (Docker sets
 // /run/docker/runtime-runc), else containerd's default, then the namespace.
-func shimRoot(rt *containersapi.Container_Runtime, ns string) (string, string) {
-	bin, ok := runtimeOf(rt.GetName())
+func shimRoot(rt *containersapi.Container_Runtime, ns string) (hook.Root, bool) {
+	bin, ok := hook.RuntimeOf(rt.GetName())
 	if !ok {
-		return "", ""
+		return hook.Root{}, false
 	}
 	root := filepath.Join(defaultShimRoot, bin)
 	if a := rt.GetOptions(); a != nil {
 		var o runcoptions.Options
 		if a.UnmarshalTo(&o) == nil {
 			if o.GetBinaryName() != "" {
-				if b, ok := runtimeOf(filepath.Base(o.GetBinaryName())); ok {
+				if b, ok := hook.RuntimeOf(filepath.Base(o.GetBinaryName())); ok {
 					bin = b
 				}
 			}
@@ -90,7 +107,7 @@ func shimRoot(rt *containersapi.Container_Runtime, ns string) (string, string) {
 			}
 		}
 	}
-	return bin, filepath.Join(root, ns)
+	return hook.Root{Runtime: bin, Dir: filepath.Join(root, ns)}, true
 }
 
 // statusName turns containerd's STATUS_RUNNING style into "running".
