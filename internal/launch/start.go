@@ -240,28 +240,20 @@ var childEnv = []string{nsenter.Env + "=1", "GOMAXPROCS=1"}
 // CLONE_INTO_CGROUP, a cgroup that refuses it, a caller without the right
 // to write it), the child is started where we are and moved by PID, which
 // also gives the refusal its proper error.
-func (l *launcher) startMiddle(exe *os.File, files []*os.File) (*os.Process, error) {
+func (l *launcher) startMiddle(exe *os.File, files []*os.File) (*middleChild, error) {
 	// The executable is the child's last file; the constructor closes it.
 	files = append(files, exe)
 	path := "/proc/self/fd/" + strconv.Itoa(len(files)-1)
-	attr := &os.ProcAttr{
-		Env:   childEnv,
-		Files: files,
-		// No Pdeathsig: it would kill the grandchild, forked into another
-		// PID namespace, when the thread that started the middle child
-		// exits.
-		Sys: &syscall.SysProcAttr{},
-	}
+	argv := []string{entrypoint}
+	// No Pdeathsig: it would kill the grandchild, forked into another PID
+	// namespace, when the thread that started the middle child exits.
 	if cg := l.cgroups; cg.v2 != nil {
-		attr.Sys.UseCgroupFD = true
-		attr.Sys.CgroupFD = int(cg.v2.Fd())
-		middle, err := os.StartProcess(path, []string{entrypoint}, attr)
+		middle, err := startChild(path, argv, childEnv, files, &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(cg.v2.Fd())})
 		if err == nil {
 			return middle, nil
 		}
 		l.log.Debug("clone into cgroup v2 failed, moving the child by pid", "path", cg.v2Path, "err", err)
-		attr.Sys = &syscall.SysProcAttr{}
-		middle, err = os.StartProcess(path, []string{entrypoint}, attr)
+		middle, err = startChild(path, argv, childEnv, files, &syscall.SysProcAttr{})
 		if err != nil {
 			return nil, fmt.Errorf("start child: %w", err)
 		}
@@ -272,7 +264,7 @@ func (l *launcher) startMiddle(exe *os.File, files []*os.File) (*os.Process, err
 		}
 		return middle, nil
 	}
-	middle, err := os.StartProcess(path, []string{entrypoint}, attr)
+	middle, err := startChild(path, argv, childEnv, files, &syscall.SysProcAttr{})
 	if err != nil {
 		return nil, fmt.Errorf("start child: %w", err)
 	}
@@ -391,7 +383,7 @@ var errAbandoned = errors.New("abandoned")
 // killed and a goroutine takes the socket over: it reaps the middle child,
 // and when a PID report still comes (the clone was made) kills and reaps
 // that grandchild, so nothing is left behind once the container thaws.
-func (l *launcher) exchange(ctx context.Context, sock *os.File, middle *os.Process, boot []byte) (msg nsenter.Message, werr, rerr error) {
+func (l *launcher) exchange(ctx context.Context, sock *os.File, middle *middleChild, boot []byte) (msg nsenter.Message, werr, rerr error) {
 	var mu sync.Mutex
 	done := false
 	stop := context.AfterFunc(ctx, func() {
