@@ -55,7 +55,9 @@ func Start(ctx context.Context, r *Request) (*Process, error) {
 	if err := permitted(st); err != nil {
 		return nil, err
 	}
-	if err := st.CheckRunning(); err != nil {
+	// The cgroups the freezer check looked at are the cgroups joined.
+	cgroups, err := st.CheckRunningCgroups()
+	if err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -91,7 +93,7 @@ func Start(ctx context.Context, r *Request) (*Process, error) {
 	defer target.Close()
 
 	log := r.logger()
-	cg, err := planCgroups(st.PID, log)
+	cg, err := planCgroups(cgroups, log)
 	if err != nil {
 		return nil, fmt.Errorf("cgroup: %w", err)
 	}
