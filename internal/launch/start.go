@@ -165,28 +165,46 @@ func openPidfd(st *state.ContainerState) (*os.File, error) {
 
 // namespacesToJoin returns the namespaces of the target that differ from the
 // caller's.
+//
+// The target's are read through its /proc/PID directory held open: the
+// pidfd, checked alive after the open, proves the directory is the target's
+// (and that every read by number before it read the target), and lookups
+// under it can reach no other process later, even if the number is reused.
+// The caller's through /proc/self/ns, also held open: two directory walks
+// instead of sixteen.
 func namespacesToJoin(st *state.ContainerState, pidfd *os.File) (uint32, error) {
+	dir, err := unix.Open("/proc/"+strconv.Itoa(st.PID), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, fmt.Errorf("pid %d: %w: %w", st.PID, state.ErrNotRunning, err)
+	}
+	defer unix.Close(dir)
+	if err := proc.PidfdSignal(int(pidfd.Fd()), 0); err != nil {
+		return 0, fmt.Errorf("pid %d: %w", st.PID, state.ErrNotRunning)
+	}
+	self, err := unix.Open("/proc/self/ns", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, fmt.Errorf("own namespaces: %w", err)
+	}
+	defer unix.Close(self)
 	var flags uint32
 	for _, ns := range proc.Namespaces {
-		theirs, err := proc.NamespaceID(st.PID, ns)
+		theirs, err := proc.NamespaceIDAt(dir, "ns/"+ns)
 		if errors.Is(err, os.ErrNotExist) && ns == "time" {
 			continue // a kernel without time namespaces
 		}
 		if err != nil {
+			if errors.Is(err, unix.ESRCH) || errors.Is(err, os.ErrNotExist) {
+				return 0, fmt.Errorf("namespace %s of pid %d: %w: %w", ns, st.PID, state.ErrNotRunning, err)
+			}
 			return 0, fmt.Errorf("namespace %s of pid %d: %w", ns, st.PID, err)
 		}
-		ours, err := proc.NamespaceID(0, ns)
+		ours, err := proc.NamespaceIDAt(self, ns)
 		if err != nil {
 			return 0, fmt.Errorf("own namespace %s: %w", ns, err)
 		}
 		if theirs != ours {
 			flags |= uint32(proc.NSFlag(ns))
 		}
-	}
-	// The namespace links were read by number: the process is still alive,
-	// so the number still named it.
-	if err := proc.PidfdSignal(int(pidfd.Fd()), 0); err != nil {
-		return 0, fmt.Errorf("pid %d: %w", st.PID, state.ErrNotRunning)
 	}
 	return flags, nil
 }
