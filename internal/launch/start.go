@@ -63,17 +63,13 @@ func Start(ctx context.Context, r *Request) (*Process, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	prog, progBytes, err := program(r.Policy, st)
-	if err != nil {
-		return nil, fmt.Errorf("policy: %w", err)
-	}
 	exe, _, err := exeFile(r.logger())
 	if err != nil {
 		return nil, err
 	}
 	var hostBin *os.File // nil: the fd slot stays closed
 	if r.HostBinary != "" {
-		if prog.Strict {
+		if r.Policy != nil && r.Policy.Strict {
 			// The strict filter denies execveat(fd, "", AT_EMPTY_PATH),
 			// the only way to execute a file that is beneath none of the
 			// container's paths without /proc: a file descriptor passed
@@ -99,24 +95,41 @@ func Start(ctx context.Context, r *Request) (*Process, error) {
 	}
 	defer cg.close()
 	defer cg.discard() // a failed start: nothing may stay in its cgroup
-	spec, err := r.processSpec()
-	if err != nil {
-		return nil, err
-	}
-	// After every read by PID number: it checks the target still lives.
-	nsflags, err := namespacesToJoin(st, target)
-	if err != nil {
-		return nil, err
-	}
-
 	sio, err := newStdio(r)
 	if err != nil {
 		return nil, err
 	}
 	defer sio.closeChildEnds()
 
-	l := &launcher{req: r, log: log, stdio: sio, cgroups: cg, hostBin: hostBin, spec: spec}
-	p, err := l.run(ctx, exe, target, nsflags, prog, progBytes)
+	// The middle child starts before the rest of the request is known:
+	// its exec, dynamic loading and libc start-up (half a millisecond on
+	// this kind of machine, CPUID trapping in a VM) run on another CPU
+	// while this thread compiles the program and reads the process spec.
+	// The constructor waits on the socket for its request.
+	l := &launcher{req: r, log: log, stdio: sio, cgroups: cg, hostBin: hostBin}
+	sock, middle, err := l.spawn(exe, target)
+	if err != nil {
+		sio.abort()
+		return nil, err
+	}
+	fail := func(err error) (*Process, error) {
+		abandon(ctx, sock, middle)
+		sio.abort()
+		return nil, err
+	}
+	prog, progBytes, err := program(r.Policy, st)
+	if err != nil {
+		return fail(fmt.Errorf("policy: %w", err))
+	}
+	if l.spec, err = r.processSpec(); err != nil {
+		return fail(err)
+	}
+	// After every read by PID number: it checks the target still lives.
+	nsflags, err := namespacesToJoin(st, target)
+	if err != nil {
+		return fail(err)
+	}
+	p, err := l.run(ctx, sock, middle, nsflags, prog, progBytes)
 	if err != nil {
 		sio.abort()
 		return nil, err
@@ -217,6 +230,9 @@ type launcher struct {
 	cgroups *cgroupJoin
 	hostBin *os.File // nsenter.FdHostBinary, or nil
 	spec    *processSpec
+	// tasks is how many v1 tasks files spawn passed (they are closed
+	// once the child holds them).
+	tasks int
 }
 
 // bootstrap is everything the children read from the socket, in one write:
@@ -232,7 +248,7 @@ func (l *launcher) bootstrap(nsflags uint32, prog *harden.Program, progBytes []b
 	if l.hostBin != nil {
 		flags |= nsenter.FlagHostBinary
 	}
-	buf, err := nsenter.Request{NSFlags: nsflags, Flags: flags, Cgroups: uint32(len(l.cgroups.tasks))}.AppendBinary(make([]byte, 0, nsenter.RequestSize+1024+len(progBytes)))
+	buf, err := nsenter.Request{NSFlags: nsflags, Flags: flags, Cgroups: uint32(l.tasks)}.AppendBinary(make([]byte, 0, nsenter.RequestSize+1024+len(progBytes)))
 	if err != nil {
 		return nil, err
 	}
@@ -291,36 +307,66 @@ func (l *launcher) startMiddle(exe *os.File, files []*os.File) (*middleChild, er
 	return middle, nil
 }
 
-func (l *launcher) run(ctx context.Context, exe *os.File, target *os.File, nsflags uint32, prog *harden.Program, progBytes []byte) (*Process, error) {
-	boot, err := l.bootstrap(nsflags, prog, progBytes)
-	if err != nil {
-		return nil, err
-	}
-
+// spawn starts the middle child with its files (stdio, the bootstrap
+// socket, the target's pidfd, the host binary, the v1 tasks files) and
+// returns our end of the socket; the child waits there for its request.
+func (l *launcher) spawn(exe *os.File, target *os.File) (*os.File, *middleChild, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("socketpair: %w", err)
+		return nil, nil, fmt.Errorf("socketpair: %w", err)
 	}
 	// Our end is non-blocking, so that it sits in the runtime's poller and
 	// a cancelled ctx can interrupt a read with a deadline.
 	if err := unix.SetNonblock(fds[0], true); err != nil {
 		unix.Close(fds[0])
 		unix.Close(fds[1])
-		return nil, fmt.Errorf("socketpair: %w", err)
+		return nil, nil, fmt.Errorf("socketpair: %w", err)
 	}
 	sock := os.NewFile(uintptr(fds[0]), "bootstrap")
 	childSock := os.NewFile(uintptr(fds[1]), "bootstrap-child")
 
 	files := append(l.stdio.childFiles(), childSock, target, l.hostBin) // fds 3, 4, 5
 	files = append(files, l.cgroups.tasks...)
+	l.tasks = len(l.cgroups.tasks)
 	middle, err := l.startMiddle(exe, files)
 	childSock.Close()
 	l.cgroups.close()
 	if err != nil {
 		sock.Close()
+		return nil, nil, err
+	}
+	l.log.Debug("child started", "pid", middle.Pid)
+	return sock, middle, nil
+}
+
+// abandon ends a middle child whose request was never sent (a step after
+// its start failed): our end of the socket closes, so the constructor reads
+// EOF, and it is killed too. It is reaped before abandon returns unless ctx
+// ends first — a container frozen since the checks freezes the child with
+// it — and then by a goroutine, once it is gone.
+func abandon(ctx context.Context, sock *os.File, middle *middleChild) {
+	sock.Close()
+	_ = middle.Kill()
+	reaped := make(chan struct{})
+	go func() {
+		defer close(reaped)
+		_, _ = middle.Wait()
+	}()
+	select {
+	case <-reaped:
+	case <-ctx.Done():
+	}
+}
+
+// run sends the request to the middle child spawn started and reads the
+// reports: the grandchild's PID, then its exec.
+func (l *launcher) run(ctx context.Context, sock *os.File, middle *middleChild, nsflags uint32, prog *harden.Program, progBytes []byte) (*Process, error) {
+	boot, err := l.bootstrap(nsflags, prog, progBytes)
+	if err != nil {
+		abandon(ctx, sock, middle)
 		return nil, err
 	}
-	l.log.Debug("child started", "pid", middle.Pid, "nsflags", fmt.Sprintf("%#x", nsflags))
+	l.log.Debug("sending the request", "pid", middle.Pid, "nsflags", fmt.Sprintf("%#x", nsflags))
 
 	msg, werr, rerr := l.exchange(ctx, sock, middle, boot)
 	if errors.Is(rerr, errAbandoned) {
