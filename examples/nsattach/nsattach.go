@@ -304,9 +304,6 @@ func nsattach(args []string) int {
 		fmt.Fprintf(os.Stderr, "nsattach: %v\n", oneLine(err))
 		return startExitCode(err)
 	}
-	// One attach per process: the view's teardown overlaps the command
-	// instead of lengthening our exit.
-	go attach.ReleaseExecutable()
 	if o.tty {
 		restore := terminal(p.Console())
 		defer restore()

@@ -30,54 +30,18 @@ const (
 	ExeMemfd ExeView = "memfd"
 )
 
-// exeSource is one view, made once per process and kept open for the life
-// of the process (or until ReleaseExe): it is the executable.
+// exeSource is one view, made at most once per process and kept open for
+// the life of the process: it is the executable.
 type exeSource struct {
-	mu   sync.Mutex
+	once sync.Once
 	make func() (*os.File, error)
-	made bool
 	file *os.File
 	err  error
 }
 
 func (s *exeSource) get() (*os.File, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.made {
-		s.file, s.err = s.make()
-		s.made = true
-	}
+	s.once.Do(func() { s.file, s.err = s.make() })
 	return s.file, s.err
-}
-
-// release closes a view that was made; the next get makes a new one.
-func (s *exeSource) release() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.file != nil {
-		s.file.Close()
-	}
-	s.file, s.err, s.made = nil, nil, false
-}
-
-// exeInUse is held for reading by every Start from the moment it takes the
-// view until its child has been executed from it, and for writing by
-// ReleaseExe: a view is never closed under a child that is about to be
-// executed from its descriptor (whose number could then name another file).
-var exeInUse sync.RWMutex
-
-// ReleaseExe closes the executable views this process made. The next Start
-// makes a view again. A one-shot program (a CLI that starts one command and
-// exits) calls it once its command runs: the last close of the overlay
-// view frees its detached overlayfs, and the kernel waits for an RCU grace
-// period before that completes (50–300 µs here) — while the command runs
-// instead of in the program's exit, which its caller waits for. A
-// long-lived program keeps the view for its next attach.
-func ReleaseExe() {
-	exeInUse.Lock()
-	defer exeInUse.Unlock()
-	overlayExe.release()
-	memfdExe.release()
 }
 
 var (

@@ -64,16 +64,6 @@ func Start(ctx context.Context, r *Request) (*Process, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	// Until the middle child has been executed from it (spawn).
-	exeInUse.RLock()
-	exeHeld := true
-	releaseExe := func() {
-		if exeHeld {
-			exeHeld = false
-			exeInUse.RUnlock()
-		}
-	}
-	defer releaseExe()
 	exe, _, err := exeFile(r.logger())
 	if err != nil {
 		return nil, err
@@ -119,7 +109,6 @@ func Start(ctx context.Context, r *Request) (*Process, error) {
 	// The constructor waits on the socket for its request.
 	l := &launcher{req: r, log: log, stdio: sio, cgroups: cg, hostBin: hostBin}
 	sock, middle, err := l.spawn(exe, target)
-	releaseExe() // the child runs its own copy of the executable now
 	if err != nil {
 		sio.abort()
 		return nil, err
