@@ -52,10 +52,10 @@ func Start(ctx context.Context, r *Request) (*Process, error) {
 	if !nsenter.Available() {
 		return nil, fmt.Errorf("built without cgo, the namespace join cannot run: %w", state.ErrUnsupported)
 	}
-	prefetchExe()
 	if err := permitted(st); err != nil {
 		return nil, err
 	}
+	prefetchExe()
 	// The cgroups the freezer check looked at are the cgroups joined.
 	cgroups, err := st.CheckRunningCgroups()
 	if err != nil {
