@@ -46,12 +46,18 @@ func TestNamespaceIDSelf(t *testing.T) {
 	require.Error(t, err)
 }
 
-func TestNamespaceIDChildNetns(t *testing.T) {
+// netnsSleeper starts a child in a network namespace of its own (root
+// only); the test's cleanup ends it.
+func netnsSleeper(t *testing.T) *exec.Cmd {
+	t.Helper()
 	testutil.RequireRoot(t)
 	cmd := exec.Command("sleep", "60")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
-	testutil.StartChild(t, cmd)
-	pid := cmd.Process.Pid
+	return testutil.StartChild(t, cmd)
+}
+
+func TestNamespaceIDChildNetns(t *testing.T) {
+	pid := netnsSleeper(t).Process.Pid
 
 	self, err := NamespaceID(0, "net")
 	require.NoError(t, err)
@@ -75,10 +81,7 @@ func TestNamespaceIDChildNetns(t *testing.T) {
 // NamespaceID while the process lives, and fails once it is reaped: the
 // directory never reaches another process.
 func TestNamespaceIDAtHeldDir(t *testing.T) {
-	testutil.RequireRoot(t)
-	cmd := exec.Command("sleep", "60")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
-	testutil.StartChild(t, cmd)
+	cmd := netnsSleeper(t)
 	pid := cmd.Process.Pid
 	dir, err := unix.Open("/proc/"+strconv.Itoa(pid), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	require.NoError(t, err)
