@@ -9,9 +9,9 @@ import (
 	"nucleus/internal/proc"
 )
 
-// frozen reports whether pid is in a frozen or freezing cgroup: `runc
-// pause`, `docker pause` and `crun pause` freeze a container with the
-// cgroup freezer, whatever its recorded status says.
+// frozen reports whether a process whose cgroups are dirs is in a frozen
+// or freezing cgroup: `runc pause`, `docker pause` and `crun pause` freeze
+// a container with the cgroup freezer, whatever its recorded status says.
 //
 // A command that joins a frozen container's cgroups is frozen with it. With
 // the cgroup v1 freezer even SIGKILL waits for the thaw, so neither a
@@ -24,13 +24,10 @@ import (
 // says "frozen 1" (also set when an ancestor is frozen). Hierarchies the
 // caller cannot resolve or read are not evidence of anything: only a
 // positive answer counts.
-func frozen(pid int) bool {
-	dirs, err := proc.CgroupsWhere(pid, func(hierarchy int, controllers string) bool {
-		return hierarchy == 0 || slices.Contains(strings.Split(controllers, ","), "freezer")
-	})
-	if err != nil {
-		return false
-	}
+//
+// dirs are the process's cgroups (proc.CgroupsWhere), all of them or only
+// those freezerLines keeps: the others are passed over.
+func frozen(dirs []proc.CgroupDir) bool {
 	for _, d := range dirs {
 		if d.Hierarchy == 0 && d.Controllers == "" {
 			if b, err := proc.ReadFile(filepath.Join(d.Dir, "cgroup.freeze")); err == nil && bytes.Equal(bytes.TrimSpace(b), []byte("1")) {
@@ -56,4 +53,10 @@ func frozen(pid int) bool {
 		}
 	}
 	return false
+}
+
+// freezerLines keeps the cgroup lines frozen looks at: v2, and the v1
+// hierarchy of the freezer controller.
+func freezerLines(hierarchy int, controllers string) bool {
+	return hierarchy == 0 || slices.Contains(strings.Split(controllers, ","), "freezer")
 }

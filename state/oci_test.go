@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -279,12 +280,23 @@ func freezeTest(t *testing.T, parent, stateFile, freeze, thaw string) {
 	s, err := FromOCI(strings.NewReader(runcState("f", pid, "running")))
 	require.NoError(t, err)
 	require.NoError(t, s.CheckRunning())
+	// What an attach joins: every hierarchy, resolved as proc.Cgroups
+	// does, the new cgroup among them.
+	dirs, err := s.CheckRunningCgroups()
+	require.NoError(t, err)
+	want, err := proc.Cgroups(pid)
+	require.NoError(t, err)
+	assert.Equal(t, want, dirs)
+	assert.True(t, slices.ContainsFunc(dirs, func(d proc.CgroupDir) bool { return d.Dir == dir }), "%s in %v", dir, dirs)
 
 	require.NoError(t, os.WriteFile(filepath.Join(dir, stateFile), []byte(freeze), 0))
 	err = s.CheckRunning()
 	require.ErrorIs(t, err, ErrNotRunning)
 	assert.Contains(t, err.Error(), "is paused (its cgroup is frozen)")
 	assert.False(t, s.IsRunning())
+	_, err = s.CheckRunningCgroups()
+	require.ErrorIs(t, err, ErrNotRunning)
+	assert.Contains(t, err.Error(), "is paused (its cgroup is frozen)")
 
 	require.NoError(t, os.WriteFile(filepath.Join(dir, stateFile), []byte(thaw), 0))
 	require.Eventually(t, func() bool { return s.CheckRunning() == nil }, 5*time.Second, 10*time.Millisecond)

@@ -3,6 +3,8 @@ package state
 import (
 	"errors"
 	"fmt"
+	"os"
+	"syscall"
 	"time"
 
 	"nucleus/internal/proc"
@@ -172,30 +174,62 @@ func (s *ContainerState) IsRunning() bool {
 // The answer is only as good as the moment it was computed: a caller that
 // then acts on the PID must hold a pidfd and check again (see proc.PidfdOpen).
 func (s *ContainerState) CheckRunning() error {
+	_, err := s.checkRunning(false)
+	return err
+}
+
+// CheckRunningCgroups is CheckRunning for a caller about to join the
+// target's cgroups (an attach): it also returns them, every line of
+// /proc/PID/cgroup resolved to a directory as proc.Cgroups does. The file is
+// read and its mounts resolved once, so that the cgroups checked for a
+// freeze are the cgroups the caller then joins, at half the cost of asking
+// twice. The container controls its processes' cgroups, so a caller must
+// call this once per attach, never reuse an earlier answer.
+func (s *ContainerState) CheckRunningCgroups() ([]proc.CgroupDir, error) {
+	return s.checkRunning(true)
+}
+
+// checkRunning is CheckRunning; with all it resolves every cgroup line and
+// returns them, else only those the freezer check needs.
+func (s *ContainerState) checkRunning(all bool) ([]proc.CgroupDir, error) {
 	switch s.Status {
 	case StatusStopped:
-		return fmt.Errorf("state: container %q (pid %d): status %s: %w", s.ID, s.PID, StatusStopped, ErrNotRunning)
+		return nil, fmt.Errorf("state: container %q (pid %d): status %s: %w", s.ID, s.PID, StatusStopped, ErrNotRunning)
 	case StatusPaused:
-		return fmt.Errorf("state: container %q (pid %d) is paused: resume it first (runc exec refuses a paused container too): %w", s.ID, s.PID, ErrNotRunning)
+		return nil, fmt.Errorf("state: container %q (pid %d) is paused: resume it first (runc exec refuses a paused container too): %w", s.ID, s.PID, ErrNotRunning)
 	}
 	if s.PID <= 0 {
-		return fmt.Errorf("state: container %q: invalid pid %d: %w", s.ID, s.PID, ErrNotRunning)
+		return nil, fmt.Errorf("state: container %q: invalid pid %d: %w", s.ID, s.PID, ErrNotRunning)
 	}
 	st, err := proc.ReadStat(s.PID)
 	if err != nil {
-		return fmt.Errorf("state: container %q (pid %d): %w: %w", s.ID, s.PID, ErrNotRunning, err)
+		return nil, fmt.Errorf("state: container %q (pid %d): %w: %w", s.ID, s.PID, ErrNotRunning, err)
 	}
 	if st.State == 'Z' || st.State == 'X' {
-		return fmt.Errorf("state: container %q (pid %d): process has exited (zombie): %w", s.ID, s.PID, ErrNotRunning)
+		return nil, fmt.Errorf("state: container %q (pid %d): process has exited (zombie): %w", s.ID, s.PID, ErrNotRunning)
 	}
 	if s.StartTicks == 0 {
-		return fmt.Errorf("state: container %q (pid %d): start ticks not recorded: %w", s.ID, s.PID, ErrStale)
+		return nil, fmt.Errorf("state: container %q (pid %d): start ticks not recorded: %w", s.ID, s.PID, ErrStale)
 	}
 	if st.StartTicks != s.StartTicks {
-		return fmt.Errorf("state: container %q (pid %d): start ticks %d, recorded %d: %w", s.ID, s.PID, st.StartTicks, s.StartTicks, ErrStale)
+		return nil, fmt.Errorf("state: container %q (pid %d): start ticks %d, recorded %d: %w", s.ID, s.PID, st.StartTicks, s.StartTicks, ErrStale)
 	}
-	if frozen(s.PID) {
-		return fmt.Errorf("state: container %q (pid %d) is paused (its cgroup is frozen): resume it first (runc exec refuses a paused container too): %w", s.ID, s.PID, ErrNotRunning)
+	keep := freezerLines
+	if all {
+		keep = nil
 	}
-	return nil
+	dirs, err := proc.CgroupsWhere(s.PID, keep)
+	if err != nil && all {
+		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
+			// It exited after the stat above.
+			return nil, fmt.Errorf("state: container %q (pid %d): cgroups: %w: %w", s.ID, s.PID, ErrNotRunning, err)
+		}
+		return nil, fmt.Errorf("state: container %q (pid %d): cgroups: %w", s.ID, s.PID, err)
+	}
+	// Without all, cgroups that cannot be read are no evidence of a
+	// freeze (see frozen); dirs is then empty.
+	if frozen(dirs) {
+		return nil, fmt.Errorf("state: container %q (pid %d) is paused (its cgroup is frozen): resume it first (runc exec refuses a paused container too): %w", s.ID, s.PID, ErrNotRunning)
+	}
+	return dirs, nil
 }

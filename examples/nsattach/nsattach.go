@@ -296,9 +296,12 @@ func nsattach(args []string) int {
 
 	// Before the start, so that no signal meant for the command can kill
 	// nsattach instead (they wait in the channel until the command runs).
+	// Never stopped: nsattach exits once the command's status is known,
+	// and signal.Stop would first hand each signal's disposition back to
+	// the runtime's signal-mask thread, one round trip per signal, on the
+	// way out. A signal that comes after the command exited is dropped.
 	sigs := make(chan os.Signal, 32)
 	signal.Notify(sigs, forwarded...)
-	defer signal.Stop(sigs)
 
 	p, err := attach.Start(context.Background(), st, o.command, opts...)
 	if err != nil {

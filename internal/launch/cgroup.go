@@ -42,15 +42,12 @@ type cgroupJoin struct {
 	cmd *cmdCgroup
 }
 
-// planCgroups opens what the join needs: the target's cgroups where they
-// differ from ours. An unprivileged caller (the owner of a rootless
-// container) may lack the right to write a hierarchy it does not own: those
-// are skipped and logged; for root every failure is an error.
-func planCgroups(target int, log interface{ Debug(string, ...any) }) (*cgroupJoin, error) {
-	theirs, err := proc.Cgroups(target)
-	if err != nil {
-		return nil, err
-	}
+// planCgroups opens what the join needs: the target's cgroups theirs (as
+// state.CheckRunningCgroups resolved them, every line) where they differ
+// from ours. An unprivileged caller (the owner of a rootless container) may
+// lack the right to write a hierarchy it does not own: those are skipped
+// and logged; for root every failure is an error.
+func planCgroups(theirs []proc.CgroupDir, log interface{ Debug(string, ...any) }) (*cgroupJoin, error) {
 	same, err := ownCgroups()
 	if err != nil {
 		return nil, err

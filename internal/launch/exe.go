@@ -94,6 +94,20 @@ func exeFile(log interface{ Debug(string, ...any) }) (*os.File, ExeView, error) 
 	return f, ExeMemfd, nil
 }
 
+// prefetchOnce starts making the view in the background, once per process.
+var prefetchOnce sync.Once
+
+// prefetchExe starts making the executable view on another goroutine, so
+// that by the time Start needs it (after its checks and cgroup planning)
+// it is ready: making the overlay view waits twice for an RCU grace period
+// (closing each detached mount's fd unmounts it, and the kernel
+// synchronizes before freeing), a sleep of 50–300 µs each here that would
+// otherwise sit on the path of a process's first attach. exeFile then
+// waits for the same sync.Once and takes the same choice.
+func prefetchExe() {
+	prefetchOnce.Do(func() { go func() { _, _, _ = exeFile(discard) }() })
+}
+
 func sourceOf(v ExeView) *exeSource {
 	if v == ExeOverlay {
 		return overlayExe

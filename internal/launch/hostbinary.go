@@ -1,7 +1,6 @@
 package launch
 
 import (
-	"debug/elf"
 	"errors"
 	"fmt"
 	"io"
@@ -25,12 +24,6 @@ var ErrDynamicBinary = errors.New("dynamically linked: it would load the contain
 // script's interpreter reads through /dev/fd/N, is closed on exec so that no
 // host fd crosses into the container.
 var ErrNotELF = errors.New("not an ELF executable of this machine (scripts are refused: their interpreter would be the container's)")
-
-// elfMachine is the ELF machine of the running architecture.
-var elfMachine = map[string]elf.Machine{
-	"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64, "386": elf.EM_386, "arm": elf.EM_ARM,
-	"riscv64": elf.EM_RISCV, "ppc64le": elf.EM_PPC64, "s390x": elf.EM_S390, "loong64": elf.EM_LOONGARCH,
-}[runtime.GOARCH]
 
 // openHostBinary opens path on the host, before any join, and checks it: a
 // regular file with an execute bit, an ELF executable or position-
@@ -75,28 +68,27 @@ func checkHostBinary(f *os.File, allowDynamic bool) error {
 	if magic[0] == '#' && magic[1] == '!' {
 		return fmt.Errorf("a script: %w", ErrNotELF)
 	}
-	ef, err := elf.NewFile(f)
+	ef, err := readELF(f)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrNotELF, err)
 	}
-	if ef.Type != elf.ET_EXEC && ef.Type != elf.ET_DYN {
-		return fmt.Errorf("ELF type %v: %w", ef.Type, ErrNotELF)
+	if ef.typ != elfTypeExec && ef.typ != elfTypeDyn {
+		return fmt.Errorf("ELF type %d (neither ET_EXEC nor ET_DYN): %w", ef.typ, ErrNotELF)
 	}
-	if ef.Machine != elfMachine {
-		return fmt.Errorf("ELF machine %v, this machine runs %v: %w", ef.Machine, elfMachine, ErrNotELF)
+	if ef.machine != elfMachine {
+		return fmt.Errorf("ELF machine %d, this machine (%s) runs %d: %w", ef.machine, runtime.GOARCH, elfMachine, ErrNotELF)
 	}
-	for _, p := range ef.Progs {
-		if p.Type == elf.PT_INTERP && !allowDynamic {
-			interp := make([]byte, min(p.Filesz, 256))
-			_, _ = p.ReadAt(interp, 0)
-			for i, c := range interp {
-				if c == 0 {
-					interp = interp[:i]
-					break
-				}
+	if ef.hasInterp && !allowDynamic {
+		interp := make([]byte, min(ef.interpN, 256))
+		n, _ := f.ReadAt(interp, int64(ef.interpOff))
+		interp = interp[:n]
+		for i, c := range interp {
+			if c == 0 {
+				interp = interp[:i]
+				break
 			}
-			return fmt.Errorf("interpreter %q: %w", interp, ErrDynamicBinary)
 		}
+		return fmt.Errorf("interpreter %q: %w", interp, ErrDynamicBinary)
 	}
 	return nil
 }

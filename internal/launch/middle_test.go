@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -35,11 +36,11 @@ func nonblockingPair(t *testing.T) (ours, theirs *os.File) {
 func TestExchangeEndsWithContext(t *testing.T) {
 	ours, theirs := nonblockingPair(t)
 	// Stands for the middle child: alive, silent.
-	silent := exec.Command("sleep", "100")
-	require.NoError(t, silent.Start())
-	pid := silent.Process.Pid
-	middle, err := os.FindProcess(pid)
+	sleep, err := exec.LookPath("sleep")
 	require.NoError(t, err)
+	middle, err := startChild(sleep, []string{"sleep", "100"}, nil, nil, &syscall.SysProcAttr{})
+	require.NoError(t, err)
+	pid := middle.Pid
 
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &launcher{log: discard}
@@ -78,7 +79,9 @@ func TestGrandchildBornInTargetCgroups(t *testing.T) {
 	target, nsflags, err := openTarget(st)
 	require.NoError(t, err)
 	defer target.Close()
-	cg, err := planCgroups(st.PID, discard)
+	cgroups, err := st.CheckRunningCgroups()
+	require.NoError(t, err)
+	cg, err := planCgroups(cgroups, discard)
 	require.NoError(t, err)
 	defer cg.close()
 	defer cg.discard()

@@ -55,15 +55,14 @@ func Start(ctx context.Context, r *Request) (*Process, error) {
 	if err := permitted(st); err != nil {
 		return nil, err
 	}
-	if err := st.CheckRunning(); err != nil {
+	prefetchExe()
+	// The cgroups the freezer check looked at are the cgroups joined.
+	cgroups, err := st.CheckRunningCgroups()
+	if err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
-	}
-	prog, progBytes, err := program(r.Policy, st)
-	if err != nil {
-		return nil, fmt.Errorf("policy: %w", err)
 	}
 	exe, _, err := exeFile(r.logger())
 	if err != nil {
@@ -71,7 +70,7 @@ func Start(ctx context.Context, r *Request) (*Process, error) {
 	}
 	var hostBin *os.File // nil: the fd slot stays closed
 	if r.HostBinary != "" {
-		if prog.Strict {
+		if r.Policy != nil && r.Policy.Strict {
 			// The strict filter denies execveat(fd, "", AT_EMPTY_PATH),
 			// the only way to execute a file that is beneath none of the
 			// container's paths without /proc: a file descriptor passed
@@ -91,30 +90,47 @@ func Start(ctx context.Context, r *Request) (*Process, error) {
 	defer target.Close()
 
 	log := r.logger()
-	cg, err := planCgroups(st.PID, log)
+	cg, err := planCgroups(cgroups, log)
 	if err != nil {
 		return nil, fmt.Errorf("cgroup: %w", err)
 	}
 	defer cg.close()
 	defer cg.discard() // a failed start: nothing may stay in its cgroup
-	spec, err := r.processSpec()
-	if err != nil {
-		return nil, err
-	}
-	// After every read by PID number: it checks the target still lives.
-	nsflags, err := namespacesToJoin(st, target)
-	if err != nil {
-		return nil, err
-	}
-
 	sio, err := newStdio(r)
 	if err != nil {
 		return nil, err
 	}
 	defer sio.closeChildEnds()
 
-	l := &launcher{req: r, log: log, stdio: sio, cgroups: cg, hostBin: hostBin, spec: spec}
-	p, err := l.run(ctx, exe, target, nsflags, prog, progBytes)
+	// The middle child starts before the rest of the request is known:
+	// its exec, dynamic loading and libc start-up (half a millisecond on
+	// this kind of machine, CPUID trapping in a VM) run on another CPU
+	// while this thread compiles the program and reads the process spec.
+	// The constructor waits on the socket for its request.
+	l := &launcher{req: r, log: log, stdio: sio, cgroups: cg, hostBin: hostBin}
+	sock, middle, err := l.spawn(exe, target)
+	if err != nil {
+		sio.abort()
+		return nil, err
+	}
+	fail := func(err error) (*Process, error) {
+		abandon(ctx, sock, middle)
+		sio.abort()
+		return nil, err
+	}
+	prog, progBytes, err := program(r.Policy, st)
+	if err != nil {
+		return fail(fmt.Errorf("policy: %w", err))
+	}
+	if l.spec, err = r.processSpec(); err != nil {
+		return fail(err)
+	}
+	// After every read by PID number: it checks the target still lives.
+	nsflags, err := namespacesToJoin(st, target)
+	if err != nil {
+		return fail(err)
+	}
+	p, err := l.run(ctx, sock, middle, nsflags, prog, progBytes)
 	if err != nil {
 		sio.abort()
 		return nil, err
@@ -163,28 +179,46 @@ func openPidfd(st *state.ContainerState) (*os.File, error) {
 
 // namespacesToJoin returns the namespaces of the target that differ from the
 // caller's.
+//
+// The target's are read through its /proc/PID directory held open: the
+// pidfd, checked alive after the open, proves the directory is the target's
+// (and that every read by number before it read the target), and lookups
+// under it can reach no other process later, even if the number is reused.
+// The caller's through /proc/self/ns, also held open: two directory walks
+// instead of sixteen.
 func namespacesToJoin(st *state.ContainerState, pidfd *os.File) (uint32, error) {
+	dir, err := unix.Open("/proc/"+strconv.Itoa(st.PID), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, fmt.Errorf("pid %d: %w: %w", st.PID, state.ErrNotRunning, err)
+	}
+	defer unix.Close(dir)
+	if err := proc.PidfdSignal(int(pidfd.Fd()), 0); err != nil {
+		return 0, fmt.Errorf("pid %d: %w", st.PID, state.ErrNotRunning)
+	}
+	self, err := unix.Open("/proc/self/ns", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, fmt.Errorf("own namespaces: %w", err)
+	}
+	defer unix.Close(self)
 	var flags uint32
 	for _, ns := range proc.Namespaces {
-		theirs, err := proc.NamespaceID(st.PID, ns)
+		theirs, err := proc.NamespaceIDAt(dir, "ns/"+ns)
 		if errors.Is(err, os.ErrNotExist) && ns == "time" {
 			continue // a kernel without time namespaces
 		}
 		if err != nil {
+			if errors.Is(err, unix.ESRCH) || errors.Is(err, os.ErrNotExist) {
+				return 0, fmt.Errorf("namespace %s of pid %d: %w: %w", ns, st.PID, state.ErrNotRunning, err)
+			}
 			return 0, fmt.Errorf("namespace %s of pid %d: %w", ns, st.PID, err)
 		}
-		ours, err := proc.NamespaceID(0, ns)
+		ours, err := proc.NamespaceIDAt(self, ns)
 		if err != nil {
 			return 0, fmt.Errorf("own namespace %s: %w", ns, err)
 		}
 		if theirs != ours {
 			flags |= uint32(proc.NSFlag(ns))
 		}
-	}
-	// The namespace links were read by number: the process is still alive,
-	// so the number still named it.
-	if err := proc.PidfdSignal(int(pidfd.Fd()), 0); err != nil {
-		return 0, fmt.Errorf("pid %d: %w", st.PID, state.ErrNotRunning)
 	}
 	return flags, nil
 }
@@ -197,6 +231,9 @@ type launcher struct {
 	cgroups *cgroupJoin
 	hostBin *os.File // nsenter.FdHostBinary, or nil
 	spec    *processSpec
+	// tasks is how many v1 tasks files spawn passed (they are closed
+	// once the child holds them).
+	tasks int
 }
 
 // bootstrap is everything the children read from the socket, in one write:
@@ -212,7 +249,7 @@ func (l *launcher) bootstrap(nsflags uint32, prog *harden.Program, progBytes []b
 	if l.hostBin != nil {
 		flags |= nsenter.FlagHostBinary
 	}
-	buf, err := nsenter.Request{NSFlags: nsflags, Flags: flags, Cgroups: uint32(len(l.cgroups.tasks))}.AppendBinary(make([]byte, 0, nsenter.RequestSize+1024+len(progBytes)))
+	buf, err := nsenter.Request{NSFlags: nsflags, Flags: flags, Cgroups: uint32(l.tasks)}.AppendBinary(make([]byte, 0, nsenter.RequestSize+1024+len(progBytes)))
 	if err != nil {
 		return nil, err
 	}
@@ -240,28 +277,20 @@ var childEnv = []string{nsenter.Env + "=1", "GOMAXPROCS=1"}
 // CLONE_INTO_CGROUP, a cgroup that refuses it, a caller without the right
 // to write it), the child is started where we are and moved by PID, which
 // also gives the refusal its proper error.
-func (l *launcher) startMiddle(exe *os.File, files []*os.File) (*os.Process, error) {
+func (l *launcher) startMiddle(exe *os.File, files []*os.File) (*middleChild, error) {
 	// The executable is the child's last file; the constructor closes it.
 	files = append(files, exe)
 	path := "/proc/self/fd/" + strconv.Itoa(len(files)-1)
-	attr := &os.ProcAttr{
-		Env:   childEnv,
-		Files: files,
-		// No Pdeathsig: it would kill the grandchild, forked into another
-		// PID namespace, when the thread that started the middle child
-		// exits.
-		Sys: &syscall.SysProcAttr{},
-	}
+	argv := []string{entrypoint}
+	// No Pdeathsig: it would kill the grandchild, forked into another PID
+	// namespace, when the thread that started the middle child exits.
 	if cg := l.cgroups; cg.v2 != nil {
-		attr.Sys.UseCgroupFD = true
-		attr.Sys.CgroupFD = int(cg.v2.Fd())
-		middle, err := os.StartProcess(path, []string{entrypoint}, attr)
+		middle, err := startChild(path, argv, childEnv, files, &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(cg.v2.Fd())})
 		if err == nil {
 			return middle, nil
 		}
 		l.log.Debug("clone into cgroup v2 failed, moving the child by pid", "path", cg.v2Path, "err", err)
-		attr.Sys = &syscall.SysProcAttr{}
-		middle, err = os.StartProcess(path, []string{entrypoint}, attr)
+		middle, err = startChild(path, argv, childEnv, files, &syscall.SysProcAttr{})
 		if err != nil {
 			return nil, fmt.Errorf("start child: %w", err)
 		}
@@ -272,43 +301,73 @@ func (l *launcher) startMiddle(exe *os.File, files []*os.File) (*os.Process, err
 		}
 		return middle, nil
 	}
-	middle, err := os.StartProcess(path, []string{entrypoint}, attr)
+	middle, err := startChild(path, argv, childEnv, files, &syscall.SysProcAttr{})
 	if err != nil {
 		return nil, fmt.Errorf("start child: %w", err)
 	}
 	return middle, nil
 }
 
-func (l *launcher) run(ctx context.Context, exe *os.File, target *os.File, nsflags uint32, prog *harden.Program, progBytes []byte) (*Process, error) {
-	boot, err := l.bootstrap(nsflags, prog, progBytes)
-	if err != nil {
-		return nil, err
-	}
-
+// spawn starts the middle child with its files (stdio, the bootstrap
+// socket, the target's pidfd, the host binary, the v1 tasks files) and
+// returns our end of the socket; the child waits there for its request.
+func (l *launcher) spawn(exe *os.File, target *os.File) (*os.File, *middleChild, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("socketpair: %w", err)
+		return nil, nil, fmt.Errorf("socketpair: %w", err)
 	}
 	// Our end is non-blocking, so that it sits in the runtime's poller and
 	// a cancelled ctx can interrupt a read with a deadline.
 	if err := unix.SetNonblock(fds[0], true); err != nil {
 		unix.Close(fds[0])
 		unix.Close(fds[1])
-		return nil, fmt.Errorf("socketpair: %w", err)
+		return nil, nil, fmt.Errorf("socketpair: %w", err)
 	}
 	sock := os.NewFile(uintptr(fds[0]), "bootstrap")
 	childSock := os.NewFile(uintptr(fds[1]), "bootstrap-child")
 
 	files := append(l.stdio.childFiles(), childSock, target, l.hostBin) // fds 3, 4, 5
 	files = append(files, l.cgroups.tasks...)
+	l.tasks = len(l.cgroups.tasks)
 	middle, err := l.startMiddle(exe, files)
 	childSock.Close()
 	l.cgroups.close()
 	if err != nil {
 		sock.Close()
+		return nil, nil, err
+	}
+	l.log.Debug("child started", "pid", middle.Pid)
+	return sock, middle, nil
+}
+
+// abandon ends a middle child whose request was never sent (a step after
+// its start failed): our end of the socket closes, so the constructor reads
+// EOF, and it is killed too. It is reaped before abandon returns unless ctx
+// ends first — a container frozen since the checks freezes the child with
+// it — and then by a goroutine, once it is gone.
+func abandon(ctx context.Context, sock *os.File, middle *middleChild) {
+	sock.Close()
+	_ = middle.Kill()
+	reaped := make(chan struct{})
+	go func() {
+		defer close(reaped)
+		_, _ = middle.Wait()
+	}()
+	select {
+	case <-reaped:
+	case <-ctx.Done():
+	}
+}
+
+// run sends the request to the middle child spawn started and reads the
+// reports: the grandchild's PID, then its exec.
+func (l *launcher) run(ctx context.Context, sock *os.File, middle *middleChild, nsflags uint32, prog *harden.Program, progBytes []byte) (*Process, error) {
+	boot, err := l.bootstrap(nsflags, prog, progBytes)
+	if err != nil {
+		abandon(ctx, sock, middle)
 		return nil, err
 	}
-	l.log.Debug("child started", "pid", middle.Pid, "nsflags", fmt.Sprintf("%#x", nsflags))
+	l.log.Debug("sending the request", "pid", middle.Pid, "nsflags", fmt.Sprintf("%#x", nsflags))
 
 	msg, werr, rerr := l.exchange(ctx, sock, middle, boot)
 	if errors.Is(rerr, errAbandoned) {
@@ -391,7 +450,7 @@ var errAbandoned = errors.New("abandoned")
 // killed and a goroutine takes the socket over: it reaps the middle child,
 // and when a PID report still comes (the clone was made) kills and reaps
 // that grandchild, so nothing is left behind once the container thaws.
-func (l *launcher) exchange(ctx context.Context, sock *os.File, middle *os.Process, boot []byte) (msg nsenter.Message, werr, rerr error) {
+func (l *launcher) exchange(ctx context.Context, sock *os.File, middle *middleChild, boot []byte) (msg nsenter.Message, werr, rerr error) {
 	var mu sync.Mutex
 	done := false
 	stop := context.AfterFunc(ctx, func() {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"strconv"
 
@@ -147,19 +149,19 @@ func noLSM(err error) bool {
 	return errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOENT)
 }
 
+// readAttr reads an LSM attribute file: O_NONBLOCK, as these are never
+// meant to block, and at most maxLabel bytes. An empty read is io.EOF, as
+// os.File.Read reports it.
 func readAttr(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+	b, err := readUpTo(path, maxLabel+1, unix.O_NONBLOCK)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	b := make([]byte, maxLabel+1)
-	n, err := f.Read(b)
-	if err != nil {
-		return nil, err
+	if len(b) == 0 {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: io.EOF}
 	}
-	if n > maxLabel {
+	if len(b) > maxLabel {
 		return nil, fmt.Errorf("%s: label longer than %d bytes", path, maxLabel)
 	}
-	return b[:n], nil
+	return b, nil
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
@@ -74,14 +73,9 @@ func ReadEnviron(pid int) ([]string, error) {
 		return nil, fmt.Errorf("proc: read environ: invalid pid %d", pid)
 	}
 	p := procPath(pid, "environ")
-	f, err := os.Open(p)
+	b, err := readUpTo(p, MaxEnvironBytes+1, 0)
 	if err != nil {
 		return nil, fmt.Errorf("proc: read environ: %w", err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, MaxEnvironBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("proc: read environ: %s: %w", p, err)
 	}
 	env, err := ParseEnviron(b)
 	if err != nil {

@@ -62,10 +62,18 @@ func NamespaceID(pid int, ns string) (NSID, error) {
 	if NSFlag(ns) == 0 {
 		return NSID{}, fmt.Errorf("proc: namespace %q: unknown namespace", ns)
 	}
+	return NamespaceIDAt(unix.AT_FDCWD, procPath(pid, "ns/"+ns))
+}
+
+// NamespaceIDAt is NamespaceID for the namespace file at path relative to
+// the directory dir (fstatat(2)): "ns/net" under a /proc/PID directory the
+// caller holds open, whose lookups can only ever reach the process it was
+// opened for (they fail once it is gone, even when the number is reused),
+// and which spares a walk of /proc per namespace.
+func NamespaceIDAt(dir int, path string) (NSID, error) {
 	var st unix.Stat_t
-	p := procPath(pid, "ns/"+ns)
-	if err := unix.Stat(p, &st); err != nil {
-		return NSID{}, fmt.Errorf("proc: namespace %s: stat %s: %w", ns, p, err)
+	if err := unix.Fstatat(dir, path, &st, 0); err != nil {
+		return NSID{}, fmt.Errorf("proc: namespace: stat %s: %w", path, err)
 	}
 	return NSID{Dev: st.Dev, Ino: st.Ino}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"nucleus/internal/testutil"
 	"os"
 	"os/exec"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -45,12 +46,18 @@ func TestNamespaceIDSelf(t *testing.T) {
 	require.Error(t, err)
 }
 
-func TestNamespaceIDChildNetns(t *testing.T) {
+// netnsSleeper starts a child in a network namespace of its own (root
+// only); the test's cleanup ends it.
+func netnsSleeper(t *testing.T) *exec.Cmd {
+	t.Helper()
 	testutil.RequireRoot(t)
 	cmd := exec.Command("sleep", "60")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
-	testutil.StartChild(t, cmd)
-	pid := cmd.Process.Pid
+	return testutil.StartChild(t, cmd)
+}
+
+func TestNamespaceIDChildNetns(t *testing.T) {
+	pid := netnsSleeper(t).Process.Pid
 
 	self, err := NamespaceID(0, "net")
 	require.NoError(t, err)
@@ -68,4 +75,34 @@ func TestNamespaceIDChildNetns(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, a, b, "%s namespace is shared", ns)
 	}
+}
+
+// NamespaceIDAt through a /proc/PID directory held open answers as
+// NamespaceID while the process lives, and fails once it is reaped: the
+// directory never reaches another process.
+func TestNamespaceIDAtHeldDir(t *testing.T) {
+	cmd := netnsSleeper(t)
+	pid := cmd.Process.Pid
+	dir, err := unix.Open("/proc/"+strconv.Itoa(pid), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	require.NoError(t, err)
+	defer unix.Close(dir)
+
+	for _, ns := range Namespaces {
+		want, err := NamespaceID(pid, ns)
+		require.NoError(t, err, ns)
+		got, err := NamespaceIDAt(dir, "ns/"+ns)
+		require.NoError(t, err, ns)
+		assert.Equal(t, want, got, ns)
+	}
+	self, err := NamespaceID(0, "net")
+	require.NoError(t, err)
+	child, err := NamespaceIDAt(dir, "ns/net")
+	require.NoError(t, err)
+	assert.NotEqual(t, self, child)
+
+	require.NoError(t, cmd.Process.Kill())
+	_ = cmd.Wait()
+	_, err = NamespaceIDAt(dir, "ns/net")
+	require.Error(t, err, "the reaped process's directory resolves nothing")
+	assert.Contains(t, err.Error(), "ns/net")
 }

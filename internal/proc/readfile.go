@@ -21,20 +21,32 @@ const maxFileSize = 4 << 20
 // in a process that may live for that one attach. Files above 4 MiB are
 // an error.
 func ReadFile(path string) ([]byte, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+	b, err := readUpTo(path, maxFileSize+1, 0)
+	if err == nil && len(b) > maxFileSize {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("larger than %d bytes", maxFileSize)}
+	}
+	return b, err
+}
+
+// readUpTo reads path (opened with flags added to O_RDONLY, O_CLOEXEC and
+// O_NOCTTY) until EOF or limit bytes, whichever comes first, with the raw
+// system calls of ReadFile. Callers that bound a file tell "too large" by
+// asking for one byte more than they accept.
+func readUpTo(path string, limit int, flags int) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOCTTY|flags, 0)
 	for err == unix.EINTR {
-		fd, err = unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+		fd, err = unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOCTTY|flags, 0)
 	}
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer unix.Close(fd)
-	b := make([]byte, 0, 1024)
-	for {
+	b := make([]byte, 0, min(1024, limit))
+	for len(b) < limit {
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)]
 		}
-		n, err := unix.Read(fd, b[len(b):cap(b)])
+		n, err := unix.Read(fd, b[len(b):min(cap(b), limit)])
 		if err == unix.EINTR {
 			continue
 		}
@@ -42,10 +54,9 @@ func ReadFile(path string) ([]byte, error) {
 			return nil, &fs.PathError{Op: "read", Path: path, Err: err}
 		}
 		if n == 0 {
-			return b, nil
+			break
 		}
-		if b = b[:len(b)+n]; len(b) > maxFileSize {
-			return nil, &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("larger than %d bytes", maxFileSize)}
-		}
+		b = b[:len(b)+n]
 	}
+	return b, nil
 }

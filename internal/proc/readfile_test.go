@@ -1,6 +1,7 @@
 package proc
 
 import (
+	"bytes"
 	"errors"
 	"io/fs"
 	"os"
@@ -44,4 +45,22 @@ func TestReadFile(t *testing.T) {
 	require.NoError(t, os.WriteFile(big, make([]byte, maxFileSize+1), 0o600))
 	_, err = ReadFile(big)
 	assert.ErrorContains(t, err, "larger than")
+}
+
+// readUpTo stops at its limit, returns a shorter file whole, and reports
+// open errors as *fs.PathError.
+func TestReadUpTo(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f")
+	content := bytes.Repeat([]byte("0123456789"), 300) // 3000 bytes: more than one first buffer
+	require.NoError(t, os.WriteFile(p, content, 0o600))
+	for _, limit := range []int{1, 1024, 1025, 2999, 3000, 3001, 1 << 20} {
+		b, err := readUpTo(p, limit, 0)
+		require.NoError(t, err, limit)
+		assert.Equal(t, content[:min(limit, len(content))], b, limit)
+	}
+	_, err := readUpTo(filepath.Join(t.TempDir(), "missing"), 10, 0)
+	var pe *fs.PathError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "open", pe.Op)
+	assert.ErrorIs(t, err, fs.ErrNotExist)
 }
