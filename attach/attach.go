@@ -69,8 +69,9 @@ type Process struct {
 // rootless container usually is; a read-only cgroupfs; no cgroup v2; a
 // kernel before 5.14) cancelling kills the command's process group only,
 // and WithLogger's log says so. After a normal exit what the command left
-// running in the background keeps running, as after `docker exec`; the
-// cgroup is removed when the last of those exits.
+// running in the background keeps running, as after `docker exec`, moved
+// into the container's own cgroup (where `runc exec` puts it), and the
+// command's cgroup is removed when Wait returns.
 func Start(ctx context.Context, st *state.ContainerState, cmd []string, opts ...Option) (*Process, error) {
 	req := &launch.Request{Target: st, Command: cmd,
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}

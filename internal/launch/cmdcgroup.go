@@ -28,13 +28,17 @@ import (
 // own processes are.
 //
 // Lifetime: the directory is removed as soon as it is empty (rmdir fails
-// with EBUSY while a member lives). A command that exits leaving background
-// children (an Attach, like `runc exec`) hands it to cgroupReaper, which
-// removes it when the last member exits; when the container ends, its
-// processes are killed with it and the directory goes too. Only when the
-// calling process exits first is an empty directory left behind, which the
-// runtime's recursive removal of the container's cgroup takes (runc,
-// systemd).
+// with EBUSY while a member lives). A command killed (cancel, timeout, a
+// probe's end) takes everything in it along. A command that exits by
+// itself and leaves background children (an Attach, like `runc exec`)
+// hands them over to the container's own cgroup, where `runc exec` and
+// `docker exec` leave such processes, and the directory goes at once
+// (retire): nothing of the command's outlives it, not even an empty
+// directory when this process exits before its children do, as a one-shot
+// CLI always does — an empty cgroup left in the container's would stay
+// there for as long as the container runs. Only when the hand-over is
+// refused does cgroupReaper remove the directory when its last member
+// exits.
 type cmdCgroup struct {
 	dir string
 }
@@ -105,6 +109,75 @@ func (c *cmdCgroup) release(wait bool) {
 	select {
 	case <-removed:
 	case <-time.After(drainTime):
+	}
+}
+
+// retire ends the cgroup of a command that exited by itself: removed at
+// once when empty (the common case); else what is left in it is handed to
+// the container's cgroup (handOff) and the directory removed; and should
+// that be refused, the reaper removes it once its last member exits.
+func (c *cmdCgroup) retire() {
+	if c == nil || rmdirCgroup(c.dir) || c.handOff() {
+		return
+	}
+	reaper.remove(c.dir)
+}
+
+// handOff moves the members of the cgroup into its parent, the container's
+// cgroup, and removes it. The cgroup is frozen first, so that no member can
+// fork between the listing and the moves (a child born during the freeze
+// is born frozen and listed, as for seize); a member moved to a cgroup
+// that is not frozen runs again (cgroup-v2.rst, cgroup.freeze), so each
+// goes on where it was once it is out. While frozen, a member ends only by
+// a SIGKILL from elsewhere, and its PID would have to be allocated again
+// (cyclically, up to pid_max) within the microseconds before its move for
+// another process to be moved in its place. It reports false, with the
+// cgroup thawed and its members where they were, when the move is refused
+// (no write access to the container's cgroup.procs) or the freeze does not
+// take (tasks held by a v1 freezer).
+func (c *cmdCgroup) handOff() bool {
+	freeze := filepath.Join(c.dir, "cgroup.freeze")
+	if writeCgroupFile(freeze, "1") != nil {
+		return false
+	}
+	ok := c.frozen()
+	if ok {
+		dst := filepath.Join(filepath.Dir(c.dir), "cgroup.procs")
+		pids, err := readCgroupProcs(filepath.Join(c.dir, "cgroup.procs"))
+		ok = err == nil
+		for _, pid := range pids {
+			// ESRCH: it died since the listing.
+			if err := writeCgroupFile(dst, strconv.Itoa(pid)); err != nil && err != unix.ESRCH {
+				ok = false
+				break
+			}
+		}
+		ok = ok && rmdirCgroup(c.dir)
+	}
+	if !ok {
+		_ = writeCgroupFile(freeze, "0")
+	}
+	return ok
+}
+
+// frozen waits, at most seizeTime, for the freeze just asked for to take
+// effect: it does as each member next leaves the kernel, and a clone under
+// way completes first, its child born frozen, so the members are complete
+// only once cgroup.events says frozen. Bounded: a container paused by the
+// v1 freezer never lets its tasks reach the v2 freezer's trap.
+func (c *cmdCgroup) frozen() bool {
+	events := filepath.Join(c.dir, "cgroup.events")
+	for deadline := time.Now().Add(seizeTime); ; time.Sleep(100 * time.Microsecond) {
+		b, err := proc.ReadFile(events)
+		if err != nil {
+			return false
+		}
+		if strings.Contains(string(b), "frozen 1") {
+			return true
+		}
+		if !time.Now().Before(deadline) {
+			return false
+		}
 	}
 }
 
@@ -233,24 +306,16 @@ func (c *cmdCgroup) seize() []int {
 		return nil
 	}
 	if writeCgroupFile(filepath.Join(c.dir, "cgroup.freeze"), "1") == nil {
-		// The freeze takes effect as each member next leaves the kernel: a
-		// clone under way completes first, its child born frozen. Listed
-		// only once cgroup.events says frozen, so that child is listed
-		// too. Bounded: a container paused by the v1 freezer never lets
-		// its tasks reach the v2 freezer's trap.
-		events := filepath.Join(c.dir, "cgroup.events")
-		for deadline := time.Now().Add(seizeTime); time.Now().Before(deadline); time.Sleep(100 * time.Microsecond) {
-			if b, err := proc.ReadFile(events); err != nil || strings.Contains(string(b), "frozen 1") {
-				break
-			}
-		}
+		// Listed once frozen (or after seizeTime), so that a child cloned
+		// as the freeze was asked for is listed too.
+		c.frozen()
 	}
 	pids, _ := readCgroupProcs(filepath.Join(c.dir, "cgroup.procs"))
 	_ = c.kill()
 	return pids
 }
 
-// seizeTime bounds seize's wait for the freeze.
+// seizeTime bounds seize's and handOff's wait for the freeze.
 const seizeTime = time.Second
 
 func writeCgroupFile(path, v string) error {

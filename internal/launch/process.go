@@ -159,8 +159,9 @@ func (p *Process) abort() {
 //
 // What the command started in the background and left running keeps
 // running, as after `runc exec` or `docker exec`, unless the context ended
-// first (then everything was killed). Its cgroup is removed when the last
-// of them exits (cmdCgroup).
+// first (then everything was killed). They are moved from the command's
+// cgroup into the container's, where `runc exec` leaves them, and the
+// command's cgroup is removed (cmdCgroup).
 func (p *Process) Wait() (int, error) { return p.wait(false) }
 
 // WaitAndKillGroup is Wait that leaves nothing the command started alive:
@@ -173,9 +174,15 @@ func (p *Process) wait(killGroup bool) (int, error) {
 	p.waitOnce.Do(func() {
 		p.code, p.err = p.reap(killGroup)
 		p.stop()
-		// Killed (a cancel, or killGroup): wait for the
-		// members to die, so the directory is gone when Wait returns.
-		p.cgroup.release(killGroup || p.Canceled())
+		if killGroup || p.Canceled() {
+			// Killed: wait for the members to die, so that the
+			// directory is gone when Wait returns.
+			p.cgroup.release(true)
+		} else {
+			// Exited by itself: what it left running moves to the
+			// container's cgroup and the directory goes now.
+			p.cgroup.retire()
+		}
 		if p.sandbox != nil {
 			p.code, p.err = p.sandbox.finish(p, p.code, p.err, killGroup)
 		}
