@@ -14,7 +14,10 @@
 //     where asked for.
 //   - nucleus/state describes a container: nucleus state files, OCI runtime
 //     states, any PID; nucleus/state/engine finds one by name across
-//     Docker, Podman, containerd, Kubernetes (CRI) and runtime roots.
+//     Docker, Podman, containerd, Kubernetes and runtime roots (containerd's
+//     and CRI's gRPC APIs in nucleus/state/engine/containerd and .../cri,
+//     linked only where imported: their package initialisation alone costs a
+//     one-shot CLI more than an attach).
 //   - nucleus/harden is the hardening applied before execve and its two
 //     policies: the container's own confinement (the default) and the strict
 //     sandbox; nucleus/harden/seccomppolicy assembles custom seccomp floors.
