@@ -156,11 +156,11 @@ func (a *agent) run(ctx context.Context) {
 		for name := range have {
 			if !seen[name] {
 				m.Remove(name)
-				gone := containerLabel(name, labels[name])
+				gone := labels[name]
 				delete(have, name)
 				delete(labels, name)
-				if !sharedLabel(gone, labels) {
-					a.col.Forget(gone)
+				if !sharedSeries(name, gone, labels) {
+					a.col.Forget(name, gone)
 				}
 			}
 		}
@@ -180,23 +180,26 @@ func (a *agent) run(ctx context.Context) {
 	}
 }
 
-// containerLabel is the metrics container label of the target named name
-// with labels (metrics.Collector's rule).
-func containerLabel(name string, labels map[string]string) string {
-	if c := labels[metrics.LabelContainer]; c != "" {
-		return c
+// seriesOf is the labels that name the metrics series of the target
+// called name with labels (metrics.Collector's rule: container defaults to
+// the name).
+func seriesOf(name string, labels map[string]string) [4]string {
+	c := labels[metrics.LabelContainer]
+	if c == "" {
+		c = name
 	}
-	return name
+	return [4]string{c, labels[metrics.LabelPod], labels[metrics.LabelNamespace], labels[metrics.LabelPodUID]}
 }
 
-// sharedLabel says whether a target still probed has the container label
-// c. Collector.Forget drops every series of a container label; two pods'
-// containers may share one (both "app"), and the live one's counters must
-// not be reset, so the gone one's series then stay until the label is
-// free.
-func sharedLabel(c string, live map[string]map[string]string) bool {
-	for name, l := range live {
-		if containerLabel(name, l) == c {
+// sharedSeries says whether a target still probed has the series of the
+// gone target name with labels: static targets without pod labels whose
+// container label is the same share theirs, and the live one's counters
+// must not be reset. Another pod's container of the same name has series
+// of its own, which Collector.Forget leaves alone.
+func sharedSeries(name string, labels map[string]string, live map[string]map[string]string) bool {
+	id := seriesOf(name, labels)
+	for n, l := range live {
+		if seriesOf(n, l) == id {
 			return true
 		}
 	}

@@ -83,23 +83,38 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 // Observe records one probe result; it is a MonitorConfig.OnResult.
 func (c *Collector) Observe(ev probe.ResultEvent) {
 	typ := probeType(ev.Type)
-	container := ev.Labels[LabelContainer]
-	if container == "" {
-		container = ev.Target
-	}
-	pod, ns := ev.Labels[LabelPod], ev.Labels[LabelNamespace]
-	c.total.WithLabelValues(typ, result(ev), container, pod, ns, ev.Labels[LabelPodUID]).Inc()
+	id := identityOf(ev.Target, ev.Labels)
+	c.total.WithLabelValues(typ, result(ev), id.container, id.pod, id.namespace, id.podUID).Inc()
 	if ev.Err == nil && ev.Result.Status != probe.Unknown {
-		c.duration.WithLabelValues(typ, container, pod, ns).Observe(ev.Result.Duration.Seconds())
+		c.duration.WithLabelValues(typ, id.container, id.pod, id.namespace).Observe(ev.Result.Duration.Seconds())
 	}
 }
 
-// Forget drops every series of the target named container (by its
-// container label) when it is no longer monitored, as kubelet does when a
-// container goes away.
-func (c *Collector) Forget(container string) {
-	c.total.DeletePartialMatch(prometheus.Labels{LabelContainer: container})
-	c.duration.DeletePartialMatch(prometheus.Labels{LabelContainer: container})
+// Forget drops the series of one target that is no longer monitored, as
+// kubelet does when a container goes away. name and labels are the
+// Target's Name and Labels, read as Observe reads them: the series
+// dropped are those with the target's container, pod, namespace and, for
+// prober_probe_total, pod_uid labels, so that another pod's container of
+// the same name keeps its series. prober_probe_duration_seconds has no
+// pod_uid label (kubelet's has none either): a pod recreated under the
+// same name, still monitored, has its histogram restarted, which a rate()
+// reads as a counter reset.
+func (c *Collector) Forget(name string, labels map[string]string) {
+	id := identityOf(name, labels)
+	c.total.DeletePartialMatch(prometheus.Labels{LabelContainer: id.container, LabelPod: id.pod, LabelNamespace: id.namespace, LabelPodUID: id.podUID})
+	c.duration.DeletePartialMatch(prometheus.Labels{LabelContainer: id.container, LabelPod: id.pod, LabelNamespace: id.namespace})
+}
+
+// identity is what names a target's series: its container, pod, namespace
+// and pod_uid labels; container defaults to the target's name.
+type identity struct{ container, pod, namespace, podUID string }
+
+func identityOf(name string, labels map[string]string) identity {
+	container := labels[LabelContainer]
+	if container == "" {
+		container = name
+	}
+	return identity{container, labels[LabelPod], labels[LabelNamespace], labels[LabelPodUID]}
 }
 
 // result is kubelet's result label: a target that is gone counts as

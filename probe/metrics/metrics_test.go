@@ -65,9 +65,33 @@ func TestMetricsFromMonitor(t *testing.T) {
 
 	assert.Zero(t, counter(t, reg, map[string]string{"result": "unknown"}), "no probe errors against a running or dead container")
 
-	col.Forget("app")
+	col.Forget("web-0/app", pod)
 	assert.Zero(t, counter(t, reg, map[string]string{"container": "app"}), "series of a forgotten container")
 	assert.Positive(t, counter(t, reg, map[string]string{"container": "plain"}))
+}
+
+// Forgetting one pod's container drops its series only: another pod's
+// container of the same name, and the same pod recreated under a new UID,
+// keep their counters (kubelet's series are per container, pod, namespace
+// and pod UID).
+func TestForgetOneTarget(t *testing.T) {
+	col := metrics.New()
+	reg := prometheus.NewPedanticRegistry()
+	require.NoError(t, reg.Register(col))
+	labels := func(pod, uid string) map[string]string {
+		return map[string]string{metrics.LabelContainer: "app", metrics.LabelPod: pod, metrics.LabelNamespace: "shop", metrics.LabelPodUID: uid}
+	}
+	ok := probe.Result{Status: probe.Success, Duration: time.Millisecond}
+	for _, l := range []map[string]string{labels("web-0", "u-1"), labels("web-1", "u-2"), labels("web-0", "u-3")} {
+		col.Observe(probe.ResultEvent{Target: l[metrics.LabelPod] + "/app", Type: probe.Liveness, Kind: "tcp", Labels: l, Result: ok})
+	}
+	col.Forget("web-0/app", labels("web-0", "u-1"))
+	assert.Zero(t, counter(t, reg, map[string]string{"pod": "web-0", "pod_uid": "u-1"}), "the forgotten pod's counter")
+	assert.Equal(t, 1.0, counter(t, reg, map[string]string{"pod": "web-1"}), "another pod's container called app")
+	assert.Equal(t, 1.0, counter(t, reg, map[string]string{"pod": "web-0", "pod_uid": "u-3"}), "the pod recreated under its name")
+
+	col.Forget("plain", nil) // nothing of it: a no-op
+	assert.Equal(t, 2.0, counter(t, reg, map[string]string{"container": "app"}))
 }
 
 // Probe errors are counted as result="unknown" and not timed.
