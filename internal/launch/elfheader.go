@@ -25,6 +25,10 @@ const (
 	// elfMaxPhdrs bounds the program headers read: PN_XNUM (0xffff)
 	// moves the real count elsewhere, which no executable needs.
 	elfMaxPhdrs = 0xfffe
+	// elfMaxPhdrTable bounds the table's bytes, so that a header claiming
+	// 0xfffe entries of 0xffff bytes each is not a 4 GiB allocation;
+	// real executables have a few dozen entries of 56 bytes.
+	elfMaxPhdrTable = 1 << 20
 )
 
 // elfMachine is the ELF machine (e_machine) of the running architecture.
@@ -78,7 +82,7 @@ func readELF(r io.ReaderAt) (elfInfo, error) {
 	if phnum == 0 {
 		return info, nil
 	}
-	if phnum > elfMaxPhdrs || phentsize < minEnt {
+	if phnum > elfMaxPhdrs || phentsize < minEnt || phnum*phentsize > elfMaxPhdrTable {
 		return info, fmt.Errorf("bad program header table (%d entries of %d bytes)", phnum, phentsize)
 	}
 	tab := make([]byte, phnum*phentsize)

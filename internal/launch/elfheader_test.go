@@ -52,11 +52,18 @@ func TestReadELF(t *testing.T) {
 	badClass[4] = 9
 	tinyEntries := bytes.Clone(b[:64])
 	tinyEntries[54], tinyEntries[55] = 8, 0 // e_phentsize 8
+	giantEntries := bytes.Clone(b[:64])
+	giantEntries[54], giantEntries[55] = 0xff, 0xff // e_phentsize 65535
+	giantEntries[56], giantEntries[57] = 0xfe, 0xff // e_phnum 65534: a 4 GiB table
 	for name, in := range map[string][]byte{
 		"empty": nil, "short": b[:10], "not ELF": []byte("#!/bin/sh\nexit 0\n"),
 		"PN_XNUM": hugeTable, "class": badClass, "phentsize": tinyEntries, "table beyond the file": b[:64],
+		"4 GiB table": giantEntries,
 	} {
 		_, err := readELF(bytes.NewReader(in))
 		assert.Error(t, err, name)
 	}
+	// Refused from its header, before anything is allocated or read.
+	_, err = readELF(bytes.NewReader(giantEntries))
+	assert.ErrorContains(t, err, "bad program header table")
 }
