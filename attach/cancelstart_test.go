@@ -50,6 +50,21 @@ func TestCancelledStartsLeaveNothing(t *testing.T) {
 			// reaped what it started.
 			assert.Eventually(t, func() bool { return fdCount(t) == before }, 10*time.Second, 10*time.Millisecond,
 				"no fd: %d, before %d", fdCount(t), before)
+			// Nor a command cgroup, and not later: one start at a time, each
+			// has removed its own when it returns, not left it to the
+			// reaper, which ends with this process (a CLI exits right
+			// after the failure).
+			r := rand.New(rand.NewPCG(99, 1))
+			for i := 0; i < 40; i++ {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(r.IntN(8000))*time.Microsecond)
+				_, err := attach.AttachContext(ctx, st, []string{"true"})
+				cancel()
+				left, lerr := c.CommandCgroups()
+				assert.NoError(t, lerr)
+				if !assert.Empty(t, left, "command cgroup left when AttachContext returned (err %v)", err) {
+					break
+				}
+			}
 			assert.NoError(t, c.Close(), "the container ends: nothing of ours holds its PID namespace")
 		})
 	}

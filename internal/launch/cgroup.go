@@ -124,12 +124,15 @@ func (j *cgroupJoin) takeCommand() *cmdCgroup {
 }
 
 // discard kills what is in a command cgroup no Process took (the start
-// failed) and removes it, now or, should something outlive the kill (a
-// frozen container), once it is empty.
+// failed) and removes it once the killed are gone, which is at once unless
+// the container is frozen: waited for (at most drainTime), so that the
+// directory does not outlive a caller that exits right after the failure
+// (the reaper, which would remove it later, lives only as long as this
+// process); should something outlive the wait, the reaper takes over.
 func (j *cgroupJoin) discard() {
 	if c := j.takeCommand(); c != nil {
 		_ = c.kill()
-		c.release(false)
+		c.release(true)
 	}
 }
 
