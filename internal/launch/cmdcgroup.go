@@ -266,6 +266,16 @@ func (r *cgroupReaper) loop(ino *os.File) {
 			return
 		}
 		r.mu.Lock()
+		if r.ino != ino {
+			// idle closed this instance while its last events were read,
+			// and a new one may have been made since: watch descriptors
+			// are numbered per instance, so these events would name the
+			// new instance's watches (an IN_IGNORED of ours dropping
+			// another cgroup's pending removal). They are about watches
+			// that are gone.
+			r.mu.Unlock()
+			return
+		}
 		for off := 0; off+unix.SizeofInotifyEvent <= n; {
 			ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
 			off += unix.SizeofInotifyEvent + int(ev.Len)
