@@ -78,26 +78,10 @@ func CompileOCISeccomp(s *specs.LinuxSeccomp) ([]SockFilter, error) {
 	// The rules of each call, in the profile's order, up to the first
 	// that applies whatever the arguments.
 	calls := make([]ociCall, info.maxNr+1)
-	for i, sc := range s.Syscalls {
-		ret, err := ociAction(sc.Action, sc.ErrnoRet)
-		if err != nil {
-			return nil, fmt.Errorf("oci seccomp: syscalls[%d] %v: %w", i, sc.Names, err)
-		}
-		conds, err := ociConditions(sc.Args)
-		if err != nil {
-			return nil, fmt.Errorf("oci seccomp: syscalls[%d] %v: %w", i, sc.Names, err)
-		}
-		for _, name := range sc.Names {
-			nr, ok := info.number(name)
-			if !ok {
-				continue
-			}
-			for _, c := range conds {
-				if err := calls[nr].add(c, ret); err != nil {
-					return nil, fmt.Errorf("oci seccomp: syscalls[%d] %s: %w", i, name, err)
-				}
-			}
-		}
+	if err := ociRules(s, info, func(nr int, conds []specs.LinuxSeccompArg, ret uint32) error {
+		return calls[nr].add(conds, ret)
+	}); err != nil {
+		return nil, err
 	}
 	spans := make([]bpfasm.Span, 0, len(calls)+1)
 	for nr, c := range calls {
@@ -106,12 +90,7 @@ func CompileOCISeccomp(s *specs.LinuxSeccomp) ([]SockFilter, error) {
 	// A number above the table's, x32 ones included, meets the default.
 	spans = append(spans, bpfasm.Span{Lo: uint32(len(calls)), Outcome: bpfasm.Outcome{Ret: def}})
 
-	prog, err := bpfasm.Tree([]bpf.Instruction{
-		bpf.LoadAbsolute{Off: bpfasm.OffArch, Size: 4},
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: info.audit, SkipTrue: 1},
-		bpf.RetConstant{Val: def},
-		bpf.LoadAbsolute{Off: bpfasm.OffNr, Size: 4},
-	}, spans)
+	prog, err := bpfasm.Tree(ociPrologue(info, def), spans)
 	if err != nil {
 		return nil, fmt.Errorf("oci seccomp: %w", err)
 	}
@@ -128,6 +107,47 @@ func CompileOCISeccomp(s *specs.LinuxSeccomp) ([]SockFilter, error) {
 		return nil, fmt.Errorf("oci seccomp: the container's profile denies execve (action %#x): no command could start", ret)
 	}
 	return out, nil
+}
+
+// ociRules calls rule for each (call, conditions) pair of the profile
+// that the running architecture's table knows, in the profile's order
+// (names it does not know are skipped, as runc does): conds is one
+// alternative of the rule's conditions (ociConditions), all of which must
+// hold, and ret the rule's action. An error names the rule.
+func ociRules(s *specs.LinuxSeccomp, info *archTables, rule func(nr int, conds []specs.LinuxSeccompArg, ret uint32) error) error {
+	for i, sc := range s.Syscalls {
+		ret, err := ociAction(sc.Action, sc.ErrnoRet)
+		if err != nil {
+			return fmt.Errorf("oci seccomp: syscalls[%d] %v: %w", i, sc.Names, err)
+		}
+		conds, err := ociConditions(sc.Args)
+		if err != nil {
+			return fmt.Errorf("oci seccomp: syscalls[%d] %v: %w", i, sc.Names, err)
+		}
+		for _, name := range sc.Names {
+			nr, ok := info.number(name)
+			if !ok {
+				continue
+			}
+			for _, c := range conds {
+				if err := rule(nr, c, ret); err != nil {
+					return fmt.Errorf("oci seccomp: syscalls[%d] %s: %w", i, name, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// ociPrologue sends a call of another architecture to the profile's
+// default action and leaves a native call's number in A.
+func ociPrologue(info *archTables, def uint32) []bpf.Instruction {
+	return []bpf.Instruction{
+		bpf.LoadAbsolute{Off: bpfasm.OffArch, Size: 4},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: info.audit, SkipTrue: 1},
+		bpf.RetConstant{Val: def},
+		bpf.LoadAbsolute{Off: bpfasm.OffNr, Size: 4},
+	}
 }
 
 // ociAction is the seccomp return value of an OCI action.

@@ -28,37 +28,15 @@ func compileOCISeccompBuckets(s *specs.LinuxSeccomp) ([]SockFilter, error) {
 	}
 	nBuckets := info.maxNr/bpfasm.BucketSize + 1
 	buckets := make([][]bpf.Instruction, nBuckets)
-	for i, sc := range s.Syscalls {
-		ret, err := ociAction(sc.Action, sc.ErrnoRet)
-		if err != nil {
-			return nil, fmt.Errorf("oci seccomp: syscalls[%d] %v: %w", i, sc.Names, err)
-		}
-		conds, err := ociConditions(sc.Args)
-		if err != nil {
-			return nil, fmt.Errorf("oci seccomp: syscalls[%d] %v: %w", i, sc.Names, err)
-		}
-		for _, name := range sc.Names {
-			nr, ok := info.number(name)
-			if !ok {
-				continue
-			}
-			b := nr / bpfasm.BucketSize
-			for _, c := range conds {
-				rule, err := ociRuleBuckets(uint32(nr), c, ret)
-				if err != nil {
-					return nil, fmt.Errorf("oci seccomp: syscalls[%d] %s: %w", i, name, err)
-				}
-				buckets[b] = append(buckets[b], rule...)
-			}
-		}
+	if err := ociRules(s, info, func(nr int, conds []specs.LinuxSeccompArg, ret uint32) error {
+		rule, err := ociRuleBuckets(uint32(nr), conds, ret)
+		b := nr / bpfasm.BucketSize
+		buckets[b] = append(buckets[b], rule...)
+		return err
+	}); err != nil {
+		return nil, err
 	}
-
-	all := []bpf.Instruction{
-		bpf.LoadAbsolute{Off: bpfasm.OffArch, Size: 4},
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: info.audit, SkipTrue: 1},
-		bpf.RetConstant{Val: def},
-		bpf.LoadAbsolute{Off: bpfasm.OffNr, Size: 4},
-	}
+	all := ociPrologue(info, def)
 	// A number above the last bucket goes to the last one, where no rule
 	// matches it; every bucket ends with the default action.
 	for i := range buckets {

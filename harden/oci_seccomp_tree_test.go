@@ -172,9 +172,7 @@ func BenchmarkCompileOCISeccomp(b *testing.B) {
 		tOld += time.Since(mid)
 		n++
 	}
-	b.ReportMetric(float64(tTree.Nanoseconds())/float64(n)/1e3, "new-µs")
-	b.ReportMetric(float64(tOld.Nanoseconds())/float64(n)/1e3, "old-µs")
-	b.ReportMetric(float64(tTree)/float64(tOld), "new/old")
+	bpftest.ReportNewOld(b, tTree, tOld, n)
 	b.ReportMetric(float64(len(tree)), "new-insns")
 	b.ReportMetric(float64(len(old)), "old-insns")
 }
@@ -202,9 +200,7 @@ func BenchmarkInstallOCISeccomp(b *testing.B) {
 		tOld += d
 		n++
 	}
-	b.ReportMetric(float64(tTree.Nanoseconds())/float64(n)/1e3, "new-µs")
-	b.ReportMetric(float64(tOld.Nanoseconds())/float64(n)/1e3, "old-µs")
-	b.ReportMetric(float64(tTree)/float64(tOld), "new/old")
+	bpftest.ReportNewOld(b, tTree, tOld, n)
 	b.ReportMetric(float64(len(tree)), "new-insns")
 	b.ReportMetric(float64(len(old)), "old-insns")
 }

@@ -61,9 +61,7 @@ func benchInstall(b *testing.B, tree, old [][]hardencore.SockFilter) {
 		tOld += d
 		n++
 	}
-	b.ReportMetric(float64(tTree.Nanoseconds())/float64(n)/1e3, "new-µs")
-	b.ReportMetric(float64(tOld.Nanoseconds())/float64(n)/1e3, "old-µs")
-	b.ReportMetric(float64(tTree)/float64(tOld), "new/old")
+	bpftest.ReportNewOld(b, tTree, tOld, n)
 }
 
 // BenchmarkAssemble is what a custom floor costs to assemble (done per
@@ -85,9 +83,7 @@ func BenchmarkAssemble(b *testing.B) {
 		tOld += time.Since(mid)
 		n++
 	}
-	b.ReportMetric(float64(tTree.Nanoseconds())/float64(n)/1e3, "new-µs")
-	b.ReportMetric(float64(tOld.Nanoseconds())/float64(n)/1e3, "old-µs")
-	b.ReportMetric(float64(tTree)/float64(tOld), "new/old")
+	bpftest.ReportNewOld(b, tTree, tOld, n)
 }
 
 // BenchmarkFilteredCall is what the floor costs every call that the
