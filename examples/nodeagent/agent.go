@@ -180,26 +180,15 @@ func (a *agent) run(ctx context.Context) {
 	}
 }
 
-// seriesOf is the labels that name the metrics series of the target
-// called name with labels (metrics.Collector's rule: container defaults to
-// the name).
-func seriesOf(name string, labels map[string]string) [4]string {
-	c := labels[metrics.LabelContainer]
-	if c == "" {
-		c = name
-	}
-	return [4]string{c, labels[metrics.LabelPod], labels[metrics.LabelNamespace], labels[metrics.LabelPodUID]}
-}
-
 // sharedSeries says whether a target still probed has the series of the
 // gone target name with labels: static targets without pod labels whose
 // container label is the same share theirs, and the live one's counters
 // must not be reset. Another pod's container of the same name has series
 // of its own, which Collector.Forget leaves alone.
 func sharedSeries(name string, labels map[string]string, live map[string]map[string]string) bool {
-	id := seriesOf(name, labels)
+	id := metrics.SeriesOf(name, labels)
 	for n, l := range live {
-		if seriesOf(n, l) == id {
+		if metrics.SeriesOf(n, l) == id {
 			return true
 		}
 	}

@@ -83,10 +83,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 // Observe records one probe result; it is a MonitorConfig.OnResult.
 func (c *Collector) Observe(ev probe.ResultEvent) {
 	typ := probeType(ev.Type)
-	id := identityOf(ev.Target, ev.Labels)
-	c.total.WithLabelValues(typ, result(ev), id.container, id.pod, id.namespace, id.podUID).Inc()
+	id := SeriesOf(ev.Target, ev.Labels)
+	c.total.WithLabelValues(typ, result(ev), id.Container, id.Pod, id.Namespace, id.PodUID).Inc()
 	if ev.Err == nil && ev.Result.Status != probe.Unknown {
-		c.duration.WithLabelValues(typ, id.container, id.pod, id.namespace).Observe(ev.Result.Duration.Seconds())
+		c.duration.WithLabelValues(typ, id.Container, id.Pod, id.Namespace).Observe(ev.Result.Duration.Seconds())
 	}
 }
 
@@ -100,21 +100,25 @@ func (c *Collector) Observe(ev probe.ResultEvent) {
 // same name, still monitored, has its histogram restarted, which a rate()
 // reads as a counter reset.
 func (c *Collector) Forget(name string, labels map[string]string) {
-	id := identityOf(name, labels)
-	c.total.DeletePartialMatch(prometheus.Labels{LabelContainer: id.container, LabelPod: id.pod, LabelNamespace: id.namespace, LabelPodUID: id.podUID})
-	c.duration.DeletePartialMatch(prometheus.Labels{LabelContainer: id.container, LabelPod: id.pod, LabelNamespace: id.namespace})
+	id := SeriesOf(name, labels)
+	c.total.DeletePartialMatch(prometheus.Labels{LabelContainer: id.Container, LabelPod: id.Pod, LabelNamespace: id.Namespace, LabelPodUID: id.PodUID})
+	c.duration.DeletePartialMatch(prometheus.Labels{LabelContainer: id.Container, LabelPod: id.Pod, LabelNamespace: id.Namespace})
 }
 
-// identity is what names a target's series: its container, pod, namespace
-// and pod_uid labels; container defaults to the target's name.
-type identity struct{ container, pod, namespace, podUID string }
+// Series is what names a target's series: its container, pod, namespace
+// and pod_uid labels. Two targets of one Series share their series, and
+// Forget of either drops both's.
+type Series struct{ Container, Pod, Namespace, PodUID string }
 
-func identityOf(name string, labels map[string]string) identity {
+// SeriesOf is the Series of the target called name with labels (its Name
+// and Labels): the labels under the Label* keys, container defaulting to
+// name.
+func SeriesOf(name string, labels map[string]string) Series {
 	container := labels[LabelContainer]
 	if container == "" {
 		container = name
 	}
-	return identity{container, labels[LabelPod], labels[LabelNamespace], labels[LabelPodUID]}
+	return Series{container, labels[LabelPod], labels[LabelNamespace], labels[LabelPodUID]}
 }
 
 // result is kubelet's result label: a target that is gone counts as
