@@ -142,22 +142,33 @@ func (c *cmdCgroup) handOff() bool {
 	}
 	ok := c.frozen()
 	if ok {
-		dst := filepath.Join(filepath.Dir(c.dir), "cgroup.procs")
 		pids, err := readCgroupProcs(filepath.Join(c.dir, "cgroup.procs"))
-		ok = err == nil
-		for _, pid := range pids {
-			// ESRCH: it died since the listing.
-			if err := writeCgroupFile(dst, strconv.Itoa(pid)); err != nil && err != unix.ESRCH {
-				ok = false
-				break
-			}
-		}
-		ok = ok && rmdirCgroup(c.dir)
+		ok = err == nil && c.moveToParent(pids) && rmdirCgroup(c.dir)
 	}
 	if !ok {
 		_ = writeCgroupFile(freeze, "0")
 	}
 	return ok
+}
+
+// moveToParent writes each of pids into the parent cgroup's cgroup.procs,
+// one write(2) per PID as the kernel takes them; a PID that died since it
+// was listed (ESRCH) is skipped.
+func (c *cmdCgroup) moveToParent(pids []int) bool {
+	if len(pids) == 0 {
+		return true
+	}
+	fd, err := unix.Open(filepath.Join(filepath.Dir(c.dir), "cgroup.procs"), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	for _, pid := range pids {
+		if _, err := unix.Write(fd, []byte(strconv.Itoa(pid))); err != nil && err != unix.ESRCH {
+			return false
+		}
+	}
+	return true
 }
 
 // frozen waits, at most seizeTime, for the freeze just asked for to take
