@@ -172,6 +172,12 @@ func BenchmarkCompileOCISeccomp(b *testing.B) {
 		tOld += time.Since(mid)
 		n++
 	}
+	reportOCI(b, tTree, tOld, n, tree, old)
+}
+
+// reportOCI reports an OCI profile benchmark: the times (ReportNewOld) and
+// the instructions of each encoding.
+func reportOCI(b *testing.B, tTree, tOld time.Duration, n int, tree, old []SockFilter) {
 	bpftest.ReportNewOld(b, tTree, tOld, n)
 	b.ReportMetric(float64(len(tree)), "new-insns")
 	b.ReportMetric(float64(len(old)), "old-insns")
@@ -200,9 +206,7 @@ func BenchmarkInstallOCISeccomp(b *testing.B) {
 		tOld += d
 		n++
 	}
-	bpftest.ReportNewOld(b, tTree, tOld, n)
-	b.ReportMetric(float64(len(tree)), "new-insns")
-	b.ReportMetric(float64(len(old)), "old-insns")
+	reportOCI(b, tTree, tOld, n, tree, old)
 }
 
 // In the kernel: a profile like Docker's default, compiled as the tree,
