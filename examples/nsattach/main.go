@@ -45,8 +45,21 @@
 // docker and runc.
 package main
 
-import "os"
+import (
+	"os"
+	"runtime"
+)
 
 func main() {
+	// One P: nsattach runs one goroutine at a time that matters (the
+	// start, then the wait), and the other CPUs are for the children it
+	// starts — the middle child's exec and constructor run while this
+	// process compiles the command's program. With a P per CPU the runtime
+	// wakes and spins a second thread for every goroutine it readies (the
+	// stdio copiers, the signal forwarder), on the CPU the children need:
+	// ≈ 0.1 ms of every one-shot attach on two cores. Blocking system
+	// calls still hand the P over, so nothing waits on another goroutine's
+	// read.
+	runtime.GOMAXPROCS(1)
 	os.Exit(nsattach(os.Args[1:]))
 }

@@ -127,6 +127,10 @@ func TestRESTClientRefuses(t *testing.T) {
 		"short body":     {"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{}", "/x", "unexpected EOF"},
 		"bad length":     {"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n{}", "/x", "Content-Length"},
 		"not JSON":       {"HTTP/1.1 200 OK\r\n\r\n<html>", "/x", "invalid character"},
+		"long line":      {"HTTP/1.1 200 OK\r\nX: " + strings.Repeat("a", 8192) + "\r\n\r\n{}", "/x", "header line longer than"},
+		"long header":    {"HTTP/1.1 200 OK\r\n" + strings.Repeat("X: "+strings.Repeat("a", 1000)+"\r\n", 70) + "\r\n{}", "/x", "header longer than"},
+		"two lengths":    {"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}", "/x", "Content-Length"},
+		"no colon":       {"HTTP/1.1 200 OK\r\nbogus\r\n\r\n{}", "/x", "no colon"},
 		"request target": {"", "/x HTTP/1.0\r\nX: y", "request target"},
 		"relative":       {"", "x", "request target"},
 	} {
@@ -139,6 +143,16 @@ func TestRESTClientRefuses(t *testing.T) {
 				t.Fatalf("get: %v, want an error naming the request and %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// A Docker container ID goes into the request path unescaped: only
+// hexadecimal is accepted.
+func TestValidID(t *testing.T) {
+	for id, want := range map[string]bool{"0123abcdef": true, "": false, "../x": false, "a?b": false, "ABC": false, "a b": false} {
+		if got := validID(id); got != want {
+			t.Errorf("validID(%q) = %v, want %v", id, got, want)
+		}
 	}
 }
 

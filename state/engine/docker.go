@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"path/filepath"
 	"strings"
 
@@ -83,7 +82,10 @@ func (s *dockerSource) inspect(ctx context.Context, ct *Container) error {
 	}
 	defer c.close()
 	var in dockerInspect
-	if err := c.get(ctx, "/containers/"+url.PathEscape(ct.ID)+"/json", &in); err != nil {
+	if !validID(ct.ID) {
+		return fmt.Errorf("%s: container ID %q: not hexadecimal", s.name(), ct.ID)
+	}
+	if err := c.get(ctx, "/containers/"+ct.ID+"/json", &in); err != nil {
 		return fmt.Errorf("%s: inspect %s: %w", s.name(), ct.ID, err)
 	}
 	if in.ID != ct.ID {
@@ -101,4 +103,19 @@ func (s *dockerSource) inspect(ctx context.Context, ct *Container) error {
 		ct.addRoot(bin, filepath.Join(s.execRoot, "runtime-runc", "moby"))
 	}
 	return nil
+}
+
+// validID accepts a Docker container ID as the API lists it (64 lowercase
+// hexadecimal digits; any length here): the ID is put in a request path
+// unescaped, so it must hold nothing that could end or redirect it.
+func validID(id string) bool {
+	if id == "" {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if !('0' <= id[i] && id[i] <= '9' || 'a' <= id[i] && id[i] <= 'f') {
+			return false
+		}
+	}
+	return true
 }
