@@ -235,6 +235,18 @@ __attribute__((constructor)) static void nucleus_nsenter(void)
 		if (read_full(NUCLEUS_FD_SOCK, &go, 1) < 0 || go != NUCLEUS_GO)
 			_exit(1);
 	}
+	// No signal blocked: execve keeps the signal mask (signal(7)), and
+	// the command must not inherit what the program that attached held
+	// blocked — nsattach holds the signals it forwards blocked from its
+	// first instruction (examples/nsattach/signals.go); a shell or a
+	// server whose SIGTERM is blocked would never see one forwarded to it.
+	// Ignored signals stay ignored, as across any execve (nohup).
+	{
+		sigset_t none;
+		sigemptyset(&none);
+		if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+			nucleus_fail("sigprocmask", errno);
+	}
 	// The config, the hardening and the execve (child.c): a command never
 	// returns here; a copy worker returns hardened, for its Go side.
 	nucleus_child_run();

@@ -330,3 +330,38 @@ func waitForComm(t *testing.T, c *testcontainer.Container, comm string) {
 		return false
 	}, 10*time.Second, 5*time.Millisecond)
 }
+
+// nsattach holds the signals it forwards blocked from its start
+// (signals.go); the command starts with none blocked.
+func TestCommandSignalMaskEmpty(t *testing.T) {
+	c := testcontainer.New(t, testcontainer.Options{})
+	out, err := exec.Command(bin, pidArgs(c, nil, "grep", "^SigBlk:", "/proc/self/status")...).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Equal(t, "SigBlk:\t0000000000000000\n", string(out))
+}
+
+// Before the start a signal ends nsattach as its default action would,
+// though it is held blocked: here nsattach waits for the state on stdin.
+func TestSignalBeforeStartKills(t *testing.T) {
+	cmd := exec.Command(bin, "--oci-state", "-", "true")
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	defer stdin.Close()
+	require.NoError(t, cmd.Start())
+	// Until it blocks in the read of its stdin.
+	require.Eventually(t, func() bool {
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/wchan", cmd.Process.Pid))
+		for _, w := range tasks {
+			if b, err := os.ReadFile(w); err == nil && strings.Contains(string(b), "pipe_read") {
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, 5*time.Millisecond)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee)
+	ws := ee.Sys().(syscall.WaitStatus)
+	assert.True(t, ws.Signaled() && ws.Signal() == syscall.SIGTERM, "nsattach ended with %v, want killed by SIGTERM", ws)
+}

@@ -8,10 +8,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"nucleus/attach"
 	"nucleus/internal/strictflag"
@@ -26,14 +24,6 @@ const (
 	exitNotFound     = 127
 	exitOwnError     = 255
 )
-
-// forwarded are the signals passed on to the command, as nsenter-style
-// tools do for the ones a user or a supervisor sends. SIGKILL and SIGSTOP
-// cannot be caught; SIGCHLD, SIGWINCH (handled for -t), SIGURG (the Go
-// runtime's preemption) and SIGPIPE are about nsattach itself.
-var forwarded = []os.Signal{
-	syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2,
-}
 
 // options is the parsed command line.
 type options struct {
@@ -241,6 +231,19 @@ func parseID(s string) (uint32, error) {
 
 // nsattach is the whole program: it returns the exit code.
 func nsattach(args []string) int {
+	// Held blocked since the constructor (signals.go), caught from here
+	// on. Until the start, one ends nsattach as its default action would
+	// (a slow engine lookup, --list, cp); from the start on, it waits in
+	// sigs until the command runs, then goes to it.
+	sigs := catchForwarded()
+	starting := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-sigs:
+			dieBy(sig)
+		case <-starting:
+		}
+	}()
 	if len(args) > 0 && args[0] == "cp" {
 		return cp(args[1:]) // cp.go
 	}
@@ -294,15 +297,7 @@ func nsattach(args []string) int {
 		opts = append(opts, attach.WithPolicy(*p))
 	}
 
-	// Before the start, so that no signal meant for the command can kill
-	// nsattach instead (they wait in the channel until the command runs).
-	// Never stopped: nsattach exits once the command's status is known,
-	// and signal.Stop would first hand each signal's disposition back to
-	// the runtime's signal-mask thread, one round trip per signal, on the
-	// way out. A signal that comes after the command exited is dropped.
-	sigs := make(chan os.Signal, 32)
-	signal.Notify(sigs, forwarded...)
-
+	close(starting)
 	p, err := attach.Start(context.Background(), st, o.command, opts...)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "nsattach: %v\n", oneLine(err))
