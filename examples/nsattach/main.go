@@ -37,7 +37,10 @@
 // holds an fd of the caller's terminal (see attach.WithStdio).
 //
 // SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 are forwarded to the
-// command. nsattach exits with the command's exit code (128+N when signal N
+// command; nsattach holds them blocked from its first instruction, so that
+// one sent during the start waits for the command instead of killing
+// nsattach (before the start, one ends nsattach as its default action
+// would; signals.go). nsattach exits with the command's exit code (128+N when signal N
 // killed it); 126 when the command could not be invoked (permission denied,
 // not executable), 127 when it was not found, and 255 for its own errors
 // (bad flags, a target that is not running, setup failures), which it

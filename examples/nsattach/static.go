@@ -16,12 +16,13 @@ package main
 // BenchmarkOneShot's static-* metrics).
 //
 // The two tags are the condition for a clean static link with glibc: they
-// select the pure-Go DNS resolver and user lookups, so that nothing calls
-// glibc's NSS functions (getaddrinfo, getpwnam_r, ...), which a static
-// binary could only serve by loading the host's NSS modules at run time
-// (the linker warns about exactly those). nsattach resolves no host names
-// and no users through NSS: the container's users are read from its own
-// /etc/passwd by the constructor.
+// select the pure-Go user lookups (os/user, which archive/tar links) and
+// DNS resolver (should package net ever be linked again: engine no longer
+// needs it), so that nothing calls glibc's NSS functions (getpwnam_r,
+// getaddrinfo, ...), which a static binary could only serve by loading the
+// host's NSS modules at run time (the linker warns about exactly those).
+// nsattach resolves no host names and no users through NSS: the
+// container's users are read from its own /etc/passwd by the constructor.
 
 // #cgo LDFLAGS: -static
 import "C"
