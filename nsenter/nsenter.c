@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -32,6 +33,9 @@
 #endif
 #ifndef SYS_close_range
 #define SYS_close_range 436
+#endif
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
 #endif
 
 // Set to 1 in the grandchild once every requested namespace was joined and
@@ -96,6 +100,49 @@ void nucleus_send_msg(uint32_t type, int32_t value, const char *text)
 	(void)write_full(NUCLEUS_FD_SOCK, &m, sizeof(m));
 }
 
+// send_pid reports the grandchild's PID with a pidfd for it, which the
+// clone made (CLONE_PIDFD) before the grandchild ran an instruction: the
+// parent holds the command by a pidfd from its birth, so that even a
+// command the kernel reaps at once (a parent ignoring SIGCHLD) leaves its
+// exit status in it (PIDFD_INFO_EXIT, Linux 6.15), where a pidfd_open
+// after the report could come too late and find no process.
+static void send_pid(int32_t pid, int pidfd)
+{
+	struct nucleus_msg m;
+	struct iovec iov;
+	struct msghdr mh;
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct cmsghdr *c;
+	ssize_t n;
+
+	memset(&m, 0, sizeof(m));
+	m.type = NUCLEUS_MSG_PID;
+	m.value = pid;
+	iov.iov_base = &m;
+	iov.iov_len = sizeof(m);
+	memset(&mh, 0, sizeof(mh));
+	memset(&u, 0, sizeof(u));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = u.buf;
+	mh.msg_controllen = sizeof(u.buf);
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &pidfd, sizeof(int));
+	do
+		n = sendmsg(NUCLEUS_FD_SOCK, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	// The fd went with the first byte; the rest of a short write goes on
+	// as a plain one.
+	if (n > 0 && (size_t)n < sizeof(m))
+		(void)write_full(NUCLEUS_FD_SOCK, (char *)&m + n, sizeof(m) - (size_t)n);
+}
+
 // nucleus_fail reports the step and errno to the parent and ends this
 // process. It never returns into Go: the runtime must not start in a
 // half-joined or half-hardened process.
@@ -141,7 +188,7 @@ __attribute__((constructor)) static void nucleus_nsenter(void)
 	struct nucleus_request req;
 	size_t i;
 	long pid;
-	int order[2];
+	int order[2], pidfd;
 
 	if (getenv(NUCLEUS_ENV) == NULL)
 		return;
@@ -199,12 +246,15 @@ __attribute__((constructor)) static void nucleus_nsenter(void)
 	// command's cgroup and reaps it.
 	if (pipe2(order, O_CLOEXEC) < 0)
 		nucleus_fail("pipe2", errno);
-	pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+	// CLONE_PIDFD stores the pidfd (close-on-exec) in this process only:
+	// the grandchild's fd table is copied before it is installed.
+	pidfd = -1;
+	pid = syscall(SYS_clone, CLONE_PARENT | CLONE_PIDFD | SIGCHLD, 0, &pidfd, NULL, 0);
 	if (pid < 0)
 		nucleus_fail("clone", errno);
 	if (pid > 0) {
 		close(order[0]);
-		nucleus_send_msg(NUCLEUS_MSG_PID, (int32_t)pid, NULL);
+		send_pid((int32_t)pid, pidfd);
 		(void)write_full(order[1], "P", 1);
 		_exit(0);
 	}

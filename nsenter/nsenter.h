@@ -18,11 +18,12 @@
 #define NUCLEUS_FD_CGROUP 6
 #define NUCLEUS_MAX_CGROUPS 64
 #define NUCLEUS_MAGIC 0x4e55434cu /* "NUCL" */
-#define NUCLEUS_VERSION 3u
+#define NUCLEUS_VERSION 4u
 #define NUCLEUS_REQ_TTY 1u
 #define NUCLEUS_REQ_HOSTBIN 2u
 #define NUCLEUS_GO 'G'
 
+/* value: the grandchild's PID; sent with a pidfd for it (SCM_RIGHTS) */
 #define NUCLEUS_MSG_PID 1u
 #define NUCLEUS_MSG_ERROR 2u
 /* The command could not be executed: text is the command, value the errno

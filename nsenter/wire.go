@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // The constants below mirror nsenter.h; TestWireMatchesHeader keeps them in
@@ -33,14 +36,16 @@ const (
 	Go = 'G'
 
 	magic   = 0x4e55434c
-	version = 3
+	version = 4
 
 	// FlagTTY asks the grandchild to make fd 0 its controlling terminal.
 	FlagTTY = 1
 	// FlagHostBinary says FdHostBinary holds the executable to run.
 	FlagHostBinary = 2
 
-	// MsgPID carries the grandchild's PID (in the parent's PID namespace).
+	// MsgPID carries the grandchild's PID (in the parent's PID namespace),
+	// with a pidfd for it (SCM_RIGHTS) the clone made before the
+	// grandchild ran: ReadMessageFD.
 	MsgPID = 1
 	// MsgError carries a failed step and its errno.
 	MsgError = 2
@@ -141,6 +146,77 @@ func WriteMessage(w io.Writer, m Message) error {
 	return err
 }
 
+// ReadMessageFD reads one message from the bootstrap socket and the one
+// file descriptor that may come with it (SCM_RIGHTS, received
+// close-on-exec), -1 when none did. More than one descriptor, or a
+// truncated control message, is an error (every descriptor received is
+// closed first). It honours sock's deadlines.
+func ReadMessageFD(sock *os.File) (Message, int, error) {
+	rc, err := sock.SyscallConn()
+	if err != nil {
+		return Message{}, -1, err
+	}
+	b := make([]byte, MessageSize)
+	oob := make([]byte, unix.CmsgSpace(2*4)) // room for a second fd, to refuse it
+	got, fd := 0, -1
+	fail := func(err error) (Message, int, error) {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+		return Message{}, -1, err
+	}
+	for got < MessageSize {
+		var n, oobn, flags int
+		var rerr error
+		if err := rc.Read(func(s uintptr) bool {
+			n, oobn, flags, _, rerr = unix.Recvmsg(int(s), b[got:], oob, unix.MSG_CMSG_CLOEXEC)
+			return rerr != unix.EAGAIN
+		}); err != nil {
+			return fail(err)
+		}
+		if rerr != nil {
+			return fail(rerr)
+		}
+		if oobn > 0 {
+			fds, err := unixRights(oob[:oobn])
+			if fd >= 0 || len(fds) > 1 || err != nil || flags&unix.MSG_CTRUNC != 0 {
+				for _, f := range fds {
+					unix.Close(f)
+				}
+				return fail(fmt.Errorf("message with unexpected file descriptors (%d, truncated %v): %v", len(fds), flags&unix.MSG_CTRUNC != 0, err))
+			}
+			if len(fds) == 1 {
+				fd = fds[0]
+			}
+		}
+		if n == 0 {
+			if got == 0 {
+				return fail(io.EOF)
+			}
+			return fail(fmt.Errorf("short message: %w", io.ErrUnexpectedEOF))
+		}
+		got += n
+	}
+	return parseMessage(b), fd, nil
+}
+
+// unixRights returns the descriptors of every SCM_RIGHTS message in oob.
+func unixRights(oob []byte) ([]int, error) {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return nil, err
+	}
+	var fds []int
+	for _, m := range msgs {
+		f, err := unix.ParseUnixRights(&m)
+		if err != nil {
+			return fds, err
+		}
+		fds = append(fds, f...)
+	}
+	return fds, nil
+}
+
 // ReadMessage reads one message. io.EOF means the peer closed the socket
 // without a word: for the exec stage, that the execve succeeded.
 func ReadMessage(r io.Reader) (Message, error) {
@@ -151,6 +227,11 @@ func ReadMessage(r io.Reader) (Message, error) {
 		}
 		return Message{}, err
 	}
+	return parseMessage(b), nil
+}
+
+// parseMessage decodes one message of MessageSize bytes.
+func parseMessage(b []byte) Message {
 	text := b[8:]
 	for i, c := range text {
 		if c == 0 {
@@ -162,5 +243,5 @@ func ReadMessage(r io.Reader) (Message, error) {
 		Type:  binary.NativeEndian.Uint32(b[0:]),
 		Value: int32(binary.NativeEndian.Uint32(b[4:])),
 		Text:  string(text),
-	}, nil
+	}
 }

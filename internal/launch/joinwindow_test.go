@@ -62,6 +62,15 @@ func TestJoinWindowIsNotReachable(t *testing.T) {
 // the target, for the go-ahead on the returned socket.
 func startHeldGrandchild(t *testing.T, st *state.ContainerState) (sock *os.File, gc int) {
 	t.Helper()
+	sock, gc, pidfd := startHeld(t, st)
+	unix.Close(pidfd)
+	return sock, gc
+}
+
+// startHeld is startHeldGrandchild, also returning the pidfd that came
+// with the PID report.
+func startHeld(t *testing.T, st *state.ContainerState) (sock *os.File, gc, pidfd int) {
+	t.Helper()
 	target, nsflags, err := openTarget(st)
 	require.NoError(t, err)
 	defer target.Close()
@@ -82,9 +91,10 @@ func startHeldGrandchild(t *testing.T, st *state.ContainerState) (sock *os.File,
 	req, _ := nsenter.Request{NSFlags: nsflags}.MarshalBinary()
 	_, err = sock.Write(req)
 	require.NoError(t, err)
-	msg, err := nsenter.ReadMessage(sock)
+	msg, pidfd, err := nsenter.ReadMessageFD(sock)
 	require.NoError(t, err)
 	_, _ = middle.Wait()
 	require.Equal(t, uint32(nsenter.MsgPID), msg.Type, "%v", msg.Err())
-	return sock, int(msg.Value)
+	require.GreaterOrEqual(t, pidfd, 0, "the PID report came without a pidfd")
+	return sock, int(msg.Value), pidfd
 }

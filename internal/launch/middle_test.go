@@ -46,7 +46,7 @@ func TestExchangeEndsWithContext(t *testing.T) {
 	l := &launcher{log: discard}
 	done := make(chan error, 1)
 	go func() {
-		_, _, rerr := l.exchange(ctx, ours, middle, make([]byte, nsenter.RequestSize))
+		_, _, _, rerr := l.exchange(ctx, ours, middle, make([]byte, nsenter.RequestSize))
 		done <- rerr
 	}()
 	buf := make([]byte, nsenter.RequestSize)

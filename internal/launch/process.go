@@ -40,6 +40,21 @@ type Process struct {
 	err      error
 }
 
+// processOf makes the Process of the grandchild pid from the pidfd its
+// clone made (CLONE_PIDFD, sent with the PID report): held since before
+// the grandchild ran, it keeps the command's exit status even when the
+// kernel reaps the command at once (SIGCHLD ignored; PIDFD_INFO_EXIT,
+// Linux 6.15), which a pidfd_open after the report could miss.
+func processOf(pid, pidfd int, s *stdio, log interface{ Debug(string, ...any) }) (*Process, error) {
+	// Non-blocking, as PIDFD_NONBLOCK would make it: in the runtime's
+	// poller, and waitid(P_PIDFD, WNOHANG)-style reads never block.
+	if err := unix.SetNonblock(pidfd, true); err != nil {
+		unix.Close(pidfd)
+		return nil, fmt.Errorf("pidfd of command %d: %w", pid, err)
+	}
+	return &Process{pid: pid, pidfd: os.NewFile(uintptr(pidfd), "pidfd"), stdio: s, log: log, stop: func() bool { return false }}, nil
+}
+
 func newProcess(pid int, s *stdio, log interface{ Debug(string, ...any) }) (*Process, error) {
 	// The grandchild is our child and stays a zombie until we reap it, so
 	// its PID cannot be reused before this pidfd_open.

@@ -369,7 +369,7 @@ func (l *launcher) run(ctx context.Context, sock *os.File, middle *middleChild, 
 	}
 	l.log.Debug("sending the request", "pid", middle.Pid, "nsflags", fmt.Sprintf("%#x", nsflags))
 
-	msg, werr, rerr := l.exchange(ctx, sock, middle, boot)
+	msg, pidfd, werr, rerr := l.exchange(ctx, sock, middle, boot)
 	if errors.Is(rerr, errAbandoned) {
 		// sock and middle now belong to the cleanup goroutine.
 		return nil, fmt.Errorf("nsenter: %w", context.Cause(ctx))
@@ -378,7 +378,13 @@ func (l *launcher) run(ctx context.Context, sock *os.File, middle *middleChild, 
 	// The middle child exits right after its report: it is reaped on the
 	// way out, not waited for here, while the grandchild starts.
 	defer func() { _, _ = middle.Wait() }()
+	if pidfd >= 0 && (rerr != nil || msg.Type != nsenter.MsgPID) {
+		unix.Close(pidfd) // only a PID report carries one
+		pidfd = -1
+	}
 	switch {
+	case rerr == nil && msg.Type == nsenter.MsgPID && pidfd < 0:
+		return nil, errors.New("nsenter: the PID report came without a pidfd")
 	case rerr == nil && msg.Type == nsenter.MsgPID:
 	case rerr == nil && msg.Type == nsenter.MsgError:
 		return nil, l.middleError(msg)
@@ -390,7 +396,7 @@ func (l *launcher) run(ctx context.Context, sock *os.File, middle *middleChild, 
 		return nil, fmt.Errorf("nsenter: unexpected message type %d", msg.Type)
 	}
 
-	p, err := newProcess(int(msg.Value), l.stdio, l.log)
+	p, err := processOf(int(msg.Value), pidfd, l.stdio, l.log)
 	if err != nil {
 		return nil, err
 	}
@@ -450,7 +456,7 @@ var errAbandoned = errors.New("abandoned")
 // killed and a goroutine takes the socket over: it reaps the middle child,
 // and when a PID report still comes (the clone was made) kills and reaps
 // that grandchild, so nothing is left behind once the container thaws.
-func (l *launcher) exchange(ctx context.Context, sock *os.File, middle *middleChild, boot []byte) (msg nsenter.Message, werr, rerr error) {
+func (l *launcher) exchange(ctx context.Context, sock *os.File, middle *middleChild, boot []byte) (msg nsenter.Message, pidfd int, werr, rerr error) {
 	var mu sync.Mutex
 	done := false
 	stop := context.AfterFunc(ctx, func() {
@@ -460,9 +466,10 @@ func (l *launcher) exchange(ctx context.Context, sock *os.File, middle *middleCh
 			_ = sock.SetDeadline(time.Now())
 		}
 	})
+	pidfd = -1
 	_, werr = sock.Write(boot)
 	if !errors.Is(werr, os.ErrDeadlineExceeded) {
-		msg, rerr = nsenter.ReadMessage(sock)
+		msg, pidfd, rerr = nsenter.ReadMessageFD(sock)
 	}
 	mu.Lock()
 	done = true
@@ -471,7 +478,7 @@ func (l *launcher) exchange(ctx context.Context, sock *os.File, middle *middleCh
 	// Whether or not the deadline was set, none is wanted from here on.
 	_ = sock.SetDeadline(time.Time{})
 	if !errors.Is(werr, os.ErrDeadlineExceeded) && !errors.Is(rerr, os.ErrDeadlineExceeded) {
-		return msg, werr, rerr
+		return msg, pidfd, werr, rerr
 	}
 	// Everything in the command's cgroup, listed before it is killed: the
 	// grandchild may exist without its PID having been reported yet, and
@@ -483,7 +490,10 @@ func (l *launcher) exchange(ctx context.Context, sock *os.File, middle *middleCh
 	_ = middle.Kill()
 	go func() {
 		defer sock.Close()
-		msg, err := nsenter.ReadMessage(sock)
+		msg, fd, err := nsenter.ReadMessageFD(sock)
+		if fd >= 0 {
+			unix.Close(fd)
+		}
 		_, _ = middle.Wait()
 		if sigchldIgnored() {
 			// The kernel reaps our children: a number may name another
@@ -508,5 +518,5 @@ func (l *launcher) exchange(ctx context.Context, sock *os.File, middle *middleCh
 			}
 		}
 	}()
-	return nsenter.Message{}, nil, errAbandoned
+	return nsenter.Message{}, -1, nil, errAbandoned
 }
