@@ -297,6 +297,20 @@ __attribute__((constructor)) static void nucleus_nsenter(void)
 		if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
 			nucleus_fail("sigprocmask", errno);
 	}
+	// Every CPU the container's cpuset allows, not the caller's affinity:
+	// since Linux 6.2 (da019032819a, "sched: Enforce user requested
+	// affinity") joining a cpuset no longer resets a mask the caller set
+	// (taskset, systemd's CPUAffinity=), so the command would inherit it,
+	// as runc exec's did until it reset it (opencontainers/runc#4858).
+	// sched_setaffinity intersects an all-ones mask with the cpuset; 1024
+	// bytes cover the largest CONFIG_NR_CPUS (8192), and the kernel reads
+	// no more than its own cpumask size of it.
+	{
+		static unsigned char all[1024];
+		memset(all, 0xff, sizeof(all));
+		if (syscall(SYS_sched_setaffinity, 0, sizeof(all), all) < 0)
+			nucleus_fail("sched_setaffinity", errno);
+	}
 	// The config, the hardening and the execve (child.c): a command never
 	// returns here; a copy worker returns hardened, for its Go side.
 	nucleus_child_run();

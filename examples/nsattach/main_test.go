@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -364,4 +365,36 @@ func TestSignalBeforeStartKills(t *testing.T) {
 	require.ErrorAs(t, err, &ee)
 	ws := ee.Sys().(syscall.WaitStatus)
 	assert.True(t, ws.Signaled() && ws.Signal() == syscall.SIGTERM, "nsattach ended with %v, want killed by SIGTERM", ws)
+}
+
+// The command may run on every CPU of the container's cpuset, not only on
+// those nsattach was pinned to (taskset): Linux 6.2+ keeps a caller's
+// affinity across the cpuset join, so the grandchild resets it.
+func TestCommandAffinityIsTheContainers(t *testing.T) {
+	taskset, err := exec.LookPath("taskset")
+	if err != nil {
+		testutil.Missing(t, "taskset: %v", err)
+	}
+	c := testcontainer.New(t, testcontainer.Options{})
+	want := cpusAllowed(t, fmt.Sprintf("/proc/%d/status", c.PID))
+	args := append([]string{"-c", "0", bin}, pidArgs(c, nil, "grep", "^Cpus_allowed_list:", "/proc/self/status")...)
+	out, err := exec.Command(taskset, args...).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Equal(t, "Cpus_allowed_list:\t"+want+"\n", string(out))
+	if runtime.NumCPU() > 1 {
+		assert.NotEqual(t, "0", want, "the control: the container may use more than CPU 0")
+	}
+}
+
+func cpusAllowed(t *testing.T, status string) string {
+	t.Helper()
+	b, err := os.ReadFile(status)
+	require.NoError(t, err)
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "Cpus_allowed_list:\t"); ok {
+			return v
+		}
+	}
+	t.Fatalf("no Cpus_allowed_list in %s", status)
+	return ""
 }
