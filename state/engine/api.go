@@ -251,7 +251,13 @@ func validRequestTarget(p string) bool {
 }
 
 // ctxErr names the context's end as the cause when it ended the exchange.
+// The connection's deadline is the context's: a read can time out a
+// moment before the context's own timer fires, so a timeout past the
+// deadline waits for it.
 func ctxErr(ctx context.Context, err error) error {
+	if dl, ok := ctx.Deadline(); ok && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(dl) {
+		<-ctx.Done()
+	}
 	if cerr := ctx.Err(); cerr != nil {
 		return fmt.Errorf("%w (%w)", cerr, err)
 	}
