@@ -87,26 +87,9 @@ static int read_full(int fd, void *buf, size_t len)
 	return 0;
 }
 
-// nucleus_send_msg sends one message to the parent (child.c reports with it
-// too).
-void nucleus_send_msg(uint32_t type, int32_t value, const char *text)
-{
-	struct nucleus_msg m;
-	memset(&m, 0, sizeof(m));
-	m.type = type;
-	m.value = value;
-	if (text)
-		strncpy(m.text, text, sizeof(m.text) - 1);
-	(void)write_full(NUCLEUS_FD_SOCK, &m, sizeof(m));
-}
-
-// send_pid reports the grandchild's PID with a pidfd for it, which the
-// clone made (CLONE_PIDFD) before the grandchild ran an instruction: the
-// parent holds the command by a pidfd from its birth, so that even a
-// command the kernel reaps at once (a parent ignoring SIGCHLD) leaves its
-// exit status in it (PIDFD_INFO_EXIT, Linux 6.15), where a pidfd_open
-// after the report could come too late and find no process.
-static void send_pid(int32_t pid, int pidfd)
+// send_msg sends one message to the parent, with the file descriptor fd
+// (SCM_RIGHTS) when it is not -1.
+static void send_msg(uint32_t type, int32_t value, const char *text, int fd)
 {
 	struct nucleus_msg m;
 	struct iovec iov;
@@ -119,8 +102,14 @@ static void send_pid(int32_t pid, int pidfd)
 	ssize_t n;
 
 	memset(&m, 0, sizeof(m));
-	m.type = NUCLEUS_MSG_PID;
-	m.value = pid;
+	m.type = type;
+	m.value = value;
+	if (text)
+		strncpy(m.text, text, sizeof(m.text) - 1);
+	if (fd < 0) {
+		(void)write_full(NUCLEUS_FD_SOCK, &m, sizeof(m));
+		return;
+	}
 	iov.iov_base = &m;
 	iov.iov_len = sizeof(m);
 	memset(&mh, 0, sizeof(mh));
@@ -133,7 +122,7 @@ static void send_pid(int32_t pid, int pidfd)
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &pidfd, sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
 	do
 		n = sendmsg(NUCLEUS_FD_SOCK, &mh, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
@@ -141,6 +130,13 @@ static void send_pid(int32_t pid, int pidfd)
 	// as a plain one.
 	if (n > 0 && (size_t)n < sizeof(m))
 		(void)write_full(NUCLEUS_FD_SOCK, (char *)&m + n, sizeof(m) - (size_t)n);
+}
+
+// nucleus_send_msg sends one message to the parent (child.c reports with it
+// too).
+void nucleus_send_msg(uint32_t type, int32_t value, const char *text)
+{
+	send_msg(type, value, text, -1);
 }
 
 // nucleus_fail reports the step and errno to the parent and ends this
@@ -254,7 +250,12 @@ __attribute__((constructor)) static void nucleus_nsenter(void)
 		nucleus_fail("clone", errno);
 	if (pid > 0) {
 		close(order[0]);
-		send_pid((int32_t)pid, pidfd);
+		// The PID with a pidfd the clone made before the grandchild ran
+		// an instruction: the parent holds the command from its birth,
+		// so that even one the kernel reaps at once (a parent ignoring
+		// SIGCHLD) leaves its exit status in it (PIDFD_INFO_EXIT, Linux
+		// 6.15), where a pidfd_open after the report could find none.
+		send_msg(NUCLEUS_MSG_PID, (int32_t)pid, NULL, pidfd);
 		(void)write_full(order[1], "P", 1);
 		_exit(0);
 	}

@@ -52,7 +52,13 @@ func processOf(pid, pidfd int, s *stdio, log interface{ Debug(string, ...any) })
 		unix.Close(pidfd)
 		return nil, fmt.Errorf("pidfd of command %d: %w", pid, err)
 	}
-	return &Process{pid: pid, pidfd: os.NewFile(uintptr(pidfd), "pidfd"), stdio: s, log: log, stop: func() bool { return false }}, nil
+	return processFrom(pid, pidfd, s, log), nil
+}
+
+// processFrom is the Process of pid held by pidfd, a non-blocking pidfd
+// it takes over.
+func processFrom(pid, pidfd int, s *stdio, log interface{ Debug(string, ...any) }) *Process {
+	return &Process{pid: pid, pidfd: os.NewFile(uintptr(pidfd), "pidfd"), stdio: s, log: log, stop: func() bool { return false }}
 }
 
 func newProcess(pid int, s *stdio, log interface{ Debug(string, ...any) }) (*Process, error) {
@@ -73,7 +79,7 @@ func newProcess(pid int, s *stdio, log interface{ Debug(string, ...any) }) (*Pro
 		_, _ = unix.Wait4(pid, &ws, 0, nil)
 		return nil, fmt.Errorf("pidfd_open of command %d: %w", pid, err)
 	}
-	return &Process{pid: pid, pidfd: os.NewFile(uintptr(fd), "pidfd"), stdio: s, log: log, stop: func() bool { return false }}, nil
+	return processFrom(pid, fd, s, log), nil
 }
 
 // Pid returns the command's PID as the caller's PID namespace sees it.
