@@ -263,6 +263,3 @@ func ctxErr(ctx context.Context, err error) error {
 	}
 	return err
 }
-
-// close releases nothing: every request has its own connection.
-func (c *restClient) close() {}

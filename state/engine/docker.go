@@ -46,7 +46,6 @@ func (s *dockerSource) list(ctx context.Context) ([]Container, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.name(), err)
 	}
-	defer c.close()
 	if err := c.present(); err != nil {
 		return nil, err
 	}
@@ -80,7 +79,6 @@ func (s *dockerSource) inspect(ctx context.Context, ct *Container) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.name(), err)
 	}
-	defer c.close()
 	var in dockerInspect
 	if !validID(ct.ID) {
 		return fmt.Errorf("%s: container ID %q: not hexadecimal", s.name(), ct.ID)

@@ -62,7 +62,6 @@ func (s *podmanSource) fromAPI(ctx context.Context) ([]Container, error) {
 	if err != nil {
 		return nil, fmt.Errorf("podman: %w", err)
 	}
-	defer c.close()
 	if err := c.present(); err != nil {
 		return nil, err
 	}
