@@ -293,13 +293,43 @@ func engineRunning() bool {
 
 // leftoverProcs kills and reports the processes whose command line names
 // dir (containerd shims, conmon, a container's init) once the engine that
-// ran them has stopped: an engine test must leave none behind.
+// ran them has stopped: an engine test must leave none behind. The
+// engines tear down asynchronously (`podman rm` returns before conmon has
+// run its exit command and exited), so each gets up to leftoverGrace to
+// exit by itself first.
 func leftoverProcs(dir string) error {
-	ents, err := os.ReadDir("/proc")
+	deadline := time.Now().Add(leftoverGrace)
+	pids, err := procsNaming(dir)
+	for err == nil && len(pids) > 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		pids, err = procsNaming(dir)
+	}
 	if err != nil {
 		return err
 	}
 	var left []string
+	for pid, cmdline := range pids {
+		left = append(left, fmt.Sprintf("%d %s", pid, cmdline))
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	if len(left) > 0 {
+		return fmt.Errorf("processes left behind (killed): %s", strings.Join(left, "; "))
+	}
+	return nil
+}
+
+// leftoverGrace is how long an engine's processes get to exit by
+// themselves after it stopped.
+const leftoverGrace = 5 * time.Second
+
+// procsNaming returns the processes (but this one) whose command line
+// names dir, with that command line.
+func procsNaming(dir string) (map[int]string, error) {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	pids := map[int]string{}
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil || pid == os.Getpid() {
@@ -309,13 +339,9 @@ func leftoverProcs(dir string) error {
 		if err != nil || !bytes.Contains(cmdline, []byte(dir)) {
 			continue
 		}
-		left = append(left, fmt.Sprintf("%d %s", pid, bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '})))
-		_ = syscall.Kill(pid, syscall.SIGKILL)
+		pids[pid] = string(bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '}))
 	}
-	if len(left) > 0 {
-		return fmt.Errorf("processes left behind (killed): %s", strings.Join(left, "; "))
-	}
-	return nil
+	return pids, nil
 }
 
 // engineCLI is the command line Docker and Podman share for images and
