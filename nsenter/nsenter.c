@@ -27,6 +27,7 @@
 
 #include "child.h"
 #include "nsenter.h"
+#include "oneshot.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -43,6 +44,10 @@
 // from Go (Joined) so that a child whose constructor did not run never
 // runs anything on the host.
 int nucleus_nsenter_joined = 0;
+
+// Defined by nucleus/attach/oneshot, when a program links it: then the
+// program's start is prepared for one attach (oneshot.c).
+extern const int nucleus_oneshot __attribute__((weak));
 
 // The join order: user first, because the rights to join the others are
 // checked against the credentials it grants; pid last, because it only
@@ -186,8 +191,11 @@ __attribute__((constructor)) static void nucleus_nsenter(void)
 	long pid;
 	int order[2], pidfd;
 
-	if (getenv(NUCLEUS_ENV) == NULL)
+	if (getenv(NUCLEUS_ENV) == NULL) {
+		if (&nucleus_oneshot != NULL)
+			nucleus_oneshot_start();
 		return;
+	}
 
 	// CVE-2016-9962: a process of the container must not be able to
 	// ptrace us or open /proc/PID/{fd,exe,mem} of ours while we hold host

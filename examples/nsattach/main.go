@@ -37,20 +37,25 @@
 // holds an fd of the caller's terminal (see attach.WithStdio).
 //
 // SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 are forwarded to the
-// command; nsattach holds them blocked from its first instruction, so that
-// one sent during the start waits for the command instead of killing
-// nsattach (before the start, one ends nsattach as its default action
-// would; signals.go). nsattach exits with the command's exit code (128+N when signal N
+// command; one sent during the start waits for the command instead of
+// killing nsattach (before the start, one ends nsattach as its default
+// action would; signals.go). nsattach exits with the command's exit code (128+N when signal N
 // killed it); 126 when the command could not be invoked (permission denied,
 // not executable), 127 when it was not found, and 255 for its own errors
 // (bad flags, a target that is not running, setup failures), which it
 // reports in one line "nsattach: <error>" on stderr — the codes of a shell,
 // docker and runc.
+//
+//go:debug containermaxprocs=0
 package main
 
 import (
 	"os"
 	"runtime"
+
+	// nsattach attaches once and exits: the executable view is made, and
+	// the runtime started with one P, before main (see the package).
+	_ "nucleus/attach/oneshot"
 )
 
 func main() {
@@ -62,7 +67,13 @@ func main() {
 	// stdio copiers, the signal forwarder), on the CPU the children need:
 	// ≈ 0.1 ms of every one-shot attach on two cores. Blocking system
 	// calls still hand the P over, so nothing waits on another goroutine's
-	// read.
+	// read. The runtime started with one P already (oneshot) unless
+	// GOMAXPROCS was in the environment; then this call, which stops the
+	// world, sets it.
+	//
+	// For the same reason the runtime need not read the CPU limit of
+	// nsattach's cgroup at start (containermaxprocs=0, above: ≈ 50 µs of
+	// mountinfo and cgroup files).
 	runtime.GOMAXPROCS(1)
 	os.Exit(nsattach(os.Args[1:]))
 }

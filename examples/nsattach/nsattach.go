@@ -231,11 +231,14 @@ func parseID(s string) (uint32, error) {
 
 // nsattach is the whole program: it returns the exit code.
 func nsattach(args []string) int {
-	// Held blocked since the constructor (signals.go), caught from here
-	// on. Until the start, one ends nsattach as its default action would
-	// (a slow engine lookup, --list, cp); from the start on, it waits in
-	// sigs until the command runs, then goes to it.
-	sigs := catchForwarded()
+	// Caught from here on (signals.go). Until the start, one ends
+	// nsattach as its default action would (a slow engine lookup, --list,
+	// cp); from the start on, it waits in sigs until the command runs,
+	// then goes to it.
+	sigs, err := catchForwarded()
+	if err != nil {
+		return fail(fmt.Errorf("signal forwarding: %w", err))
+	}
 	starting := make(chan struct{})
 	go func() {
 		select {

@@ -3,10 +3,10 @@ package launch
 import (
 	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"nucleus/nsenter"
 )
 
 // overlaySelf makes the ExeOverlay view: this program opened through a
@@ -27,83 +27,21 @@ import (
 //     detaches it lazily when the last such file closes; this process keeps
 //     the executable open for its whole life.
 //
-// Overlayfs accepts a lower-only mount only with at least two lower layers.
-// The second is an empty read-only tmpfs, itself a detached mount: it
-// cannot shadow the binary (the binary's directory is the upper of the
-// two), and, unlike any directory on disk, it cannot overlap the binary's
-// directory (the kernel refuses overlapping layers with ELOOP). Layers are
-// passed as file descriptors (fsconfig FSCONFIG_SET_FD "lowerdir+", Linux
-// 6.13), and a detached mount is accepted as a layer from Linux 6.15 on;
-// older kernels fail here and the caller falls back to the memfd.
+// The mount is made in C (nucleus/nsenter's view.c, which says how), so
+// that a program that attaches once and exits can have it made while its
+// Go runtime starts (nucleus/attach/oneshot); a kernel that cannot make it
+// (layers as file descriptors need Linux 6.13, a detached mount as a layer
+// 6.15) fails here and the caller falls back to the memfd.
 func overlaySelf() (*os.File, error) {
-	self, err := os.Readlink("/proc/self/exe")
+	f, err := nsenter.OverlayView()
 	if err != nil {
 		return nil, fmt.Errorf("overlay view: %w", err)
 	}
-	if strings.HasSuffix(self, " (deleted)") || !filepath.IsAbs(self) {
-		return nil, fmt.Errorf("overlay view: the running binary %q is no longer on disk", self)
-	}
-	dirPath, name := filepath.Split(self)
-	dir, err := unix.Open(dirPath, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("overlay view: open %s: %w", dirPath, err)
-	}
-	defer unix.Close(dir)
-
-	empty, err := detachedMount("tmpfs", [][2]string{{"mode", "0555"}, {"size", "4k"}}, nil, unix.MOUNT_ATTR_RDONLY)
-	if err != nil {
-		return nil, fmt.Errorf("overlay view: empty layer: %w", err)
-	}
-	defer unix.Close(empty)
-
-	// xino would only matter for inode numbers across file systems, and
-	// turning it on by default logs kernel warnings when the layers are on
-	// different file systems (they are: tmpfs and the binary's).
-	mnt, err := detachedMount("overlay", [][2]string{{"xino", "off"}}, []int{dir, empty},
-		unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOSUID)
-	if err != nil {
-		return nil, fmt.Errorf("overlay view: %w", err)
-	}
-	defer unix.Close(mnt)
-
-	fd, err := unix.Openat(mnt, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("overlay view: open %s in the overlay: %w", name, err)
-	}
-	f := os.NewFile(uintptr(fd), "nucleus-overlay:"+name)
 	if err := sameBinary(f); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("overlay view: %w", err)
 	}
 	return f, nil
-}
-
-// detachedMount creates a file system of type fstype with the given
-// string options and lower layers, and returns a detached mount of it.
-func detachedMount(fstype string, opts [][2]string, lowers []int, attrs int) (int, error) {
-	ctx, err := unix.Fsopen(fstype, unix.FSOPEN_CLOEXEC)
-	if err != nil {
-		return -1, fmt.Errorf("fsopen(%s): %w", fstype, err)
-	}
-	defer unix.Close(ctx)
-	for _, o := range opts {
-		if err := unix.FsconfigSetString(ctx, o[0], o[1]); err != nil {
-			return -1, fmt.Errorf("fsconfig(%s, %s=%s): %w", fstype, o[0], o[1], err)
-		}
-	}
-	for _, l := range lowers {
-		if err := unix.FsconfigSetFd(ctx, "lowerdir+", l); err != nil {
-			return -1, fmt.Errorf("fsconfig(%s, lowerdir+ fd): %w", fstype, err)
-		}
-	}
-	if err := unix.FsconfigCreate(ctx); err != nil {
-		return -1, fmt.Errorf("fsconfig(%s, create): %w", fstype, err)
-	}
-	mnt, err := unix.Fsmount(ctx, unix.FSMOUNT_CLOEXEC, attrs)
-	if err != nil {
-		return -1, fmt.Errorf("fsmount(%s): %w", fstype, err)
-	}
-	return mnt, nil
 }
 
 // sameBinary checks that f, opened by name in the binary's directory, is
