@@ -12,12 +12,13 @@ import (
 
 // BenchmarkOneShot runs, in each iteration, one whole `nsattach --pid P
 // /bin/true` process of the default build (the binary TestMain built), one
-// of the static release build (`go build -tags netgo,osusergo`, see
+// of the static build against glibc (`go build -tags netgo,osusergo`), one
+// of the static release build against musl (the same with CC=musl-gcc, see
 // static.go) and one `nsenter -t P -a /bin/true`, in turn, against the same
 // container, and reports the mean of each and their ratios to nsenter
-// (x-nsenter for the default build, static-x-nsenter for the release
-// build): what a CLI user pays per attach, next to util-linux with no
-// hardening at all. The cpu-* metrics are the same ratios of CPU time (each
+// (x-nsenter for the default build, static-x-nsenter for the glibc static
+// one, musl-x-nsenter for the release build): what a CLI user pays per
+// attach, next to util-linux with no hardening at all. The cpu-* metrics are the same ratios of CPU time (each
 // process and the children it reaped), which a loaded machine distorts
 // less.
 //
@@ -29,6 +30,7 @@ func BenchmarkOneShot(b *testing.B) {
 		testutil.Missing(b, "nsenter: %v", err)
 	}
 	static := testutil.BuildMain(b, b.TempDir(), "netgo,osusergo")
+	musl := testutil.BuildMain(b, b.TempDir(), "netgo,osusergo", testutil.MuslCC(b))
 	c := testcontainer.New(b, testcontainer.Options{Cgroup: true})
 	pid := strconv.Itoa(c.PID)
 	runs := []struct {
@@ -39,6 +41,7 @@ func BenchmarkOneShot(b *testing.B) {
 	}{
 		{name: "nsattach", argv: []string{bin, "--pid", pid, "/bin/true"}},
 		{name: "static", argv: []string{static, "--pid", pid, "/bin/true"}},
+		{name: "musl", argv: []string{musl, "--pid", pid, "/bin/true"}},
 		{name: "nsenter", argv: []string{nsenter, "-t", pid, "-a", "/bin/true"}},
 	}
 	for _, r := range runs {

@@ -12,8 +12,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/capability.h>
-#include <linux/seccomp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -431,21 +429,21 @@ static ssize_t read_small(const char *path, char *buf, size_t size)
 	return off;
 }
 
-static int capget2(struct __user_cap_data_struct d[2])
+static int capget2(struct nucleus_cap_data d[2])
 {
-	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct nucleus_cap_header h = {NUCLEUS_CAPABILITY_VERSION_3, 0};
 	return (int)syscall(SYS_capget, &h, d);
 }
 
-static int capset2(struct __user_cap_data_struct d[2])
+static int capset2(struct nucleus_cap_data d[2])
 {
-	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct nucleus_cap_header h = {NUCLEUS_CAPABILITY_VERSION_3, 0};
 	return (int)syscall(SYS_capset, &h, d);
 }
 
 static int set_caps(uint64_t eff, uint64_t perm, uint64_t inh)
 {
-	struct __user_cap_data_struct d[2] = {
+	struct nucleus_cap_data d[2] = {
 		{(uint32_t)eff, (uint32_t)perm, (uint32_t)inh},
 		{(uint32_t)(eff >> 32), (uint32_t)(perm >> 32), (uint32_t)(inh >> 32)},
 	};
@@ -521,7 +519,7 @@ static int cap_last_cap(void)
 // missing, which is tighter than the target, never looser.
 static int drop_bounding(uint64_t keep, int strict, struct why *w)
 {
-	struct __user_cap_data_struct d[2];
+	struct nucleus_cap_data d[2];
 	unsigned v;
 	int last;
 	char name[32];
@@ -606,7 +604,7 @@ static int install_filter(const struct sock_fprog *f, struct why *w)
 {
 	if (f->len == 0 || f->len > BPF_MAXINSNS_)
 		return why(w, EINVAL, "filter of %u instructions (1 to %d allowed)", f->len, BPF_MAXINSNS_);
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, f) < 0)
+	if (syscall(SYS_seccomp, NUCLEUS_SECCOMP_SET_MODE_FILTER, 0, f) < 0)
 		return why(w, errno, "%s", "");
 	return 0;
 }
@@ -620,7 +618,7 @@ static int verify_seccomp(struct why *w)
 	long mode = sys_prctl(PR_GET_SECCOMP, 0, 0);
 	int e = errno;
 	if (mode >= 0) {
-		if (mode != SECCOMP_MODE_FILTER)
+		if (mode != NUCLEUS_SECCOMP_MODE_FILTER)
 			return why(w, 0, "after install PR_GET_SECCOMP says mode %ld, not 2 (filter)", mode);
 		return 0;
 	}
@@ -874,7 +872,7 @@ int nucleus_apply(const struct nucleus_program *p, const struct nucleus_identity
 		return fail(res, "ambient", errno, "%s", "");
 	enter(res, "capset");
 	{
-		struct __user_cap_data_struct c[2];
+		struct nucleus_cap_data c[2];
 		if (capget2(c) < 0)
 			return fail(res, "capset", errno, "capget");
 		c[0].inheritable = (uint32_t)p->inheritable;

@@ -9,7 +9,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <linux/filter.h>
+
+#include "uapi.h"
 
 /* A byte string of the wire record, NUL-terminated copy with its length
  * (the record may carry a NUL inside, which the step using it refuses). */

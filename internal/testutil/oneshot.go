@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -34,16 +35,36 @@ func OneShot(tb testing.TB, argv ...string) (wall, cpu time.Duration) {
 
 // BuildMain builds the main package in the current directory with cgo and
 // the given build tags into dir, and returns the binary's path: for
-// benchmarks that compare builds of one example.
-func BuildMain(tb testing.TB, dir, tags string) string {
+// benchmarks that compare builds of one example. env is added to the
+// build's environment (CC=musl-gcc, say; MuslCC).
+func BuildMain(tb testing.TB, dir, tags string, env ...string) string {
 	tb.Helper()
-	bin := filepath.Join(dir, "main-"+tags)
+	name := strings.Map(func(r rune) rune {
+		if r == '=' || r == ',' || r == '/' {
+			return '_'
+		}
+		return r
+	}, strings.Join(append([]string{"main", tags}, env...), "-"))
+	bin := filepath.Join(dir, name)
 	cmd := exec.Command("go", "build", "-tags", tags, "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	cmd.Env = append(append(os.Environ(), "CGO_ENABLED=1"), env...)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("go build -tags %q: %v\n%s", tags, err, out)
+		tb.Fatalf("go build -tags %q %v: %v\n%s", tags, env, err, out)
 	}
 	return bin
+}
+
+// MuslCC returns the environment that builds with musl's C compiler driver
+// (Debian's musl-tools), the static release build's toolchain; a test or
+// benchmark without it is skipped, or fails under NUCLEUS_REQUIRE_ROOT=1
+// (CI installs it).
+func MuslCC(tb testing.TB) string {
+	tb.Helper()
+	cc, err := exec.LookPath("musl-gcc")
+	if err != nil {
+		Missing(tb, "musl-gcc (Debian's musl-tools): %v", err)
+	}
+	return "CC=" + cc
 }
 
 var attachMeanRE = regexp.MustCompile(`attach: mean (\d+) ns`)
