@@ -41,6 +41,16 @@
 //     starts in the container for a command. Only a copy worker returns,
 //     hardened, and its Go side (nucleus/internal/child) runs.
 //
+// # The executable view, and one-shot programs
+//
+// The child is executed from [OverlayView]: the running binary seen through
+// a detached read-only overlayfs mount (view.c; why it protects the binary
+// is in nucleus/internal/launch). The same constructor, in a program that
+// links nucleus/attach/oneshot (a marker symbol), makes that view on a
+// thread of its own and starts the Go runtime with one P, before the
+// runtime exists (oneshot.c); [ReleaseOneshotStart] undoes the CPU
+// affinity that the second takes.
+//
 // Every failure is sent back as a [Message] naming the step and the errno
 // (an exec failure as MsgExecError), and the process exits without starting
 // the runtime. A program built with
