@@ -24,9 +24,10 @@
 //     runtime.GOMAXPROCS, and a GOMAXPROCS in the environment is honoured
 //     (nothing is held then).
 //
-// Measured on the two-core VM of the README's figures: ≈ 0.25 ms of a
-// whole `nsattach --pid P /bin/true` (BenchmarkOneShot). The cost, for a
-// program that then attaches to nothing (prints its usage, lists
-// containers): a detached mount made and dropped, which its exit waits
-// for. A long-lived program gains nothing from it and should not import it.
+// Measured on the two-core VM of the README's figures: ≈ 0.15–0.2 ms of a
+// whole `nsattach --pid P /bin/true` (interleaved runs against a build
+// without it). The cost, for a program that then attaches to nothing
+// (prints its usage, lists containers): a detached mount made and dropped,
+// which its exit waits for (`nsattach --help`: 1.90 → 1.97 ms). A
+// long-lived program gains nothing from it and should not import it.
 package oneshot
