@@ -300,7 +300,9 @@ func TestSignalForwarding(t *testing.T) {
 		assert.Empty(t, string(rest))
 		assert.Equal(t, 7, exitCode(t, cmd))
 	})
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
+	// SIGTERM, SIGINT and SIGHUP come through nsattach's handler, SIGUSR2
+	// through its signalfd (signals.go).
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR2} {
 		t.Run(sig.String(), func(t *testing.T) {
 			// sleep is PID 1's sibling, not an init: default actions apply.
 			cmd, out := startLines(t, pidArgs(c, nil, "sh", "-c", "echo ready; exec sleep 30")...)
@@ -332,8 +334,8 @@ func waitForComm(t *testing.T, c *testcontainer.Container, comm string) {
 	}, 10*time.Second, 5*time.Millisecond)
 }
 
-// nsattach holds the signals it forwards blocked from its start
-// (signals.go); the command starts with none blocked.
+// nsattach holds SIGUSR1 and SIGUSR2 blocked from its start (signals.go);
+// the command starts with none blocked.
 func TestCommandSignalMaskEmpty(t *testing.T) {
 	c := testcontainer.New(t, testcontainer.Options{})
 	out, err := exec.Command(bin, pidArgs(c, nil, "grep", "^SigBlk:", "/proc/self/status")...).CombinedOutput()

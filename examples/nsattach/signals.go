@@ -122,15 +122,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// forwarded are the signals passed on to the command, as nsenter-style
-// tools do for the ones a user or a supervisor sends. SIGKILL and SIGSTOP
-// cannot be caught; SIGCHLD, SIGWINCH (handled for -t), SIGURG (the Go
-// runtime's preemption) and SIGPIPE are about nsattach itself.
-var forwarded = []os.Signal{
-	syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2,
-}
-
-// catchForwarded starts delivering the forwarded signals to a channel:
+// catchForwarded starts delivering the forwarded signals to a channel —
+// SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2, the ones a user or
+// a supervisor sends, as nsenter-style tools forward them (SIGKILL and
+// SIGSTOP cannot be caught; SIGCHLD, SIGWINCH, handled for -t, SIGURG, the
+// runtime's preemption, and SIGPIPE are about nsattach itself):
 // those caught by the handler through its pipe, the held ones through
 // their signalfd, each read by a goroutine in the runtime's poller. Never
 // undone: nsattach exits once the command's status is known.
