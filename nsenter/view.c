@@ -116,9 +116,12 @@ void nucleus_view_make(struct nucleus_view *v)
 		view_fail(v, errno, "readlink /proc/self/exe%s%s", "", "");
 		return;
 	}
+	if ((size_t)n == sizeof(self) - 1) {
+		view_fail(v, ENAMETOOLONG, "readlink /proc/self/exe%s%s", "", "");
+		return;
+	}
 	self[n] = '\0';
-	if ((size_t)n == sizeof(self) - 1 || self[0] != '/' ||
-	    (n > 10 && strcmp(self + n - 10, " (deleted)") == 0)) {
+	if (self[0] != '/' || (n > 10 && strcmp(self + n - 10, " (deleted)") == 0)) {
 		view_fail(v, 0, "the running binary %s is no longer on disk%s", self, "");
 		return;
 	}
