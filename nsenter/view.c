@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,11 +42,15 @@
 #define MOUNT_ATTR_NOSUID_ 0x2
 #define MOUNT_ATTR_NODEV_ 0x4
 
-static int view_fail(struct nucleus_view *v, int err, const char *fmt, const char *a, const char *b)
+__attribute__((format(printf, 3, 4))) static int view_fail(struct nucleus_view *v, int err, const char *fmt, ...)
 {
+	va_list ap;
+
+	va_start(ap, fmt);
 	// A step longer than the buffer (a path near PATH_MAX) is cut short.
-	if (snprintf(v->step, sizeof(v->step), fmt, a, b) >= (int)sizeof(v->step))
+	if (vsnprintf(v->step, sizeof(v->step), fmt, ap) >= (int)sizeof(v->step))
 		v->step[sizeof(v->step) - 2] = '~';
+	va_end(ap);
 	v->err = err;
 	v->fd = -1;
 	return -1;
@@ -61,7 +66,7 @@ static int detached(struct nucleus_view *v, const char *fstype, const char *cons
 
 	ctx = (int)syscall(SYS_fsopen, fstype, FSOPEN_CLOEXEC_);
 	if (ctx < 0)
-		return view_fail(v, errno, "fsopen(%s)%s", fstype, "");
+		return view_fail(v, errno, "fsopen(%s)", fstype);
 	for (i = 0; i < nopts; i++) {
 		if (syscall(SYS_fsconfig, ctx, FSCONFIG_SET_STRING_, opts[2 * i], opts[2 * i + 1], 0) < 0) {
 			int e = errno;
@@ -73,19 +78,19 @@ static int detached(struct nucleus_view *v, const char *fstype, const char *cons
 		if (syscall(SYS_fsconfig, ctx, FSCONFIG_SET_FD_, "lowerdir+", NULL, lowers[i]) < 0) {
 			int e = errno;
 			close(ctx);
-			return view_fail(v, e, "fsconfig(%s, lowerdir+ fd)%s", fstype, "");
+			return view_fail(v, e, "fsconfig(%s, lowerdir+ fd)", fstype);
 		}
 	}
 	if (syscall(SYS_fsconfig, ctx, FSCONFIG_CMD_CREATE_, NULL, NULL, 0) < 0) {
 		int e = errno;
 		close(ctx);
-		return view_fail(v, e, "fsconfig(%s, create)%s", fstype, "");
+		return view_fail(v, e, "fsconfig(%s, create)", fstype);
 	}
 	mnt = (int)syscall(SYS_fsmount, ctx, FSMOUNT_CLOEXEC_, attrs);
 	if (mnt < 0) {
 		int e = errno;
 		close(ctx);
-		return view_fail(v, e, "fsmount(%s)%s", fstype, "");
+		return view_fail(v, e, "fsmount(%s)", fstype);
 	}
 	close(ctx);
 	return mnt;
@@ -113,16 +118,16 @@ void nucleus_view_make(struct nucleus_view *v)
 	v->fd = -1;
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n < 0) {
-		view_fail(v, errno, "readlink /proc/self/exe%s%s", "", "");
+		view_fail(v, errno, "readlink /proc/self/exe");
 		return;
 	}
 	if ((size_t)n == sizeof(self) - 1) {
-		view_fail(v, ENAMETOOLONG, "readlink /proc/self/exe%s%s", "", "");
+		view_fail(v, ENAMETOOLONG, "readlink /proc/self/exe");
 		return;
 	}
 	self[n] = '\0';
 	if (self[0] != '/' || (n > 10 && strcmp(self + n - 10, " (deleted)") == 0)) {
-		view_fail(v, 0, "the running binary %s is no longer on disk%s", self, "");
+		view_fail(v, 0, "the running binary %s is no longer on disk", self);
 		return;
 	}
 	slash = strrchr(self, '/');
@@ -130,14 +135,14 @@ void nucleus_view_make(struct nucleus_view *v)
 	*slash = '\0';
 	dir = open(slash == self ? "/" : self, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0) {
-		view_fail(v, errno, "open %s%s", slash == self ? "/" : self, "");
+		view_fail(v, errno, "open %s", slash == self ? "/" : self);
 		return;
 	}
 	empty = detached(v, "tmpfs", tmpfs_opts, 2, NULL, 0, MOUNT_ATTR_RDONLY_);
 	if (empty < 0) {
 		char step[sizeof(v->step)];
 		memcpy(step, v->step, sizeof(step));
-		view_fail(v, v->err, "empty layer: %s%s", step, "");
+		view_fail(v, v->err, "empty layer: %s", step);
 		close(dir);
 		return;
 	}
@@ -151,7 +156,7 @@ void nucleus_view_make(struct nucleus_view *v)
 		return;
 	v->fd = openat(mnt, v->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (v->fd < 0)
-		view_fail(v, errno, "open %s in the overlay%s", v->name, "");
+		view_fail(v, errno, "open %s in the overlay", v->name);
 	// The open file keeps the mount; closing the last fd of the mount
 	// itself is the second grace period.
 	close(mnt);

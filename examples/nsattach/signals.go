@@ -38,13 +38,19 @@ package main
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+// The signals held blocked from the start and read from a signalfd.
+static void nsattach_held(sigset_t *s)
+{
+	sigemptyset(s);
+	sigaddset(s, SIGUSR1);
+	sigaddset(s, SIGUSR2);
+}
+
 __attribute__((constructor)) static void nsattach_hold_signals(void)
 {
 	sigset_t s;
 
-	sigemptyset(&s);
-	sigaddset(&s, SIGUSR1);
-	sigaddset(&s, SIGUSR2);
+	nsattach_held(&s);
 	sigprocmask(SIG_BLOCK, &s, NULL);
 }
 
@@ -54,9 +60,7 @@ static int nsattach_held_fd(void)
 	sigset_t s;
 	int fd;
 
-	sigemptyset(&s);
-	sigaddset(&s, SIGUSR1);
-	sigaddset(&s, SIGUSR2);
+	nsattach_held(&s);
 	fd = signalfd(-1, &s, SFD_NONBLOCK | SFD_CLOEXEC);
 	return fd < 0 ? -errno : fd;
 }
